@@ -1,0 +1,76 @@
+"""Input checks shared by every layer: each error names the argument and what was expected."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_embeddings(x: object, name: str, *, rank: int = 2, allow_empty: bool = False) -> Tensor:
+    """Check that ``x`` is a finite floating tensor of the given rank with a non-empty batch."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != rank:
+        raise ValueError(f"{name}: expected a rank-{rank} tensor, got shape {tuple(x.shape)}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected a floating dtype {FLOAT_DTYPES}, got {x.dtype}")
+    if x.shape[-2 if rank >= 2 else 0] == 0 and not allow_empty:
+        raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
+    if x.shape[-1] == 0:
+        raise ValueError(f"{name}: embedding dimension is 0 (shape {tuple(x.shape)})")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name}: contains NaN or inf values")
+    return x
+
+
+def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_b}: expected the same shape as {name_a} {tuple(a.shape)}, got {tuple(b.shape)}"
+        )
+
+
+def check_same_dim(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(
+            f"{name_b}: expected embedding dimension {a.shape[-1]} (as {name_a}), "
+            f"got {b.shape[-1]}"
+        )
+
+
+def check_labels(labels: object, n: int, name: str = "labels") -> Tensor:
+    """Check integer labels of length ``n`` (one per row)."""
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of integer ids, got {type(labels).__name__}")
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise TypeError(f"{name}: expected an integer dtype, got {labels.dtype}")
+    if labels.dim() != 1 or labels.shape[0] != n:
+        raise ValueError(f"{name}: expected shape ({n},) (one id per row), got {tuple(labels.shape)}")
+    return labels
+
+
+def check_positive_float(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, got {value}")
+    return float(value)
+
+
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}: unknown option {value!r}; expected one of {choices}")
+    return value  # type: ignore[return-value]
+
+
+def compute_dtype(*tensors: Tensor) -> torch.dtype:
+    """Reductions run in float32 for half inputs and in the input precision otherwise."""
+    dtype = torch.promote_types(tensors[0].dtype, tensors[-1].dtype)
+    for t in tensors[1:-1]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype

@@ -1,0 +1,209 @@
+"""The InfoNCE family: NT-Xent, SupCon, CLIP / two-tower, DCL, DCLW, hard-negative InfoNCE."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from contrastkit._validation import check_choice, check_positive_float, compute_dtype
+from contrastkit.functional.forms import info_nce_rows
+from contrastkit.functional.positives import SoftWeights
+from contrastkit.functional.problem import MODES, Direction, build_problem
+from contrastkit.functional.similarity import Similarity, get_similarity
+from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
+
+
+class InfoNCE(ContrastiveLoss):
+    """InfoNCE / NT-Xent / SupCon / CLIP loss with sparse positives.
+
+    For anchor ``i`` with logits ``l_ij = s(z_i, z_j) / tau`` over its candidates ``j`` (its own
+    row excluded) and positive set ``P(i)`` (or soft weights ``p_ij``)::
+
+        L_i = -(1/|P(i)|) sum_{p in P(i)} l_ip + log sum_{j != i} exp(l_ij)
+
+    One positive per anchor gives NT-Xent (Chen et al., 2020, "A Simple Framework for Contrastive
+    Learning of Visual Representations"; van den Oord et al., 2018, "Representation Learning with
+    Contrastive Predictive Coding"); ``labels=`` gives SupCon's ``L_out`` (Khosla et al., 2020,
+    "Supervised Contrastive Learning"); ``mode="symmetric"`` gives CLIP's loss (Radford et al., 2021).
+
+    Modes (see :func:`contrastkit.functional.problem.build_problem`): ``two_view`` (default:
+    ``loss(z1, z2)`` uses 2N anchors and 2N-2 negatives each), ``a_to_b`` (one direction, e.g.
+    multiple-negatives ranking with ``negatives=`` hard negatives) and ``symmetric`` (CLIP).
+
+    Args:
+        temperature: ``tau > 0``.
+        mode: ``two_view`` | ``a_to_b`` | ``symmetric``.
+        similarity: ``cosine`` (default), ``dot``, ``neg_sq_euclidean`` or a ``Similarity``.
+        reduction: ``mean`` | ``sum`` | ``none`` over input rows (``none`` returns ``(N,)``, each
+            row's anchors averaged over its views / directions).
+        no_positive: ``error`` (default) raises when an anchor has no positive; ``ignore`` leaves
+            such anchors out of the loss.
+    """
+
+    citation: ClassVar[str] = (
+        "van den Oord et al. 2018, arXiv:1807.03748; Chen et al. 2020, ICML (SimCLR); "
+        "Khosla et al. 2020, NeurIPS (SupCon); Radford et al. 2021, ICML (CLIP)"
+    )
+    _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "mode", "similarity", "no_positive")
+    positives_in_denominator: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        temperature: float = 0.1,
+        *,
+        mode: str = "two_view",
+        similarity: str | Similarity = "cosine",
+        reduction: str = "mean",
+        no_positive: str = "error",
+    ) -> None:
+        super().__init__(reduction)
+        self.temperature = check_positive_float(temperature, "temperature")
+        self.mode = check_choice(mode, "mode", MODES)
+        self._similarity = get_similarity(similarity)
+        self.similarity = self._similarity.name
+        self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
+
+    def forward(
+        self,
+        a: Tensor,
+        b: Tensor | None = None,
+        *,
+        labels: Tensor | None = None,
+        weights: SoftWeights | None = None,
+        negatives: Tensor | None = None,
+        temperature: Tensor | float | None = None,
+    ) -> Tensor:
+        """Loss of embeddings ``a`` (and ``b``); ``temperature`` overrides the stored one
+        (e.g. a learnable CLIP logit scale passed as a tensor)."""
+        problem = build_problem(a, b, mode=self.mode, labels=labels, weights=weights,
+                                negatives=negatives)
+        tau = self._resolve_temperature(temperature)
+        losses, counted, samples = [], [], []
+        for direction in problem.directions:
+            loss, has_positive = self.direction_rows(direction, tau)
+            self._check_positives(has_positive)
+            losses.append(loss)
+            counted.append(has_positive)
+            samples.append(direction.sample)
+        per_sample, sample_counted = per_sample_mean(losses, counted, samples, problem.num_samples)
+        return self.reduce(per_sample, sample_counted)
+
+    # ------------------------------------------------------------------ pieces
+    def logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
+        """``(A, C)`` logits ``s_ij / tau`` in the compute dtype (float32 for half inputs)."""
+        dtype = compute_dtype(direction.anchors, direction.candidates)
+        sim = self._similarity
+        anchors = sim.prepare(direction.anchors)
+        candidates = anchors if direction.shared else sim.prepare(direction.candidates)
+        return sim.pairwise(anchors, candidates).to(dtype) / tau
+
+    def direction_rows(self, direction: Direction, tau: Tensor | float) -> tuple[Tensor, Tensor]:
+        """Per-anchor losses and has-positive flags of one direction."""
+        logits = self.logits(direction, tau)
+        weight, valid = direction.positives.dense(logits.dtype)
+        return info_nce_rows(
+            logits,
+            weight,
+            valid,
+            positives_in_denominator=self.positives_in_denominator,
+            denominator_mask=self.denominator_mask(logits, weight, valid),
+            positive_scale=self.positive_scale(logits, weight, tau),
+        )
+
+    def denominator_mask(self, logits: Tensor, weight: Tensor, valid: Tensor) -> Tensor | None:
+        """Extra restriction of the denominator set (hook for hard-negative variants)."""
+        return None
+
+    def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor | None:
+        """Per-anchor factor on the positive term (hook for DCLW)."""
+        return None
+
+    def _resolve_temperature(self, temperature: Tensor | float | None) -> Tensor | float:
+        if temperature is None:
+            return self.temperature
+        if isinstance(temperature, Tensor):
+            if temperature.numel() != 1 or not torch.isfinite(temperature).all() or temperature <= 0:
+                raise ValueError(f"temperature: expected a finite scalar > 0, got {temperature}")
+            return temperature
+        return check_positive_float(temperature, "temperature")
+
+    def _check_positives(self, has_positive: Tensor) -> None:
+        if self.no_positive == "error" and not bool(has_positive.all()):
+            first = int((~has_positive).nonzero()[0])
+            raise ValueError(
+                f"labels: anchor {first} has no positive among the candidates "
+                f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave "
+                "them out"
+            )
+
+
+class DCL(InfoNCE):
+    """Decoupled contrastive loss (Yeh et al., ECCV 2022, "Decoupled Contrastive Learning", Eq. 6).
+
+    ``L_i = -l_ip + log sum_{j not in P(i) and j != i} exp(l_ij)``: the positive is removed from
+    the denominator, which removes the negative-positive coupling factor ``1 - p_pos`` from the
+    gradient. Paper default ``tau = 0.1``.
+    """
+
+    citation: ClassVar[str] = "Yeh et al. 2022, ECCV, Decoupled Contrastive Learning"
+    positives_in_denominator: ClassVar[bool] = False
+
+
+class DCLW(DCL):
+    """DCL with the von Mises-Fisher positive weight (Yeh et al., ECCV 2022, DCLW).
+
+    ``w_i = 2 - exp(s_ip / sigma) / E_k[exp(s_kp / sigma)] = 2 - A softmax_i(s_ip / sigma)`` over
+    the ``A`` anchors, ``s_ip`` the anchor's (mean) positive similarity. The weight carries no
+    gradient, as in lightly's ``DCLWLoss``. Defaults ``tau = 0.1``, ``sigma = 0.5``.
+    """
+
+    _config_keys: ClassVar[tuple[str, ...]] = InfoNCE._config_keys + ("sigma",)
+
+    def __init__(self, temperature: float = 0.1, *, sigma: float = 0.5, **kwargs: object) -> None:
+        super().__init__(temperature, **kwargs)  # type: ignore[arg-type]
+        self.sigma = check_positive_float(sigma, "sigma")
+
+    def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor:
+        with torch.no_grad():
+            pos_sim = (weight * logits).sum(1) * tau / weight.sum(1).clamp_min(1e-12)
+            return 2 - logits.shape[0] * torch.softmax(pos_sim / self.sigma, dim=0)
+
+
+class HardNegativeInfoNCE(InfoNCE):
+    """InfoNCE with explicit hard-negative selection (Wang & Liu, CVPR 2021, "Understanding the
+    Behaviour of Contrastive Loss", L_hard).
+
+    ``L_i = -l_ip + log( exp(l_ip) + sum_{k in H(i)} exp(l_ik) )``, ``H(i)`` the ``top_k`` most
+    similar negatives of anchor ``i`` (or the top ``fraction`` of them). With every negative
+    kept it equals :class:`InfoNCE`.
+    """
+
+    citation: ClassVar[str] = "Wang & Liu 2021, CVPR, Understanding the Behaviour of Contrastive Loss"
+    _config_keys: ClassVar[tuple[str, ...]] = InfoNCE._config_keys + ("top_k", "fraction")
+
+    def __init__(
+        self,
+        temperature: float = 0.1,
+        *,
+        top_k: int | None = None,
+        fraction: float | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(temperature, **kwargs)  # type: ignore[arg-type]
+        if (top_k is None) == (fraction is None):
+            raise ValueError("top_k, fraction: give exactly one of them")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"top_k: expected an integer >= 1, got {top_k!r}")
+        if fraction is not None and not 0 < fraction <= 1:
+            raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+        self.top_k = top_k
+        self.fraction = fraction
+
+    def denominator_mask(self, logits: Tensor, weight: Tensor, valid: Tensor) -> Tensor:
+        from contrastkit.mining.hard_negatives import hardest_negatives_mask
+
+        negative = valid & (weight <= 0)
+        return (weight > 0) | hardest_negatives_mask(logits, negative, top_k=self.top_k,
+                                                     fraction=self.fraction)
