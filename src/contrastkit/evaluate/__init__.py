@@ -1,0 +1,30 @@
+"""Metrics on plain embeddings: tensors or numpy arrays in, python floats (or dicts) out.
+
+Nothing here takes a model: encode first, then evaluate. Every function L2-normalises rows
+where its definition uses cosine similarity, validates its inputs (errors name the argument)
+and runs without gradients except :func:`relative_penalty`, which is differentiable.
+"""
+
+from contrastkit.evaluate.geometry import (
+    alignment,
+    effective_rank,
+    relative_penalty,
+    tolerance,
+    uniformity,
+    zero_shot_accuracy,
+)
+from contrastkit.evaluate.knn import knn_accuracy
+from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.retrieval import retrieval_metrics
+
+__all__ = [
+    "alignment",
+    "effective_rank",
+    "knn_accuracy",
+    "linear_probe",
+    "relative_penalty",
+    "retrieval_metrics",
+    "tolerance",
+    "uniformity",
+    "zero_shot_accuracy",
+]

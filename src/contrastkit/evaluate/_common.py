@@ -1,0 +1,50 @@
+"""Input conversion shared by the metrics: numpy arrays or tensors in, checked tensors out."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from contrastkit._validation import check_embeddings, check_labels, compute_dtype
+
+
+def as_tensor(x: object, name: str) -> object:
+    """Turn a numpy array into a tensor; anything else is passed through for the checks to judge."""
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            raise TypeError(f"{name}: expected a numeric array, got dtype object")
+        return torch.from_numpy(np.ascontiguousarray(x))
+    return x
+
+
+def embeddings(x: object, name: str, *, rank: int = 2) -> Tensor:
+    """A finite floating (n, d) tensor (numpy arrays accepted); half precision is upcast."""
+    t = check_embeddings(as_tensor(x, name), name, rank=rank)
+    dtype = compute_dtype(t)
+    return t.to(dtype) if t.dtype != dtype else t
+
+
+def labels(y: object, n: int, name: str) -> Tensor:
+    """Integer labels of length ``n`` (numpy integer arrays accepted) as int64."""
+    return check_labels(as_tensor(y, name), n, name).long()
+
+
+def same_device_dtype(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Bring ``b`` onto ``a``'s device and both onto the promoted floating dtype."""
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(device=a.device, dtype=dtype)
+
+
+def unit_rows(x: Tensor) -> Tensor:
+    """L2-normalise rows; an all-zero row stays zero (cosine 0 to everything)."""
+    return F.normalize(x, dim=-1)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected a positive integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {value}")
+    return int(value)

@@ -1,0 +1,59 @@
+"""Linear-probe accuracy: logistic regression on frozen, standardised embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from contrastkit._validation import check_positive_float, check_same_dim
+from contrastkit.evaluate._common import check_positive_int, embeddings, labels
+
+
+def linear_probe(
+    train_emb: object,
+    train_labels: object,
+    test_emb: object,
+    test_labels: object,
+    *,
+    max_iter: int = 3000,
+    C: float = 1.0,
+    seed: int = 0,
+) -> float:
+    """Test accuracy of a linear classifier trained on frozen embeddings (linear evaluation protocol).
+
+    The protocol of Chen et al. (SimCLR, ICML 2020) and Kolesnikov et al. (CVPR 2019) on a small
+    scale: ``StandardScaler`` fitted on the training embeddings, then a multinomial
+    ``sklearn.linear_model.LogisticRegression(C=C, max_iter=max_iter, random_state=seed)``
+    (L2 penalty, lbfgs) minimising ``-sum_i log softmax(W x_i + b)_{y_i} + ||W||^2 / (2C)``.
+    Computation is in float64 on the CPU.
+
+    Args:
+        train_emb, test_emb: ``(n, d)`` float tensors or numpy arrays.
+        train_labels, test_labels: integer ids; the training set needs at least two classes.
+        max_iter: lbfgs iterations.
+        C: inverse L2 regularisation strength.
+        seed: ``random_state`` of the classifier.
+
+    Returns:
+        Fraction of test samples classified correctly.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    train = embeddings(train_emb, "train_emb")
+    test = embeddings(test_emb, "test_emb")
+    check_same_dim(train, test, "train_emb", "test_emb")
+    ytr = labels(train_labels, train.shape[0], "train_labels").cpu().numpy()
+    yte = labels(test_labels, test.shape[0], "test_labels").cpu().numpy()
+    max_iter = check_positive_int(max_iter, "max_iter")
+    C = check_positive_float(C, "C")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an integer, got {type(seed).__name__}")
+    if np.unique(ytr).size < 2:
+        raise ValueError("train_labels: expected at least two distinct classes for a linear probe")
+
+    xtr = train.detach().cpu().double().numpy()
+    xte = test.detach().cpu().double().numpy()
+    scaler = StandardScaler().fit(xtr)
+    clf = LogisticRegression(C=C, max_iter=max_iter, random_state=int(seed))
+    clf.fit(scaler.transform(xtr), ytr)
+    return float((clf.predict(scaler.transform(xte)) == yte).mean())
