@@ -1,0 +1,416 @@
+"""Contrastive search decoding for Hugging Face causal and encoder-decoder language models.
+
+Su et al., NeurIPS 2022, "A Contrastive Framework for Neural Text Generation" (SimCTG), Eq. 5;
+Su & Collier, TMLR 2023, "Contrastive Search Is What You Need For Neural Text Generation".
+At step ``t`` with context ``x_<t`` and ``V^(k)`` the ``k`` most probable next tokens::
+
+    x_t = argmax_{v in V^(k)} { (1 - alpha) * p(v | x_<t) - alpha * max_{j < t} cos(h_v, h_{x_j}) }
+
+``h`` is the last-layer hidden state (after the final norm), ``h_v`` the one obtained by feeding
+candidate ``v``; the max runs over every earlier position (prompt included, left padding excluded).
+
+transformers removed this decoding mode from its core in 4.56 (it now loads Hub remote code). This
+module reproduces transformers 4.55.4 ``generate(penalty_alpha=..., top_k=...)`` token for token
+(see ``tests/hf4``) and runs on transformers 4.x and 5.x. Per step it makes one batched forward of the
+``B * k`` candidates against the KV cache expanded ``k`` times, then keeps the chosen candidate's
+cache row. Compared with the 4.55 implementation it fuses "select + re-expand" into one gather,
+keeps the context hidden states L2-normalised once, scores the penalty with a ``(B, k, T)`` batched
+matmul instead of a ``k``-times repeated context, and (for decoder-only models whose logits are
+``lm_head(last hidden)``, checked at run time) runs the LM head on the chosen candidate only.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["contrastive_search", "hf_custom_generate"]
+
+LogitsProcessor = Callable[[Tensor, Tensor], Tensor]
+
+
+def _normalize(h: Tensor) -> Tensor:
+    # Same expression as transformers' ``_ranking_fast`` so that cosines agree bit for bit.
+    return h / h.norm(dim=-1, keepdim=True)
+
+
+def _check_ids(x: object, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of token ids, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty (batch, length) tensor, got shape {tuple(x.shape)}")
+    if x.dtype.is_floating_point or x.dtype == torch.bool:
+        raise TypeError(f"{name}: expected an integer dtype, got {x.dtype}")
+    return x
+
+
+def _eos_list(eos: int | Sequence[int] | Tensor | None) -> list[int]:
+    if eos is None:
+        return []
+    if isinstance(eos, Tensor):
+        return [int(v) for v in eos.flatten().tolist()]
+    if isinstance(eos, int):
+        return [eos]
+    return [int(v) for v in eos]
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _fast_head(model: nn.Module, hidden_last: Tensor, logits_last: Tensor) -> tuple[nn.Module, Callable] | None:
+    """``(body, head)`` when ``logits == head(last hidden state)`` for this model, else ``None``.
+
+    Checked on the prompt's last position, so models that rescale or soft-cap logits fall back to
+    the full forward automatically.
+    """
+    body = getattr(model, "base_model", None)
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if body is None or body is model or head is None:
+        return None
+    with torch.no_grad():
+        check = head(hidden_last).float()
+    if check.shape != logits_last.shape or not torch.allclose(check, logits_last, rtol=1e-5, atol=1e-5):
+        return None
+    return body, head
+
+
+@torch.no_grad()
+def contrastive_search(
+    model: nn.Module,
+    input_ids: Tensor,
+    attention_mask: Tensor | None = None,
+    top_k: int = 4,
+    penalty_alpha: float = 0.6,
+    max_new_tokens: int = 32,
+    eos_token_id: int | Sequence[int] | None = None,
+    pad_token_id: int | None = None,
+    *,
+    decoder_input_ids: Tensor | None = None,
+    logits_processor: LogitsProcessor | None = None,
+    encoder_outputs: Any | None = None,
+    use_fast_head: bool = True,
+) -> Tensor:
+    """Contrastive search (Su et al., NeurIPS 2022, Eq. 5) with a reused KV cache.
+
+    ``x_t = argmax_{v in top-k} (1 - alpha) p(v | x_<t) - alpha max_{j<t} cos(h_v, h_j)``.
+
+    Args:
+        model: a transformers causal LM (``GPT2LMHeadModel``, ``LlamaForCausalLM``, ...) or an
+            encoder-decoder LM (``T5ForConditionalGeneration``, ``BartForConditionalGeneration``).
+        input_ids: ``(B, S)`` prompt ids, **left**-padded for a batch of unequal prompts (decoder-only);
+            for an encoder-decoder model the source ids (any padding side).
+        attention_mask: ``(B, S)`` 1 for tokens, 0 for padding; ``None`` means no padding.
+        top_k: candidate set size ``k >= 1`` (``k = 1`` is greedy decoding).
+        penalty_alpha: ``alpha`` in ``[0, 1]``; ``0`` is greedy decoding.
+        max_new_tokens: number of tokens to generate (fewer if every row ends with EOS).
+        eos_token_id: one id or a list; ``None`` uses ``model.generation_config.eos_token_id``.
+            Pass ``[]`` to never stop early.
+        pad_token_id: id written after a row's EOS; ``None`` uses the generation config's pad id,
+            else the first EOS id (as ``generate`` does).
+        decoder_input_ids: encoder-decoder only: decoder prompt (default: the decoder start token).
+        logits_processor: optional ``f(ids, logits) -> logits`` applied before the top-k
+            (e.g. a transformers ``LogitsProcessorList``).
+        encoder_outputs: encoder-decoder only: precomputed encoder outputs (``input_ids`` is then
+            only used for its shape).
+        use_fast_head: allow the LM-head-on-chosen-candidate shortcut (verified at run time).
+
+    Returns:
+        ``(B, S + n)`` ids (prompt + generated) for decoder-only models, ``(B, D + n)`` decoder ids
+        (start token + generated) for encoder-decoder models, like ``generate``.
+    """
+    input_ids = _check_ids(input_ids, "input_ids")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k: expected an integer >= 1, got {top_k!r}")
+    if isinstance(penalty_alpha, bool) or not isinstance(penalty_alpha, (int, float)) or not (
+        0.0 <= penalty_alpha <= 1.0
+    ):
+        raise ValueError(f"penalty_alpha: expected a number in [0, 1], got {penalty_alpha!r}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens: expected an integer >= 0, got {max_new_tokens!r}")
+    config = getattr(model, "config", None)
+    if config is None:
+        raise TypeError(f"model: expected a transformers PreTrainedModel, got {type(model).__name__}")
+    vocab = model.get_output_embeddings().weight.shape[0] if hasattr(model, "get_output_embeddings") and \
+        model.get_output_embeddings() is not None else None
+    if vocab is not None and top_k > vocab:
+        raise ValueError(f"top_k: expected at most the vocabulary size {vocab}, got {top_k}")
+
+    gen_cfg = getattr(model, "generation_config", None)
+    eos = _eos_list(eos_token_id if eos_token_id is not None else getattr(gen_cfg, "eos_token_id", None))
+    if pad_token_id is None:
+        pad_token_id = getattr(gen_cfg, "pad_token_id", None)
+        if pad_token_id is None and eos:
+            pad_token_id = eos[0]
+    device = input_ids.device
+    B = input_ids.shape[0]
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    else:
+        if not isinstance(attention_mask, Tensor) or attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask: expected a tensor of shape {tuple(input_ids.shape)}, got "
+                f"{getattr(attention_mask, 'shape', type(attention_mask).__name__)}"
+            )
+        attention_mask = attention_mask.to(device=device, dtype=torch.long)
+    is_enc_dec = bool(getattr(config, "is_encoder_decoder", False))
+    if not is_enc_dec and bool((attention_mask[:, -1] == 0).any()):
+        raise ValueError(
+            "attention_mask: a row ends with padding; decoder-only contrastive search needs left-padded "
+            "prompts (tokenizer.padding_side = 'left')"
+        )
+    if max_new_tokens == 0:
+        return input_ids if not is_enc_dec else _decoder_start(model, B, device, decoder_input_ids)
+
+    if is_enc_dec:
+        state: _CausalState | _EncDecState = _EncDecState(model, input_ids, attention_mask, decoder_input_ids,
+                                                          encoder_outputs, top_k)
+    else:
+        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head)
+    return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id, logits_processor)
+
+
+def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, max_new_tokens: int,
+            eos: list[int], pad_token_id: int | None, logits_processor: LogitsProcessor | None) -> Tensor:
+    """The decoding loop shared by decoder-only and encoder-decoder models."""
+    ids = state.ids
+    device = ids.device
+    B = ids.shape[0]
+    ctx = _normalize(state.context_hidden.float())  # (B, T, E), normalised once
+    ctx_valid = state.context_valid  # (B, T) bool
+    logits = state.logits  # (B, V) float32
+    unfinished = torch.ones(B, dtype=torch.bool, device=device)
+    eos_t = torch.tensor(eos, device=device, dtype=ids.dtype) if eos else None
+    if eos_t is not None and pad_token_id is None:
+        raise ValueError("pad_token_id: needed when eos_token_id is set")
+    rows = torch.arange(B, device=device)
+    for step in range(max_new_tokens):
+        scores = logits_processor(ids, logits) if logits_processor is not None else logits
+        probs = torch.softmax(scores, dim=-1)
+        top_p, top_ids = torch.topk(probs, dim=-1, k=k)  # (B, k)
+        hidden, cand_logits = state.candidates(top_ids)  # (B, k, E), (B, k, V) | None
+        hid_n = _normalize(hidden.float())
+        cos = torch.bmm(hid_n, ctx.transpose(1, 2))  # (B, k, T)
+        cos = cos.masked_fill(~ctx_valid[:, None, :], torch.finfo(cos.dtype).min)
+        penalty = cos.max(dim=-1).values
+        score = (1.0 - penalty_alpha) * top_p - penalty_alpha * penalty
+        selected = score.max(dim=-1).indices  # first maximum, as transformers
+        next_tokens = top_ids[rows, selected]
+        ctx = torch.cat([ctx, hid_n[rows, selected][:, None, :]], dim=1)
+        ctx_valid = torch.cat([ctx_valid, ctx_valid.new_ones(B, 1)], dim=1)
+        last = step == max_new_tokens - 1
+        logits = state.select(selected, hidden, cand_logits, keep_cache=not last)
+        if eos_t is not None:
+            next_tokens = torch.where(unfinished, next_tokens, torch.full_like(next_tokens, pad_token_id))
+        ids = torch.cat([ids, next_tokens[:, None].to(ids.dtype)], dim=-1)
+        if eos_t is not None:
+            unfinished = unfinished & ~torch.isin(next_tokens, eos_t)
+            if not bool(unfinished.any()):
+                break
+    return ids
+
+
+def _decoder_start(model: nn.Module, B: int, device: torch.device, decoder_input_ids: Tensor | None) -> Tensor:
+    if decoder_input_ids is not None:
+        return _check_ids(decoder_input_ids, "decoder_input_ids").to(device)
+    start = getattr(model.generation_config, "decoder_start_token_id", None)
+    if start is None:
+        start = getattr(model.config, "decoder_start_token_id", None)
+    if start is None:
+        raise ValueError("decoder_input_ids: the model config has no decoder_start_token_id; pass decoder_input_ids")
+    return torch.full((B, 1), int(start), dtype=torch.long, device=device)
+
+
+class _CausalState:
+    """Prompt forward, candidate forwards and cache bookkeeping of a decoder-only model."""
+
+    def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool) -> None:
+        self.model, self.k, self.ids = model, k, input_ids
+        pos = mask.cumsum(-1) - 1
+        pos = pos.masked_fill(mask == 0, 1)
+        self.cache_kw = _cache_kwarg(model)
+        kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, position_ids=pos,
+                                      use_cache=True, output_hidden_states=True, return_dict=True)
+        kwargs[self.cache_kw] = _new_cache(model, False)
+        if _accepts(model.forward, "logits_to_keep"):
+            kwargs["logits_to_keep"] = 1
+        out = model(**kwargs)
+        self.context_hidden = out.hidden_states[-1]
+        self.context_valid = mask.bool()
+        self.logits = out.logits[:, -1, :].float()
+        self.cache = _out_cache(out)
+        if self.cache is None:
+            raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
+        self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
+        _repeat_cache(self.cache, k)
+        self.mask = mask.repeat_interleave(k, dim=0)
+        self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
+
+    def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
+        B, k = top_ids.shape
+        self.mask = torch.cat([self.mask, self.mask.new_ones(B * k, 1)], dim=-1)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=self.mask,
+                                      position_ids=self.next_pos, use_cache=True, return_dict=True)
+        kwargs[self.cache_kw] = self.cache
+        if self.fast is not None:
+            out = self.fast[0](**kwargs)
+            hidden, logits = out.last_hidden_state, None
+        else:
+            out = self.model(**kwargs, output_hidden_states=True)
+            hidden, logits = out.hidden_states[-1], out.logits.view(B, k, -1)
+        self.cache = _out_cache(out)
+        self.next_pos = self.next_pos + 1
+        return hidden.view(B, k, -1), logits
+
+    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
+        B, k = hidden.shape[:2]
+        rows = torch.arange(B, device=selected.device)
+        if cand_logits is None:
+            logits = self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
+        else:
+            logits = cand_logits[rows, selected].float()
+        if keep_cache:
+            # "keep the chosen row, then expand k times" as one gather per layer
+            flat = rows * k + selected
+            _select_cache(self.cache, flat.repeat_interleave(k))
+        return logits
+
+
+class _EncDecState:
+    """Same bookkeeping for an encoder-decoder model (decoder-side context and cache)."""
+
+    def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, decoder_input_ids: Tensor | None,
+                 encoder_outputs: Any | None, k: int) -> None:
+        self.model, self.k = model, k
+        B = input_ids.shape[0]
+        if encoder_outputs is None:
+            encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=mask, return_dict=True)
+        enc_h = encoder_outputs[0]
+        self.ids = _decoder_start(model, B, input_ids.device, decoder_input_ids)
+        self.cache_kw = _cache_kwarg(model)
+        out = model(encoder_outputs=(enc_h,), attention_mask=mask, decoder_input_ids=self.ids, use_cache=True,
+                    output_hidden_states=True, return_dict=True, **{self.cache_kw: _new_cache(model, True)})
+        self.context_hidden = out.decoder_hidden_states[-1]
+        self.context_valid = torch.ones_like(self.ids, dtype=torch.bool)
+        self.logits = out.logits[:, -1, :].float()
+        self.cache = _out_cache(out)
+        if self.cache is None:
+            raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
+        _repeat_cache(self.cache, k)
+        self.enc_h = enc_h.repeat_interleave(k, dim=0)
+        self.enc_mask = mask.repeat_interleave(k, dim=0)
+
+    def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor]:
+        B, k = top_ids.shape
+        out = self.model(encoder_outputs=(self.enc_h,), attention_mask=self.enc_mask,
+                         decoder_input_ids=top_ids.reshape(-1, 1), use_cache=True,
+                         output_hidden_states=True, return_dict=True, **{self.cache_kw: self.cache})
+        self.cache = _out_cache(out)
+        return out.decoder_hidden_states[-1].view(B, k, -1), out.logits.view(B, k, -1)
+
+    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor, keep_cache: bool) -> Tensor:
+        B, k = hidden.shape[:2]
+        rows = torch.arange(B, device=selected.device)
+        if keep_cache:
+            _select_cache(self.cache, (rows * k + selected).repeat_interleave(k))
+        return cand_logits[rows, selected].float()
+
+
+def _cache_kwarg(model: nn.Module) -> str:
+    """transformers 5.x renamed ``past_key_values`` to ``cache``."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _out_cache(out: Any) -> Any:
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
+
+
+def _new_cache(model: nn.Module, encoder_decoder: bool) -> Any:
+    """An empty dynamic cache (transformers 4.x returns legacy tuples unless given one)."""
+    from transformers import DynamicCache
+
+    def dynamic() -> Any:
+        try:
+            return DynamicCache(config=model.config)
+        except (TypeError, AttributeError, ValueError):
+            return DynamicCache()
+
+    if not encoder_decoder:
+        return dynamic()
+    from transformers import EncoderDecoderCache
+
+    return EncoderDecoderCache(dynamic(), dynamic())
+
+
+def _repeat_cache(cache: Any, k: int) -> None:
+    if hasattr(cache, "batch_repeat_interleave"):
+        cache.batch_repeat_interleave(k)
+        return
+    raise TypeError(f"model: unsupported cache type {type(cache).__name__} (needs batch_repeat_interleave)")
+
+
+def _select_cache(cache: Any, index: Tensor) -> None:
+    if hasattr(cache, "batch_select_indices"):
+        cache.batch_select_indices(index)
+        return
+    raise TypeError(f"model: unsupported cache type {type(cache).__name__} (needs batch_select_indices)")
+
+
+def hf_custom_generate(
+    model: nn.Module,
+    input_ids: Tensor,
+    logits_processor: Any = None,
+    stopping_criteria: Any = None,
+    generation_config: Any = None,
+    synced_gpus: bool = False,
+    streamer: Any = None,
+    **model_kwargs: Any,
+) -> Tensor:
+    """Adapter for transformers 5.x ``model.generate(..., custom_generate=hf_custom_generate)``.
+
+    Reads ``top_k``, ``penalty_alpha``, ``max_length`` / ``max_new_tokens``, ``eos_token_id`` and
+    ``pad_token_id`` from the prepared ``generation_config`` and applies ``generate``'s logits
+    processors. Stopping criteria other than length and EOS are not supported.
+    """
+    if streamer is not None:
+        raise ValueError("streamer: not supported by contrastkit's contrastive search")
+    cfg = generation_config
+    top_k = cfg.top_k if cfg.top_k is not None else 4
+    alpha = cfg.penalty_alpha if cfg.penalty_alpha is not None else 0.6
+    is_enc_dec = bool(getattr(model.config, "is_encoder_decoder", False))
+    if cfg.max_new_tokens is not None:
+        max_new = cfg.max_new_tokens
+    else:
+        max_new = max(int(cfg.max_length) - input_ids.shape[1], 0)
+    eos = getattr(cfg, "_eos_token_tensor", None)
+    eos = cfg.eos_token_id if eos is None else eos
+    pad = getattr(cfg, "_pad_token_tensor", None)
+    pad = cfg.pad_token_id if pad is None else int(pad)
+    processor = logits_processor if logits_processor is not None and len(logits_processor) > 0 else None
+    eos_ids = _eos_list(eos)
+    if pad is None and eos_ids:
+        pad = eos_ids[0]
+    if max_new == 0:
+        return input_ids
+    if is_enc_dec:
+        enc = model_kwargs["encoder_outputs"]
+        mask = model_kwargs.get("attention_mask")
+        if mask is None:
+            mask = torch.ones(enc[0].shape[:2], dtype=torch.long, device=input_ids.device)
+        state: _CausalState | _EncDecState = _EncDecState(model, mask, mask, input_ids, enc, top_k)
+        return _decode(state, top_k, float(alpha), max_new, eos_ids, pad, processor)
+    return contrastive_search(model, input_ids, model_kwargs.get("attention_mask"), top_k, alpha, max_new,
+                              [] if eos is None else eos, pad, logits_processor=processor)
