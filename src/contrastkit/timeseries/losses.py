@@ -41,6 +41,28 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
         raise ValueError(f"z2: expected the same shape as z1 {tuple(z1.shape)}, got {tuple(z2.shape)}")
 
 
+def grouped_infonce(
+    anchors: Tensor, candidates: Tensor, positive_weight: Tensor, valid: Tensor, *,
+    temperature: float = 1.0, similarity: str | Similarity = "dot",
+) -> Tensor:
+    """``G`` independent InfoNCE problems with the same positive pattern, solved in one batch.
+
+    ``anchors``: ``(G, A, D)``, ``candidates``: ``(G, C, D)``; ``positive_weight`` / ``valid``:
+    ``(A, C)`` tiles as produced by :meth:`contrastkit.functional.positives.Positives.dense`.
+    Every problem uses the core row form :func:`~contrastkit.functional.forms.info_nce_rows`:
+    ``L_gi = -sum_j p_ij l_gij / sum_j p_ij + log sum_{j valid} exp(l_gij)``, ``l = s / tau``.
+    Returns ``(G, A)`` per-anchor losses (0 for anchors without positives).
+    """
+    sim = get_similarity(similarity)
+    g, a, _ = anchors.shape
+    dtype = torch.float32 if anchors.dtype in (torch.float16, torch.bfloat16) else anchors.dtype
+    logits = sim.pairwise(sim.prepare(anchors), sim.prepare(candidates)).to(dtype) / temperature
+    c = logits.shape[-1]
+    loss, _ = info_nce_rows(logits.reshape(g * a, c), positive_weight.to(dtype).repeat(g, 1),
+                            valid.repeat(g, 1))
+    return loss.view(g, a)
+
+
 def grouped_two_view_infonce(
     z1: Tensor, z2: Tensor, *, temperature: float = 1.0, similarity: str | Similarity = "dot"
 ) -> Tensor:
@@ -48,17 +70,13 @@ def grouped_two_view_infonce(
 
     ``z1, z2``: ``(G, N, D)``; group ``g`` is the problem ``InfoNCE(z1[g], z2[g])`` with ``2N``
     anchors, each scored against the other ``2N - 1`` rows of its group and positive on its other
-    view. Returns the per-anchor losses ``(G, 2N)`` (anchor order: view 1 then view 2).
+    view (:meth:`Positives.views`). Returns the per-anchor losses ``(G, 2N)`` (view 1 then view 2).
     """
-    sim = get_similarity(similarity)
-    g, n, _ = z1.shape
-    stacked = sim.prepare(torch.cat([z1, z2], dim=1))                    # G x 2N x D
-    dtype = torch.float32 if stacked.dtype in (torch.float16, torch.bfloat16) else stacked.dtype
-    logits = sim.pairwise(stacked, stacked).to(dtype) / temperature      # G x 2N x 2N
-    weight, valid = Positives.views(n, 2, device=z1.device).dense(dtype)
-    rows = logits.reshape(g * 2 * n, 2 * n)
-    loss, _ = info_nce_rows(rows, weight.repeat(g, 1), valid.repeat(g, 1))
-    return loss.view(g, 2 * n)
+    n = z1.shape[1]
+    stacked = torch.cat([z1, z2], dim=1)
+    weight, valid = Positives.views(n, 2, device=z1.device).dense(z1.dtype)
+    return grouped_infonce(stacked, stacked, weight, valid, temperature=temperature,
+                           similarity=similarity)
 
 
 def instance_contrastive_loss(z1: Tensor, z2: Tensor, *, loop: bool = False) -> Tensor:
@@ -191,6 +209,7 @@ def ts2vec_crop_pair(
 
 __all__ = [
     "HierarchicalContrastiveLoss",
+    "grouped_infonce",
     "grouped_two_view_infonce",
     "hierarchical_contrastive_loss",
     "instance_contrastive_loss",
