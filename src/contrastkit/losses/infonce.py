@@ -8,10 +8,12 @@ import torch
 from torch import Tensor
 
 from contrastkit._validation import check_choice, check_positive_float, compute_dtype
+from contrastkit.functional import distributed as ckdist
 from contrastkit.functional.forms import info_nce_rows
 from contrastkit.functional.positives import SoftWeights
-from contrastkit.functional.problem import MODES, Direction, build_problem
+from contrastkit.functional.problem import MODES, Direction, Problem, build_problem
 from contrastkit.functional.similarity import Similarity, get_similarity
+from contrastkit.functional.tiled import check_tile_size, tiled_direction_rows, tiled_symmetric_rows
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
 
 
@@ -40,13 +42,22 @@ class InfoNCE(ContrastiveLoss):
             row's anchors averaged over its views / directions).
         no_positive: ``error`` (default) raises when an anchor has no positive; ``ignore`` leaves
             such anchors out of the loss.
+        tile_size: ``None`` (dense, default) or a tile edge: the loss then runs tiled with memory
+            ``O(B·d + tile²)`` and the same values and gradients
+            (:mod:`contrastkit.functional.tiled`; cosine and dot similarities).
+        gather_distributed: when ``torch.distributed`` runs with several ranks, score this rank's
+            anchors against every rank's candidates (autograd all-gather) and scale the loss so
+            that DDP's gradient average equals the single-process gradient on the concatenated
+            batch (:mod:`contrastkit.functional.distributed`). The mean over ranks of the returned
+            values is the single-process loss. Without a process group it changes nothing.
     """
 
     citation: ClassVar[str] = (
         "van den Oord et al. 2018, arXiv:1807.03748; Chen et al. 2020, ICML (SimCLR); "
         "Khosla et al. 2020, NeurIPS (SupCon); Radford et al. 2021, ICML (CLIP)"
     )
-    _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "mode", "similarity", "no_positive")
+    _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "mode", "similarity", "no_positive",
+                                               "tile_size", "gather_distributed")
     positives_in_denominator: ClassVar[bool] = True
 
     def __init__(
@@ -57,6 +68,8 @@ class InfoNCE(ContrastiveLoss):
         similarity: str | Similarity = "cosine",
         reduction: str = "mean",
         no_positive: str = "error",
+        tile_size: int | None = None,
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__(reduction)
         self.temperature = check_positive_float(temperature, "temperature")
@@ -64,6 +77,10 @@ class InfoNCE(ContrastiveLoss):
         self._similarity = get_similarity(similarity)
         self.similarity = self._similarity.name
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
+        self.tile_size = check_tile_size(tile_size)
+        if not isinstance(gather_distributed, bool):
+            raise TypeError(f"gather_distributed: expected a bool, got {type(gather_distributed).__name__}")
+        self.gather_distributed = gather_distributed
 
     def forward(
         self,
@@ -77,18 +94,43 @@ class InfoNCE(ContrastiveLoss):
     ) -> Tensor:
         """Loss of embeddings ``a`` (and ``b``); ``temperature`` overrides the stored one
         (e.g. a learnable CLIP logit scale passed as a tensor)."""
+        distributed = self.gather_distributed and ckdist.is_distributed()
+        if distributed:
+            if weights is not None:
+                raise ValueError("weights: soft weights are not supported with gather_distributed=True")
+            batch = ckdist.gather_batch(a, b, labels, negatives)
+            a, b, labels, negatives = batch.a, batch.b, batch.labels, batch.negatives
         problem = build_problem(a, b, mode=self.mode, labels=labels, weights=weights,
                                 negatives=negatives)
+        if distributed:
+            problem = ckdist.localize(problem, batch.start, batch.stop)
         tau = self._resolve_temperature(temperature)
         losses, counted, samples = [], [], []
-        for direction in problem.directions:
-            loss, has_positive = self.direction_rows(direction, tau)
+        for direction, (loss, has_positive) in zip(
+            problem.directions, self.problem_rows(problem, tau, fused=not distributed), strict=True
+        ):
             self._check_positives(has_positive)
             losses.append(loss)
             counted.append(has_positive)
             samples.append(direction.sample)
         per_sample, sample_counted = per_sample_mean(losses, counted, samples, problem.num_samples)
+        if distributed:
+            return ckdist.distributed_reduce(per_sample, sample_counted, self.reduction)
         return self.reduce(per_sample, sample_counted)
+
+    def problem_rows(
+        self, problem: Problem, tau: Tensor | float, *, fused: bool = True
+    ) -> list[tuple[Tensor, Tensor]]:
+        """Per-anchor losses and has-positive flags of every direction: dense by default, tiled
+        when ``tile_size`` is set (CLIP's two directions share one tiled pass when ``fused``)."""
+        if self.tile_size is None:
+            return [self.direction_rows(d, tau) for d in problem.directions]
+        options = dict(similarity=self._similarity, tile_size=self.tile_size,
+                       positives_in_denominator=self.positives_in_denominator,
+                       positive_scale=self.positive_scale_from_mean)
+        if fused and self.mode == "symmetric" and len(problem.directions) == 2:
+            return tiled_symmetric_rows(*problem.directions, tau, **options)  # type: ignore[arg-type]
+        return [tiled_direction_rows(d, tau, **options) for d in problem.directions]  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ pieces
     def logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
@@ -118,6 +160,10 @@ class InfoNCE(ContrastiveLoss):
 
     def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor | None:
         """Per-anchor factor on the positive term (hook for DCLW)."""
+        return None
+
+    def positive_scale_from_mean(self, pos_mean: Tensor, tau: Tensor | float) -> Tensor | None:
+        """The same factor from each anchor's mean positive logit (the tiled path's hook)."""
         return None
 
     def _resolve_temperature(self, temperature: Tensor | float | None) -> Tensor | float:
@@ -168,7 +214,19 @@ class DCLW(DCL):
     def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor:
         with torch.no_grad():
             pos_sim = (weight * logits).sum(1) * tau / weight.sum(1).clamp_min(1e-12)
-            return 2 - logits.shape[0] * torch.softmax(pos_sim / self.sigma, dim=0)
+            return self._vmf_weight(pos_sim)
+
+    def positive_scale_from_mean(self, pos_mean: Tensor, tau: Tensor | float) -> Tensor:
+        with torch.no_grad():
+            return self._vmf_weight(pos_mean * tau)
+
+    def _vmf_weight(self, pos_sim: Tensor) -> Tensor:
+        # The softmax runs over all anchors of the direction, on every rank when distributed.
+        z = pos_sim / self.sigma
+        if self.gather_distributed and ckdist.is_distributed():
+            log_norm, count = ckdist.global_log_normalizer(z)
+            return 2 - count * torch.exp(z - log_norm)
+        return 2 - z.shape[0] * torch.softmax(z, dim=0)
 
 
 class HardNegativeInfoNCE(InfoNCE):
@@ -198,6 +256,9 @@ class HardNegativeInfoNCE(InfoNCE):
             raise ValueError(f"top_k: expected an integer >= 1, got {top_k!r}")
         if fraction is not None and not 0 < fraction <= 1:
             raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+        if self.tile_size is not None:
+            raise ValueError("tile_size: HardNegativeInfoNCE selects the top-k negatives of whole rows "
+                             "and has no tiled execution; use tile_size=None")
         self.top_k = top_k
         self.fraction = fraction
 

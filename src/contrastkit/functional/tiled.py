@@ -1,0 +1,535 @@
+"""Tiled InfoNCE family: memory ``O(B·d + tile²)``, never the ``B x B`` similarity matrix.
+
+For anchor ``i`` with logits ``l_ij = <x_i, y_j>`` (the temperature is folded into the inputs,
+``x = prepare(a) / tau``) the InfoNCE family is (see :func:`contrastkit.functional.forms.info_nce_rows`)::
+
+    L_i = lse_i - w_i * (sum_j p_ij l_ij) / (sum_j p_ij),      lse_i = log sum_{j in D(i)} exp(l_ij)
+
+``D(i)`` is every valid candidate (InfoNCE) or every valid non-positive one (DCL); ``w_i`` is
+DCLW's detached weight or 1. Only ``lse`` needs all ``B`` columns at once. :class:`TiledLogSumExp`
+computes it with an *online* (streaming, max-shifted) log-sum-exp over column tiles::
+
+    m_i <- max(m_i, max_j l_ij),   s_i <- s_i * exp(m_i_old - m_i) + sum_j exp(l_ij - m_i)
+
+saving only ``lse_i = m_i + log s_i`` (``O(B)``). Backward recomputes each tile; with the upstream
+gradient ``g_i`` of ``lse_i`` (and ``h_i`` of the soft numerator ``sum_j p_ij l_ij``, which the
+loss enters with ``-w_i / sum_j p_ij``, so ``h_i`` carries that sign)::
+
+    G_ij = g_i * exp(l_ij - lse_i) [j in D(i)] + h_i * p_ij,    dX += G Y,   dY += G^T X
+
+so a tile costs one GEMM forward and three backward (the three-GEMM floor plus the recompute).
+Two structures are exploited exactly:
+
+- *shared* (two-view SimCLR / SupCon without extra negatives): anchors == candidates, the logit
+  matrix ``X X^T`` is symmetric and so are the excluded pairs (self, DCL positives), so only tiles
+  ``J >= I`` are computed; tile ``(I, J)`` updates the row statistics of block ``I`` and (through its
+  transpose) of block ``J``; backward uses ``H = G_IJ + G_JI^T`` for both ``dX_I += H X_J`` and
+  ``dX_J += H^T X_I``. Total: two GEMMs of ``B² d`` instead of four.
+- *bidirectional* (CLIP): the b->a logits are the transpose of the a->b ones, so each tile updates
+  row (a->b) and column (b->a) statistics and one backward ``H`` serves both directions.
+
+Hard positives (ids) never enter the tiles: the numerator ``sum_{j in P(i)} l_ij`` is computed
+outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of candidates
+(``x_i · sum_{j: id_j = id_i} y_j``), so autograd differentiates it in ``O(B·d)``. Soft weights
+(a dense tensor or a callable) are evaluated per tile inside the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from contrastkit._validation import compute_dtype
+from contrastkit.functional.positives import Positives
+from contrastkit.functional.problem import Direction
+from contrastkit.functional.similarity import Cosine, Dot, Similarity
+
+NEG_INF = float("-inf")
+# Above this many positive pairs per anchor, id-based exclusion uses a dense id comparison per
+# tile instead of a sparse pair list.
+_SPARSE_PAIRS_PER_ROW = 8
+
+
+def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
+    """``None`` (dense execution) or an integer ``>= 1``."""
+    if tile_size is None:
+        return None
+    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
+        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
+    return tile_size
+
+
+# ---------------------------------------------------------------------------------------- layout
+@dataclass
+class TileLayout:
+    """Which logits of a tile are excluded from the denominator, and soft positive weights.
+
+    Attributes:
+        row_ids / col_ids: positive ids of anchors / candidates (``-1`` never matches).
+        self_col: ``(R,)`` candidate index of each anchor's own row (``-1``: none), or ``None``.
+        exclude_positives: DCL: positives leave the denominator.
+        pairs: ``(rows, cols, row_ptr)`` sparse excluded pairs sorted by row (self and, for DCL,
+            positives), or ``None`` when ``dense_ids`` compares ids per tile.
+        soft: positives whose ``tile`` gives soft weights (the soft path), or ``None``.
+    """
+
+    row_ids: Tensor
+    col_ids: Tensor
+    self_col: Tensor | None
+    exclude_positives: bool
+    pairs: tuple[Tensor, Tensor, Tensor] | None
+    dense_ids: bool
+    soft: Positives | None
+
+    def exclude_(self, s: Tensor, rows: slice, cols: slice) -> Tensor:
+        """Set excluded logits of tile ``s`` (anchors ``rows`` x candidates ``cols``) to ``-inf``."""
+        if self.soft is not None:
+            weight, valid = self.soft.tile(rows, cols, s.dtype)
+            den = valid if not self.exclude_positives else valid & (weight <= 0)
+            return s.masked_fill_(~den, NEG_INF)
+        if self.dense_ids:
+            same = self.row_ids[rows].unsqueeze(1) == self.col_ids[cols].unsqueeze(0)
+            s.masked_fill_(same, NEG_INF)
+        if self.pairs is not None:
+            pr, pc, ptr = self.pairs
+            lo, hi = int(ptr[rows.start]), int(ptr[rows.stop])
+            if hi > lo:
+                r, c = pr[lo:hi], pc[lo:hi]
+                keep = (c >= cols.start) & (c < cols.stop)
+                s[r[keep] - rows.start, c[keep] - cols.start] = NEG_INF
+        return s
+
+
+def _pairs_from(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor, Tensor]:
+    order = torch.argsort(rows, stable=True)
+    rows, cols = rows[order], cols[order]
+    ptr = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
+    ptr[1:] = torch.cumsum(torch.bincount(rows, minlength=n_rows), 0)
+    return rows, cols, ptr
+
+
+def positive_pairs(positives: Positives, limit: int | None) -> tuple[Tensor, Tensor] | None:
+    """Sparse ``(anchor, candidate)`` positive pairs (same id, not self), or ``None`` if there are
+    more than ``limit``. Cost ``O((A + C) log C + pairs)``."""
+    aid, cid = positives.anchor_ids, positives.candidate_ids
+    order = torch.argsort(cid, stable=True)
+    sorted_ids = cid[order]
+    start = torch.searchsorted(sorted_ids, aid, right=False)
+    stop = torch.searchsorted(sorted_ids, aid, right=True)
+    count = stop - start
+    total = int(count.sum())
+    if limit is not None and total > limit:
+        return None
+    rows = torch.repeat_interleave(torch.arange(aid.shape[0], device=aid.device), count)
+    offset = torch.arange(total, device=aid.device) - torch.repeat_interleave(
+        torch.cumsum(count, 0) - count, count)
+    cols = order[torch.repeat_interleave(start, count) + offset]
+    if positives.anchor_self is not None:
+        keep = cols != positives.anchor_self[rows]
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
+
+
+def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
+    """Prepare the per-tile exclusion rule of a direction (see :class:`TileLayout`)."""
+    n_rows = positives.num_anchors
+    if positives.soft is not None:
+        return TileLayout(positives.anchor_ids, positives.candidate_ids, positives.anchor_self,
+                          exclude_positives, None, False, positives)
+    rows_list, cols_list = [], []
+    if positives.anchor_self is not None:
+        own = positives.anchor_self >= 0
+        rows_list.append(torch.arange(n_rows, device=own.device)[own])
+        cols_list.append(positives.anchor_self[own])
+    dense_ids = False
+    if exclude_positives:
+        pairs = positive_pairs(positives, _SPARSE_PAIRS_PER_ROW * n_rows)
+        if pairs is None:
+            dense_ids = True
+        else:
+            rows_list.append(pairs[0])
+            cols_list.append(pairs[1])
+    sparse = None
+    if rows_list:
+        sparse = _pairs_from(torch.cat(rows_list), torch.cat(cols_list), n_rows)
+    return TileLayout(positives.anchor_ids, positives.candidate_ids, positives.anchor_self,
+                      exclude_positives, sparse, dense_ids, None)
+
+
+# ---------------------------------------------------------------------------------------- kernel
+def _blocks(n: int, tile: int) -> list[slice]:
+    return [slice(i, min(i + tile, n)) for i in range(0, n, tile)]
+
+
+def _online_update(m: Tensor, s: Tensor, e: Tensor, dim: int) -> None:
+    """Fold tile ``e`` (logits; destroyed) into running max ``m`` and scaled sum ``s`` along ``dim``."""
+    m_new = torch.maximum(m, e.amax(dim))
+    shift = m_new.nan_to_num(neginf=0.0)  # all -inf so far: any finite shift, exp(-inf) = 0
+    s.mul_(torch.exp(m - shift))
+    e.sub_(shift.unsqueeze(dim)).exp_()
+    s.add_(e.sum(dim))
+    m.copy_(m_new)
+
+
+class TiledLogSumExp(torch.autograd.Function):
+    """Row (and column) log-sum-exp of ``X Y^T`` over the denominator sets, tile by tile.
+
+    Inputs: ``x (R, d)``, ``y (C, d)`` or ``None`` (shared: ``y = x``, symmetric); ``n_col`` > 0
+    asks for column statistics over the first ``n_col`` columns (CLIP's b->a direction).
+    Outputs ``(lse_rows (R,), lse_cols (n_col,), soft_num (R,), soft_total (R,))`` where
+    ``soft_num_i = sum_j p_ij l_ij`` and ``soft_total_i = sum_j p_ij`` (soft weights only, else
+    empty). Saved for backward: ``x``, ``y`` and the ``O(B)`` statistics.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        layout: TileLayout,
+        tile: int,
+        n_col: int,
+        x: Tensor,
+        y: Tensor | None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        shared = y is None
+        yy = x if shared else y
+        n_rows, n_cols = x.shape[0], yy.shape[0]
+        dtype, device = x.dtype, x.device
+        m_r = torch.full((n_rows,), NEG_INF, dtype=dtype, device=device)
+        s_r = torch.zeros(n_rows, dtype=dtype, device=device)
+        m_c = torch.full((n_col,), NEG_INF, dtype=dtype, device=device)
+        s_c = torch.zeros(n_col, dtype=dtype, device=device)
+        soft = layout.soft is not None
+        num = torch.zeros(n_rows if soft else 0, dtype=dtype, device=device)
+        tot = torch.zeros(n_rows if soft else 0, dtype=dtype, device=device)
+        buf = torch.empty(min(tile, n_rows), min(tile, n_cols), dtype=dtype, device=device)
+        buf2 = torch.empty_like(buf)
+        row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
+        for bi, rows in enumerate(row_blocks):
+            xi = x[rows]
+            for bj, cols in enumerate(col_blocks):
+                if shared and bj < bi:
+                    continue
+                s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
+                torch.mm(xi, yy[cols].T, out=s)
+                if soft:
+                    weight, _ = layout.soft.tile(rows, cols, dtype)  # type: ignore[union-attr]
+                    num[rows] += (weight * s).sum(1)
+                    tot[rows] += weight.sum(1)
+                layout.exclude_(s, rows, cols)
+                col_side = (shared and bj > bi) or cols.start < n_col
+                if col_side:
+                    s_copy = buf2[: s.shape[0], : s.shape[1]]
+                    s_copy.copy_(s)
+                _online_update(m_r[rows], s_r[rows], s, 1)
+                if col_side and shared:
+                    _online_update(m_r[cols], s_r[cols], s_copy, 0)
+                elif col_side:
+                    c_stop = min(cols.stop, n_col)
+                    part = s_copy[:, : c_stop - cols.start]
+                    _online_update(m_c[cols.start:c_stop], s_c[cols.start:c_stop], part, 0)
+        lse_r = m_r + torch.log(s_r)
+        lse_c = m_c + torch.log(s_c)
+        ctx.layout, ctx.tile, ctx.n_col, ctx.shared = layout, tile, n_col, shared
+        ctx.save_for_backward(x, y, lse_r, lse_c)
+        ctx.mark_non_differentiable(tot)
+        return lse_r, lse_c, num, tot
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        g_r: Tensor,
+        g_c: Tensor,
+        g_num: Tensor,
+        _g_tot: Tensor,
+    ) -> tuple[None, None, None, Tensor | None, Tensor | None]:
+        x, y, lse_r, lse_c = ctx.saved_tensors  # type: ignore[attr-defined]
+        layout: TileLayout = ctx.layout  # type: ignore[attr-defined]
+        tile: int = ctx.tile  # type: ignore[attr-defined]
+        n_col: int = ctx.n_col  # type: ignore[attr-defined]
+        shared: bool = ctx.shared  # type: ignore[attr-defined]
+        yy = x if shared else y
+        soft = layout.soft is not None
+        # Empty denominators (lse = -inf) contribute nothing: exp(l - inf) = 0.
+        lse_r = torch.where(torch.isinf(lse_r), float("inf"), lse_r)
+        lse_c = torch.where(torch.isinf(lse_c), float("inf"), lse_c)
+        g_r = g_r.contiguous()
+        dx = torch.zeros_like(x)
+        dy = None if shared else torch.zeros_like(yy)
+        n_rows, n_cols = x.shape[0], yy.shape[0]
+        buf = torch.empty(min(tile, n_rows), min(tile, n_cols), dtype=x.dtype, device=x.device)
+        buf2 = torch.empty_like(buf)
+        row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
+        for bi, rows in enumerate(row_blocks):
+            xi = x[rows]
+            for bj, cols in enumerate(col_blocks):
+                if shared and bj < bi:
+                    continue
+                s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
+                yj = yy[cols]
+                torch.mm(xi, yj.T, out=s)
+                weight = None
+                if soft:
+                    weight, _ = layout.soft.tile(rows, cols, x.dtype)  # type: ignore[union-attr]
+                layout.exclude_(s, rows, cols)
+                col_side = (shared and bj > bi) or cols.start < n_col
+                if col_side:
+                    h2 = buf2[: s.shape[0], : s.shape[1]]
+                    if shared:
+                        torch.sub(s, lse_r[cols].unsqueeze(0), out=h2).exp_().mul_(g_r[cols].unsqueeze(0))
+                    else:
+                        c_stop = min(cols.stop, n_col)
+                        width = c_stop - cols.start
+                        h2[:, width:].zero_()
+                        torch.sub(s[:, :width], lse_c[cols.start:c_stop].unsqueeze(0),
+                                  out=h2[:, :width]).exp_().mul_(g_c[cols.start:c_stop].unsqueeze(0))
+                h = s.sub_(lse_r[rows].unsqueeze(1)).exp_().mul_(g_r[rows].unsqueeze(1))
+                if weight is not None:
+                    h.addcmul_(weight, g_num[rows].unsqueeze(1))
+                if col_side:
+                    h.add_(h2)
+                if shared and bi == bj:
+                    dx[rows].addmm_(h, yj).addmm_(h.T, xi)
+                elif shared:
+                    dx[rows].addmm_(h, yj)
+                    dx[cols].addmm_(h.T, xi)
+                else:
+                    dx[rows].addmm_(h, yj)
+                    dy[cols].addmm_(h.T, xi)  # type: ignore[index]
+        return None, None, None, dx, dy
+
+
+# ---------------------------------------------------------------------------------------- loss
+def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """``(sum_{j in P(i)} <x_i, y_j>, |P(i)|)`` from ids, in ``O((A + C) d)`` memory, autograd-able."""
+    n_rows = x.shape[0]
+    pairs = positive_pairs(positives, _SPARSE_PAIRS_PER_ROW * n_rows)
+    if pairs is not None:
+        rows, cols = pairs
+        dots = (x[rows] * y[cols]).sum(1)
+        num = torch.zeros(n_rows, dtype=x.dtype, device=x.device).index_add(0, rows, dots)
+        total = torch.bincount(rows, minlength=n_rows).to(x.dtype)
+        return num, total
+    aid, cid = positives.anchor_ids, positives.candidate_ids
+    k = int(max(int(aid.max()), int(cid.max())) + 1)
+    real = cid >= 0
+    sums = torch.zeros(k, y.shape[1], dtype=y.dtype, device=y.device).index_add(0, cid[real], y[real])
+    counts = torch.bincount(cid[real], minlength=k).to(x.dtype)
+    num = (x * sums[aid]).sum(1)
+    total = counts[aid]
+    if positives.anchor_self is not None:
+        own = positives.anchor_self
+        has = own >= 0
+        own_c = own.clamp_min(0)
+        same = has & (cid[own_c] == aid)
+        num = num - torch.where(same, (x * y[own_c]).sum(1), torch.zeros_like(num))
+        total = total - same.to(x.dtype)
+    return num, total
+
+
+PositiveScale = Callable[[Tensor, Tensor | float], Tensor | None]
+
+
+def _finish(
+    lse: Tensor, num: Tensor, total: Tensor, tau: Tensor | float,
+    positive_scale: PositiveScale | None,
+) -> tuple[Tensor, Tensor]:
+    has_positive = total > 0
+    pos_mean = num / total.clamp_min(torch.finfo(num.dtype).tiny)
+    if positive_scale is not None:
+        scale = positive_scale(pos_mean.detach(), tau)
+        if scale is not None:
+            pos_mean = pos_mean * scale
+    empty = torch.isinf(lse) & (lse < 0) & has_positive
+    if bool(empty.any()):
+        raise ValueError(
+            "negatives: some anchors have no candidate left in the denominator "
+            f"(first anchor index {int(empty.nonzero()[0])}); the batch needs negatives"
+        )
+    loss = torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
+    return loss, has_positive
+
+
+def _prepared(
+    direction: Direction, similarity: Similarity
+) -> tuple[Tensor, Tensor, torch.dtype]:
+    if not isinstance(similarity, (Cosine, Dot)):
+        raise ValueError(
+            f"similarity: tiled execution supports 'cosine' and 'dot', got {similarity.name!r}"
+        )
+    dtype = compute_dtype(direction.anchors, direction.candidates)
+    anchors = similarity.prepare(direction.anchors).to(dtype)
+    candidates = anchors if direction.shared else similarity.prepare(direction.candidates).to(dtype)
+    return anchors, candidates, dtype
+
+
+def _scaled(x: Tensor, tau: Tensor | float, power: float) -> Tensor:
+    if isinstance(tau, Tensor):
+        return x / (tau.to(x.dtype) ** power)
+    return x / (tau**power)
+
+
+def tiled_direction_rows(
+    direction: Direction,
+    tau: Tensor | float,
+    *,
+    similarity: Similarity,
+    tile_size: int,
+    positives_in_denominator: bool = True,
+    positive_scale: PositiveScale | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Per-anchor InfoNCE / DCL losses of one direction, tiled; same values as the dense path.
+
+    ``L_i = log sum_{j in D(i)} exp(l_ij) - w_i (sum_j p_ij l_ij) / (sum_j p_ij)``, ``l_ij =
+    s(a_i, c_j) / tau`` (see the module docstring). ``positive_scale(pos_mean_logit, tau)`` gives
+    DCLW's detached ``w``. Returns ``(loss, has_positive)``, both ``(A,)``.
+    """
+    tile = check_tile_size(tile_size)
+    assert tile is not None
+    anchors, candidates, _ = _prepared(direction, similarity)
+    positives = direction.positives
+    layout = build_layout(positives, not positives_in_denominator)
+    if direction.shared and positives.soft is None:
+        x = _scaled(anchors, tau, 0.5)
+        lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, x, None)
+        num, total = _hard_numerator(positives, x, x)
+    else:
+        x = _scaled(anchors, tau, 1.0)
+        lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, x, candidates)
+        if positives.soft is None:
+            num, total = _hard_numerator(positives, x, candidates)
+    return _finish(lse, num, total, tau, positive_scale)
+
+
+def tiled_symmetric_rows(
+    forward: Direction,
+    backward: Direction,
+    tau: Tensor | float,
+    *,
+    similarity: Similarity,
+    tile_size: int,
+    positives_in_denominator: bool = True,
+    positive_scale: PositiveScale | None = None,
+) -> list[tuple[Tensor, Tensor]]:
+    """CLIP's two directions (a->b with optional extra negatives, b->a) from one tiled pass.
+
+    The b->a logits are the transpose of the a->b ones (``l^{ba}_{ji} = l^{ab}_{ij}``), so every
+    tile feeds the row statistics of a->b and the column statistics of b->a, and backward needs
+    ``H = G^{ab} + (G^{ba})^T`` once. Falls back to two separate passes when soft weights are
+    given (their exclusions need not be transposes of each other).
+    """
+    tile = check_tile_size(tile_size)
+    assert tile is not None
+    n = backward.anchors.shape[0]
+    fusable = (forward.positives.soft is None and backward.positives.soft is None
+               and forward.anchors.shape[0] == backward.candidates.shape[0]
+               and forward.candidates.shape[0] >= n)
+    if not fusable:
+        return [
+            tiled_direction_rows(d, tau, similarity=similarity, tile_size=tile,
+                                 positives_in_denominator=positives_in_denominator,
+                                 positive_scale=positive_scale)
+            for d in (forward, backward)
+        ]
+    anchors, candidates, _ = _prepared(forward, similarity)
+    layout = build_layout(forward.positives, not positives_in_denominator)
+    x = _scaled(anchors, tau, 1.0)
+    lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, x, candidates)
+    num_ab, tot_ab = _hard_numerator(forward.positives, x, candidates)
+    num_ba, tot_ba = _hard_numerator(backward.positives, candidates[:n], x)
+    return [
+        _finish(lse_ab, num_ab, tot_ab, tau, positive_scale),
+        _finish(lse_ba, num_ba, tot_ba, tau, positive_scale),
+    ]
+
+
+# ---------------------------------------------------------------------------------------- bench
+def gemm_floor_seconds(rows: int, cols: int, dim: int, dtype: torch.dtype = torch.float32,
+                       tile: int = 4096) -> float:
+    """Process CPU time of the three products any exact loss needs (``X Y^T``, ``G Y``, ``G^T X``),
+    run tile by tile so that it fits in memory; the denominator of the benchmark's ratio."""
+    import time
+
+    x = torch.randn(rows, dim, dtype=dtype)
+    y = torch.randn(cols, dim, dtype=dtype)
+    buf = torch.empty(min(tile, rows), min(tile, cols), dtype=dtype)
+    out_x, out_y = torch.zeros_like(x), torch.zeros_like(y)
+    start = time.process_time()
+    for r in _blocks(rows, tile):
+        for c in _blocks(cols, tile):
+            s = buf[: r.stop - r.start, : c.stop - c.start]
+            torch.mm(x[r], y[c].T, out=s)
+            out_x[r].addmm_(s, y[c])
+            out_y[c].addmm_(s.T, x[r])
+    return time.process_time() - start
+
+
+def measure_fwd_bwd(
+    batch: int,
+    dim: int,
+    *,
+    mode: str = "two_view",
+    tile_size: int | None = 2048,
+    threads: int = 1,
+    dtype: str = "float32",
+    floor: bool = True,
+) -> dict[str, float]:
+    """Benchmark helper: fwd+bwd of ``InfoNCE(mode=..., tile_size=...)`` on random ``(batch, dim)``
+    views, run in a fresh Python process so that its peak resident memory is the loss's own.
+
+    Returns ``cpu_s`` (process CPU time of one fwd+bwd, after a warm-up at a small size),
+    ``peak_rss_mb`` (``ru_maxrss`` of that process), ``baseline_rss_mb`` (after creating the
+    inputs), ``floor_s`` (three-GEMM floor for the same matrix: ``2·batch`` rows for two-view,
+    ``batch`` for symmetric; computed in a second process) and ``ratio = cpu_s / floor_s``.
+    """
+    import json
+    import subprocess
+    import sys
+
+    code = f"""
+import json, resource, time, torch
+torch.set_num_threads({threads})
+from contrastkit.losses import InfoNCE
+loss = InfoNCE(0.1, mode={mode!r}, tile_size={tile_size!r})
+w = torch.randn(64, {dim}, requires_grad=True)
+loss(w, torch.randn(64, {dim})).backward()
+g = torch.Generator().manual_seed(0)
+a = torch.randn({batch}, {dim}, generator=g, dtype=torch.{dtype}).requires_grad_()
+b = torch.randn({batch}, {dim}, generator=g, dtype=torch.{dtype}).requires_grad_()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0, w0 = time.process_time(), time.perf_counter()
+loss(a, b).backward()
+out = dict(cpu_s=time.process_time() - t0, wall_s=time.perf_counter() - w0,
+           peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           baseline_rss_mb=base)
+print(json.dumps(out))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
+    if floor:
+        n = 2 * batch if mode == "two_view" else batch
+        floor_code = (
+            f"import torch; torch.set_num_threads({threads});"
+            "from contrastkit.functional.tiled import gemm_floor_seconds as f;"
+            f"print(f({n}, {n}, {dim}, torch.{dtype}))"
+        )
+        run = subprocess.run([sys.executable, "-c", floor_code], capture_output=True, text=True,
+                             check=True)
+        result["floor_s"] = float(run.stdout.strip().splitlines()[-1])
+        result["ratio"] = result["cpu_s"] / result["floor_s"]
+    return result
+
+
+__all__ = [
+    "TileLayout",
+    "TiledLogSumExp",
+    "build_layout",
+    "check_tile_size",
+    "gemm_floor_seconds",
+    "measure_fwd_bwd",
+    "positive_pairs",
+    "tiled_direction_rows",
+    "tiled_symmetric_rows",
+]
