@@ -1,0 +1,61 @@
+"""Images: offline datasets with fixed splits, batched augmentations and small encoders."""
+
+from contrastkit.vision.augment import (
+    BatchAugment,
+    GaussianNoise,
+    RandomCircularShift,
+    RandomErase,
+    RandomHorizontalFlip,
+    RandomIntensity,
+    RandomResizedCrop,
+    RandomRotation,
+    SimCLRAugment,
+)
+from contrastkit.vision.data import (
+    IMAGE_DATASETS,
+    ImageSplit,
+    get_image_dataset,
+    load_digits,
+    load_digits_canvas,
+    load_digits_canvas_longtail,
+    load_fashion_mnist,
+    longtail_counts,
+    raw_pixel_features,
+    read_idx,
+)
+from contrastkit.vision.encoders import (
+    ENCODERS,
+    MLPEncoder,
+    ProjectionHead,
+    SmallCNN,
+    build_encoder,
+    extract_features,
+)
+
+__all__ = [
+    "ENCODERS",
+    "IMAGE_DATASETS",
+    "BatchAugment",
+    "GaussianNoise",
+    "ImageSplit",
+    "MLPEncoder",
+    "ProjectionHead",
+    "RandomCircularShift",
+    "RandomErase",
+    "RandomHorizontalFlip",
+    "RandomIntensity",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "SimCLRAugment",
+    "SmallCNN",
+    "build_encoder",
+    "extract_features",
+    "get_image_dataset",
+    "load_digits",
+    "load_digits_canvas",
+    "load_digits_canvas_longtail",
+    "load_fashion_mnist",
+    "longtail_counts",
+    "raw_pixel_features",
+    "read_idx",
+]
