@@ -1,0 +1,146 @@
+"""The ``contrastkit`` command line: train, evaluate, reproduce, bench, generate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="contrastkit: contrastive representation learning as composable parts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bench_app = typer.Typer(help="Speed and memory benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def train(
+    recipe: Annotated[Path, typer.Argument(help="YAML recipe, e.g. recipes/simclr-digits.yaml")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write")] = Path("runs/run"),
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoints/last.ckpt")] = False,
+    devices: Annotated[int | None, typer.Option(help="Number of devices (processes on CPU)")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Override trainer.max_steps")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: key.path=value")] = None,
+    progress: Annotated[bool, typer.Option(help="Show the progress bar")] = True,
+) -> None:
+    """Train a recipe, evaluate it, and write the run folder."""
+    from contrastkit.pipeline.recipe import load_recipe
+    from contrastkit.pipeline.train import train as run_training
+
+    overrides = list(set_ or [])
+    if devices is not None:
+        overrides.append(f"trainer.devices={devices}")
+    if strategy is not None:
+        overrides.append(f"trainer.strategy={strategy}")
+    if max_steps is not None:
+        overrides.append(f"trainer.max_steps={max_steps}")
+    try:
+        parsed = load_recipe(recipe, overrides)
+        result = run_training(parsed, output, resume=resume, progress=progress)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(err)
+        return
+    if result.metrics:
+        _print_metrics(result.metrics)
+        typer.echo(f"run folder: {result.run_dir}")
+
+
+@app.command()
+def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run folder written by `train`")]) -> None:
+    """Re-evaluate a saved run (metrics.json, report.md)."""
+    from contrastkit.pipeline.train import evaluate_run
+
+    try:
+        metrics = evaluate_run(run_dir)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+        return
+    _print_metrics(metrics)
+
+
+@app.command()
+def reproduce(
+    name: Annotated[str, typer.Argument(help="Reproduction name, e.g. dcl, cacr, temperature")],
+    quick: Annotated[bool, typer.Option(help="Fast smoke variant (1 seed, tiny budget)")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON")] = None,
+) -> None:
+    """Run a paper's miniature and check its claims over seeds."""
+    from contrastkit.reproduce import get_reproduction
+
+    try:
+        fn = get_reproduction(name)
+    except ValueError as err:
+        _fail(err)
+        return
+    result = fn(quick=quick)
+    typer.echo(result.summary())
+    if json_path is not None:
+        result.save(json_path)
+    if not result.passed() and not quick:
+        raise typer.Exit(code=1)
+
+
+@bench_app.command("losses")
+def bench_losses(
+    json_path: Annotated[Path, typer.Option("--json", help="Where to write the results")] = Path(
+        "bench-losses.json"
+    ),
+    quick: Annotated[bool, typer.Option(help="Small sizes only")] = False,
+) -> None:
+    """Forward+backward time and peak memory of the losses against the naive loss and the peers."""
+    try:
+        from benchmarks.losses import main as bench_main
+    except ImportError:
+        _fail(RuntimeError("bench: run from the repository root (the benchmarks/ package is not installed)"))
+        return
+    bench_main(["--json", str(json_path), *(["--quick"] if quick else [])])
+
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Option(help="Local folder of a transformers causal LM")],
+    prompt: Annotated[str, typer.Option(help="Prompt text")],
+    strategy: Annotated[str, typer.Option(help="contrastive | greedy | nucleus")] = "contrastive",
+    top_k: Annotated[int, typer.Option("--top-k")] = 4,
+    alpha: Annotated[float, typer.Option(help="Degeneration penalty of contrastive search")] = 0.6,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 64,
+) -> None:
+    """Generate text with contrastive search (or greedy / nucleus) from a local model folder."""
+    try:
+        from contrastkit.generation.cli import generate_command
+    except ImportError as err:
+        _fail(RuntimeError(f"generate: needs the text extra (pip install 'contrastkit[text]'): {err}"))
+        return
+    try:
+        generate_command(str(model), prompt, strategy, top_k, alpha, max_new_tokens)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    learned = metrics.get("linear_probe_accuracy")
+    raw = metrics.get("raw_pixel_linear_probe_accuracy")
+    rand = metrics.get("random_encoder_linear_probe_accuracy")
+    if learned is not None and raw is not None and rand is not None:
+        typer.echo(f"linear probe: {learned:.1%} (raw pixels {raw:.1%}, random encoder {rand:.1%})")
+    typer.echo(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

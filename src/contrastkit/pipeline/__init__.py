@@ -1,0 +1,1 @@
+"""Recipes -> trained, evaluated, saved runs. The layer the CLI calls."""

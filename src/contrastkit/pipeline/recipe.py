@@ -1,0 +1,117 @@
+"""YAML recipes, validated strictly: an unknown key or a wrong type is an error naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    dataset: str = "digits_canvas"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    augment: Literal["canvas", "fashion_mnist", "digits"] = "canvas"
+
+
+class ModelConfig(_Strict):
+    encoder: str = "small_cnn"
+    encoder_kwargs: dict[str, Any] = Field(default_factory=dict)
+    projector_hidden_dim: int = Field(128, gt=0)
+    projector_out_dim: int = Field(64, gt=0)
+
+
+class MethodConfig(_Strict):
+    name: Literal["simclr", "supcon"] = "simclr"
+    loss: Literal["infonce", "dcl", "dclw", "cacr", "hard_infonce", "simple"] = "infonce"
+    loss_kwargs: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.2})
+    n_views: int = Field(2, ge=2)
+
+
+class OptimConfig(_Strict):
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class TrainerConfig(_Strict):
+    max_steps: int = Field(400, gt=0)
+    batch_size: int = Field(128, gt=1)
+    precision: Literal["32", "64", "bf16-mixed", "16-mixed", "32-true", "64-true"] = "32"
+    devices: int = Field(1, gt=0)
+    strategy: str = "auto"
+    num_nodes: int = Field(1, gt=0)
+    accelerator: str = "cpu"
+    checkpoint_every_n_steps: int = Field(100, gt=0)
+    log_every_n_steps: int = Field(10, gt=0)
+    num_threads: int | None = Field(None, gt=0)
+
+
+class EvalConfig(_Strict):
+    knn_k: int = Field(20, gt=0)
+    baselines: bool = True
+    max_train_samples: int | None = Field(None, gt=0)
+
+
+class Recipe(_Strict):
+    name: str = "run"
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    method: MethodConfig = Field(default_factory=MethodConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    evaluate: EvalConfig = Field(default_factory=EvalConfig)
+
+
+class RecipeError(ValueError):
+    """A recipe that does not validate; the message names the offending keys."""
+
+
+def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
+    """Validate a recipe mapping; errors name each bad key by its dotted path."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"])
+            if e["type"] == "extra_forbidden":
+                problems.append(f"{key}: unknown key")
+            else:
+                problems.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+        raise RecipeError(f"{source}: invalid recipe\n  " + "\n  ".join(problems)) from None
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Load a YAML recipe with ``yaml.safe_load`` and apply ``key.sub=value`` overrides."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe: file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RecipeError(f"recipe: {path} is not valid YAML: {err}") from None
+    for item in overrides or []:
+        apply_override(data, item)
+    return parse_recipe(data, str(path))
+
+
+def apply_override(data: dict[str, Any], item: str) -> None:
+    """Set ``a.b.c=value`` in a nested mapping; the value is parsed as YAML (numbers, lists)."""
+    if "=" not in item:
+        raise RecipeError(f"override: expected key.path=value, got {item!r}")
+    key, value = item.split("=", 1)
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise RecipeError(f"override: {key} does not name a nested key")
+    node[parts[-1]] = yaml.safe_load(value)
