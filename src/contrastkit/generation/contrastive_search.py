@@ -391,10 +391,8 @@ def hf_custom_generate(
     top_k = cfg.top_k if cfg.top_k is not None else 4
     alpha = cfg.penalty_alpha if cfg.penalty_alpha is not None else 0.6
     is_enc_dec = bool(getattr(model.config, "is_encoder_decoder", False))
-    if cfg.max_new_tokens is not None:
-        max_new = cfg.max_new_tokens
-    else:
-        max_new = max(int(cfg.max_length) - input_ids.shape[1], 0)
+    length_left = max(int(cfg.max_length) - input_ids.shape[1], 0)
+    max_new = cfg.max_new_tokens if cfg.max_new_tokens is not None else length_left
     eos = getattr(cfg, "_eos_token_tensor", None)
     eos = cfg.eos_token_id if eos is None else eos
     pad = getattr(cfg, "_pad_token_tensor", None)

@@ -1,0 +1,76 @@
+"""Parity cases shared by the transformers 4.55.4 reference run and the default suite.
+
+Each case builds a seeded tiny model with :mod:`contrastkit.generation._testing` (same weights under
+transformers 4.x and 5.x), so the ids that 4.55.4 ``generate(penalty_alpha=..., top_k=...)`` produced
+(stored in ``golden_contrastive.json`` by ``make_golden.py``) can be checked under any version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+CASES: list[dict[str, Any]] = [
+    # name, model kind, model kwargs, prompts (left-padded with 0, mask from lengths), decoding
+    dict(name="gpt2_notes_cfg", kind="gpt2", seed=0, std=0.2, model={},
+         prompts=[[5, 17, 42, 8, 99]], top_k=4, alpha=0.6, max_new_tokens=20),
+    dict(name="gpt2_small_std", kind="gpt2", seed=1, std=0.02, model={},
+         prompts=[[1, 2, 3]], top_k=4, alpha=0.6, max_new_tokens=30),
+    dict(name="gpt2_k8_a03", kind="gpt2", seed=2, std=0.3,
+         model=dict(vocab_size=257, n_embd=64, n_layer=3, n_head=4),
+         prompts=[[7, 200, 31, 31, 9, 100, 250]], top_k=8, alpha=0.3, max_new_tokens=25),
+    dict(name="gpt2_k2_a09", kind="gpt2", seed=3, std=0.3, model=dict(n_layer=1),
+         prompts=[[60]], top_k=2, alpha=0.9, max_new_tokens=40),
+    dict(name="gpt2_batch2_leftpad", kind="gpt2", seed=4, std=0.2, model={},
+         prompts=[[5, 17, 42], [3, 4, 5, 6, 7, 8]], top_k=4, alpha=0.6, max_new_tokens=15),
+    dict(name="gpt2_batch2_leftpad_k5", kind="gpt2", seed=5, std=0.25,
+         model=dict(vocab_size=300, n_embd=48, n_layer=2, n_head=3),
+         prompts=[[11, 12, 13, 14, 15, 16, 17, 18], [250]], top_k=5, alpha=0.5, max_new_tokens=20),
+    dict(name="gpt2_eos_batch2", kind="gpt2", seed=0, std=0.2, model=dict(eos_token_id=97),
+         prompts=[[5, 17, 42, 8, 99], [3, 4]], top_k=4, alpha=0.6, max_new_tokens=20, eos=97, pad=0),
+    dict(name="t5_batch2", kind="t5", seed=0, std=0.3, model={},
+         prompts=[[5, 6, 7, 8, 1], [9, 10, 11, 1]], top_k=4, alpha=0.6, max_new_tokens=12),
+    dict(name="t5_k3_eos", kind="t5", seed=1, std=0.3, model=dict(eos_token_id=37),
+         prompts=[[5, 6, 7, 8, 9, 10, 1], [12, 13, 1]], top_k=3, alpha=0.7, max_new_tokens=16, eos=37, pad=0),
+]
+
+
+def build(case: dict[str, Any]) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """Model, ids and attention mask of a case (decoder-only prompts left-padded, sources right-padded)."""
+    from contrastkit.generation._testing import tiny_gpt2, tiny_t5
+
+    factory = tiny_gpt2 if case["kind"] == "gpt2" else tiny_t5
+    model = factory(case["seed"], std=case["std"], **case["model"])
+    width = max(len(p) for p in case["prompts"])
+    ids = torch.zeros(len(case["prompts"]), width, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, p in enumerate(case["prompts"]):
+        if case["kind"] == "gpt2":
+            ids[i, width - len(p):] = torch.tensor(p)
+            mask[i, width - len(p):] = 1
+        else:
+            ids[i, :len(p)] = torch.tensor(p)
+            mask[i, :len(p)] = 1
+    return model, ids, mask
+
+
+def hf_generate(case: dict[str, Any]) -> list[list[int]]:
+    """transformers ``generate`` contrastive search (only meaningful on transformers < 4.56)."""
+    model, ids, mask = build(case)
+    kw: dict[str, Any] = dict(attention_mask=mask, penalty_alpha=case["alpha"], top_k=case["top_k"],
+                              max_new_tokens=case["max_new_tokens"], do_sample=False)
+    if "eos" in case:
+        kw |= dict(eos_token_id=case["eos"], pad_token_id=case["pad"])
+    else:
+        kw |= dict(pad_token_id=0)
+    return model.generate(ids, **kw).tolist()
+
+
+def ours(case: dict[str, Any], **extra: Any) -> list[list[int]]:
+    from contrastkit.generation import contrastive_search
+
+    model, ids, mask = build(case)
+    return contrastive_search(model, ids, mask, top_k=case["top_k"], penalty_alpha=case["alpha"],
+                              max_new_tokens=case["max_new_tokens"], eos_token_id=case.get("eos"),
+                              pad_token_id=case.get("pad", 0), **extra).tolist()

@@ -1,0 +1,144 @@
+"""Contrastive search: parity with transformers 4.55.4 (recorded golden ids), greedy limits, naive reference."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from contrastkit.generation import contrastive_search, hf_custom_generate
+from contrastkit.generation._testing import tiny_gpt2, tiny_t5
+
+HF4 = Path(__file__).parent / "hf4"
+sys.path.insert(0, str(HF4))
+from cases import CASES, build, ours  # noqa: E402
+
+GOLDEN = {c["name"]: c for c in json.loads((HF4 / "golden_contrastive.json").read_text())["cases"]}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_equals_transformers_455_golden(case: dict) -> None:
+    """Ids recorded from transformers 4.55.4 generate(penalty_alpha, top_k) on identical weights."""
+    assert ours(case) == GOLDEN[case["name"]]["expected"]
+
+
+def naive_contrastive_search(model, ids: torch.Tensor, k: int, alpha: float, steps: int) -> torch.Tensor:
+    """papers-2.md §15.1 pseudo-code: no cache, one full re-forward per candidate (batch 1, no padding)."""
+    for _ in range(steps):
+        out = model(ids, output_hidden_states=True)
+        p = torch.softmax(out.logits[:, -1].float(), -1)
+        pk, vk = p.topk(k)
+        H = out.hidden_states[-1][0]  # (S, E), prompt included
+        scores = []
+        for j in range(k):
+            cand = torch.cat([ids, vk[:, j:j + 1]], dim=1)
+            hv = model(cand, output_hidden_states=True).hidden_states[-1][0, -1]
+            pen = max(float(torch.dot(H[t], hv) / (H[t].norm() * hv.norm())) for t in range(H.shape[0]))
+            scores.append((1 - alpha) * float(pk[0, j]) - alpha * pen)
+        best = max(range(k), key=lambda j: (scores[j], -j))
+        ids = torch.cat([ids, vk[:, best:best + 1]], dim=1)
+    return ids
+
+
+@pytest.mark.parametrize("seed,k,alpha", [(0, 4, 0.6), (1, 3, 0.4), (2, 5, 0.8)])
+def test_equals_naive_no_cache_reference(seed: int, k: int, alpha: float) -> None:
+    model = tiny_gpt2(seed, std=0.2)
+    ids = torch.tensor([[3, 14, 15, 92, 65]])
+    with torch.no_grad():
+        ref = naive_contrastive_search(model, ids, k, alpha, 12)
+    got = contrastive_search(model, ids, top_k=k, penalty_alpha=alpha, max_new_tokens=12, eos_token_id=[])
+    assert got.tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "t5"])
+def test_greedy_limits(kind: str) -> None:
+    """alpha = 0 and k = 1 both reduce to greedy decoding (transformers 5.x generate, do_sample=False)."""
+    model = tiny_gpt2(3, std=0.3) if kind == "gpt2" else tiny_t5(2, std=0.3)
+    ids = torch.tensor([[5, 6, 7, 8, 9], [0, 0, 1, 2, 3]] if kind == "gpt2" else [[5, 6, 7, 1], [9, 1, 0, 0]])
+    mask = (ids != 0).long() if kind == "gpt2" else torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    greedy = model.generate(ids, attention_mask=mask, do_sample=False, max_new_tokens=15, pad_token_id=0,
+                            eos_token_id=None if kind == "gpt2" else 1)
+    eos = [] if kind == "gpt2" else 1
+    a0 = contrastive_search(model, ids, mask, top_k=4, penalty_alpha=0.0, max_new_tokens=15, eos_token_id=eos,
+                            pad_token_id=0)
+    k1 = contrastive_search(model, ids, mask, top_k=1, penalty_alpha=0.9, max_new_tokens=15, eos_token_id=eos,
+                            pad_token_id=0)
+    assert a0.tolist() == greedy.tolist()
+    assert k1.tolist() == greedy.tolist()
+
+
+def test_contrastive_differs_from_greedy_and_repeats_less() -> None:
+    """The test above could not fail if alpha were ignored: here it must change the output."""
+    model = tiny_gpt2(0, std=0.2)
+    ids = torch.tensor([[5, 17, 42, 8, 99]])
+    greedy = contrastive_search(model, ids, top_k=1, max_new_tokens=30, eos_token_id=[])
+    cs = contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=30, eos_token_id=[])
+    assert greedy.tolist() != cs.tolist()
+    assert len(set(cs[0, 5:].tolist())) > len(set(greedy[0, 5:].tolist()))
+
+
+def test_left_padding_equals_unpadded_rows() -> None:
+    """Each left-padded row decodes as it would alone (cosine mask + position ids)."""
+    case = GOLDEN["gpt2_batch2_leftpad"]
+    model, ids, mask = build(case)
+    batched = contrastive_search(model, ids, mask, max_new_tokens=10, eos_token_id=[])
+    for i, prompt in enumerate(case["prompts"]):
+        alone = contrastive_search(model, torch.tensor([prompt]), max_new_tokens=10, eos_token_id=[])
+        assert batched[i, -10:].tolist() == alone[0, -10:].tolist()
+
+
+def test_eos_then_padding_and_early_stop() -> None:
+    model = tiny_gpt2(0, std=0.2)
+    ids = torch.tensor([[5, 17, 42, 8, 99]])
+    full = contrastive_search(model, ids, max_new_tokens=20, eos_token_id=[])
+    eos = int(full[0, 8])
+    out = contrastive_search(model, ids, max_new_tokens=20, eos_token_id=eos, pad_token_id=0)
+    first = out[0, 5:].tolist().index(eos)
+    assert out.shape[1] == 5 + first + 1  # single row: stops right after its EOS
+    assert out[0, : 5 + first + 1].tolist() == full[0, : 5 + first + 1].tolist()
+
+
+def test_custom_generate_hook() -> None:
+    """transformers 5.x: model.generate(..., custom_generate=hf_custom_generate)."""
+    case = GOLDEN["gpt2_batch2_leftpad"]
+    model, ids, mask = build(case)
+    out = model.generate(ids, attention_mask=mask, custom_generate=hf_custom_generate, penalty_alpha=case["alpha"],
+                         top_k=case["top_k"], max_new_tokens=case["max_new_tokens"], pad_token_id=0)
+    assert out.tolist() == case["expected"]
+    t5 = GOLDEN["t5_batch2"]
+    model, ids, mask = build(t5)
+    out = model.generate(ids, attention_mask=mask, custom_generate=hf_custom_generate, penalty_alpha=t5["alpha"],
+                         top_k=t5["top_k"], max_new_tokens=t5["max_new_tokens"], pad_token_id=0)
+    assert out.tolist() == t5["expected"]
+
+
+def test_zero_new_tokens_and_errors() -> None:
+    model = tiny_gpt2(0)
+    ids = torch.tensor([[1, 2, 3]])
+    assert torch.equal(contrastive_search(model, ids, max_new_tokens=0), ids)
+    with pytest.raises(ValueError, match="top_k"):
+        contrastive_search(model, ids, top_k=0)
+    with pytest.raises(ValueError, match="top_k"):
+        contrastive_search(model, ids, top_k=1000)
+    with pytest.raises(ValueError, match="penalty_alpha"):
+        contrastive_search(model, ids, penalty_alpha=1.5)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        contrastive_search(model, ids, max_new_tokens=-1)
+    with pytest.raises(TypeError, match="input_ids"):
+        contrastive_search(model, ids.float())
+    with pytest.raises(ValueError, match="input_ids"):
+        contrastive_search(model, torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="attention_mask"):
+        contrastive_search(model, ids, torch.tensor([[1, 1, 0]]))  # right padding
+    with pytest.raises(ValueError, match="attention_mask"):
+        contrastive_search(model, ids, torch.ones(1, 4, dtype=torch.long))
+    with pytest.raises(TypeError, match="model"):
+        contrastive_search(torch.nn.Linear(2, 2), ids)
