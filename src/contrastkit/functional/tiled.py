@@ -36,6 +36,7 @@ outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of can
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -164,6 +165,12 @@ def _blocks(n: int, tile: int) -> list[slice]:
     return [slice(i, min(i + tile, n)) for i in range(0, n, tile)]
 
 
+def _shift_window(dtype: torch.dtype) -> float:
+    """Largest spread ``L`` of a shared tile shift: ``exp(l - c)`` is exact for ``l >= c - L`` and the
+    entries that underflow (``l < c - L - 47``) weigh below ``e^-47`` of their row's maximum."""
+    return 600.0 if dtype == torch.float64 else 40.0
+
+
 def _online_update(m: Tensor, s: Tensor, e: Tensor, dim: int) -> None:
     """Fold tile ``e`` (logits; destroyed) into running max ``m`` and scaled sum ``s`` along ``dim``."""
     m_new = torch.maximum(m, e.amax(dim))
@@ -172,6 +179,96 @@ def _online_update(m: Tensor, s: Tensor, e: Tensor, dim: int) -> None:
     e.sub_(shift.unsqueeze(dim)).exp_()
     s.add_(e.sum(dim))
     m.copy_(m_new)
+
+
+def _merge(m: Tensor, s: Tensor, tile_max: Tensor, c: float, tile_sum: Tensor) -> None:
+    """Fold ``tile_sum = sum_j exp(l_ij - c)`` into the running ``(m, s)``; rows whose tile maximum
+    is ``-inf`` (all excluded) keep their shift."""
+    m_new = torch.maximum(m, torch.where(torch.isinf(tile_max), tile_max, c))
+    shift = m_new.nan_to_num(neginf=0.0)
+    s.mul_(torch.exp(m - shift)).add_(tile_sum * torch.exp((c - shift).clamp_max(0)))
+    m.copy_(m_new)
+
+
+def _finite_range(*values: Tensor) -> tuple[float, float] | None:
+    """``(min, max)`` over the finite entries, ``None`` if there are none."""
+    parts = [v[torch.isfinite(v)] for v in values]
+    joined = torch.cat(parts) if len(parts) > 1 else parts[0]
+    if joined.numel() == 0:
+        return None
+    return float(joined.min()), float(joined.max())
+
+
+def _forward_tile(
+    s: Tensor, recompute: Callable[[], Tensor], buf2: Tensor, ones: Tensor,
+    row_stats: tuple[Tensor, Tensor], col_stats: tuple[Tensor, Tensor] | None, col_width: int,
+    window: float,
+) -> None:
+    """Update row statistics (and those of the first ``col_width`` columns) with logit tile ``s``.
+
+    Fast path: one shift ``c`` (the tile maximum) for every row and column, so ``E = exp(s - c)``
+    is computed once and gives both row and column sums. It is kept when every non-empty row and
+    column sum is ``>= exp(-window)`` (its largest term is then within ``window + log(tile)`` of
+    ``c``, and the terms lost to underflow weigh below ``e^-38`` of it). Otherwise the tile is
+    recomputed and folded in with the exact per-row and per-column online update."""
+    rmax = s.amax(1)
+    finite = rmax[torch.isfinite(rmax)]
+    if finite.numel() == 0:
+        return  # every entry excluded
+    c = float(finite.max())
+    e = s.sub_(c).exp_()
+    floor = math.exp(-window)
+    row_sum = e.sum(1)
+    ok = bool(((row_sum >= floor) | torch.isinf(rmax)).all())
+    col_sum = None
+    if col_stats is not None:
+        col_sum = torch.mv(e[:, :col_width].T, ones[: e.shape[0]])
+        ok = ok and bool((col_sum >= floor).all())
+    if ok:
+        _merge(*row_stats, rmax, c, row_sum)
+        if col_stats is not None and col_sum is not None:
+            _merge(*col_stats, torch.zeros_like(col_sum), c, col_sum)
+        return
+    s = recompute()
+    if col_stats is not None:
+        part = buf2[: s.shape[0], :col_width]
+        part.copy_(s[:, :col_width])
+        _online_update(*col_stats, part, 0)
+    _online_update(*row_stats, s, 1)
+
+
+def _backward_tile(
+    s: Tensor, buf2: Tensor, lse_r: Tensor, g_r: Tensor, lse_c: Tensor | None, g_c: Tensor | None,
+    window: float,
+) -> Tensor:
+    """``H_ij = g_r_i exp(l_ij - lse_r_i) + g_c_j exp(l_ij - lse_c_j)`` for tile ``s`` (destroyed;
+    the column term only for the first ``len(lse_c)`` columns).
+
+    Fast path: ``exp(l_ij - c)`` once, with ``c`` the largest ``lse`` of the tile, then
+    ``H = E * (alpha_i + beta_j)``, ``alpha_i = g_r_i exp(c - lse_r_i)``; valid since
+    ``l_ij <= lse`` for every entry of a denominator and the spread of ``lse`` is ``<= window``."""
+    width = 0 if lse_c is None else lse_c.shape[0]
+    span = _finite_range(lse_r) if lse_c is None else _finite_range(lse_r, lse_c)
+    if span is None:
+        return s.zero_()
+    lo, c = span
+    if c - lo <= window:
+        alpha = torch.where(torch.isfinite(lse_r), g_r * torch.exp(c - lse_r), 0.0)
+        e = s.sub_(c).exp_()
+        if lse_c is None or g_c is None:
+            return e.mul_(alpha.unsqueeze(1))
+        beta = torch.zeros(s.shape[1], dtype=s.dtype, device=s.device)
+        beta[:width] = torch.where(torch.isfinite(lse_c), g_c * torch.exp(c - lse_c), 0.0)
+        factor = torch.add(alpha.unsqueeze(1), beta.unsqueeze(0), out=buf2[: s.shape[0], : s.shape[1]])
+        return e.mul_(factor)
+    safe_r = torch.where(torch.isinf(lse_r), float("inf"), lse_r)  # empty rows: exp(l - inf) = 0
+    if lse_c is not None and g_c is not None:
+        safe_c = torch.where(torch.isinf(lse_c), float("inf"), lse_c)
+        h2 = buf2[: s.shape[0], : s.shape[1]]
+        h2[:, width:].zero_()
+        torch.sub(s[:, :width], safe_c.unsqueeze(0), out=h2[:, :width]).exp_().mul_(g_c.unsqueeze(0))
+        return s.sub_(safe_r.unsqueeze(1)).exp_().mul_(g_r.unsqueeze(1)).add_(h2)
+    return s.sub_(safe_r.unsqueeze(1)).exp_().mul_(g_r.unsqueeze(1))
 
 
 class TiledLogSumExp(torch.autograd.Function):
@@ -197,6 +294,7 @@ class TiledLogSumExp(torch.autograd.Function):
         yy = x if shared else y
         n_rows, n_cols = x.shape[0], yy.shape[0]
         dtype, device = x.dtype, x.device
+        window = _shift_window(dtype)
         m_r = torch.full((n_rows,), NEG_INF, dtype=dtype, device=device)
         s_r = torch.zeros(n_rows, dtype=dtype, device=device)
         m_c = torch.full((n_col,), NEG_INF, dtype=dtype, device=device)
@@ -206,6 +304,7 @@ class TiledLogSumExp(torch.autograd.Function):
         tot = torch.zeros(n_rows if soft else 0, dtype=dtype, device=device)
         buf = torch.empty(min(tile, n_rows), min(tile, n_cols), dtype=dtype, device=device)
         buf2 = torch.empty_like(buf)
+        ones = torch.ones(buf.shape[0], dtype=dtype, device=device)
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         for bi, rows in enumerate(row_blocks):
             xi = x[rows]
@@ -219,17 +318,20 @@ class TiledLogSumExp(torch.autograd.Function):
                     num[rows] += (weight * s).sum(1)
                     tot[rows] += weight.sum(1)
                 layout.exclude_(s, rows, cols)
-                col_side = (shared and bj > bi) or cols.start < n_col
-                if col_side:
-                    s_copy = buf2[: s.shape[0], : s.shape[1]]
-                    s_copy.copy_(s)
-                _online_update(m_r[rows], s_r[rows], s, 1)
-                if col_side and shared:
-                    _online_update(m_r[cols], s_r[cols], s_copy, 0)
-                elif col_side:
-                    c_stop = min(cols.stop, n_col)
-                    part = s_copy[:, : c_stop - cols.start]
-                    _online_update(m_c[cols.start:c_stop], s_c[cols.start:c_stop], part, 0)
+
+                def recompute(s: Tensor = s, xi: Tensor = xi, rows: slice = rows,
+                              cols: slice = cols) -> Tensor:
+                    torch.mm(xi, yy[cols].T, out=s)
+                    return layout.exclude_(s, rows, cols)
+
+                if shared and bj > bi:
+                    col_stats, width = (m_r[cols], s_r[cols]), s.shape[1]
+                elif not shared and cols.start < n_col:
+                    stop = min(cols.stop, n_col)
+                    col_stats, width = (m_c[cols.start:stop], s_c[cols.start:stop]), stop - cols.start
+                else:
+                    col_stats, width = None, 0
+                _forward_tile(s, recompute, buf2, ones, (m_r[rows], s_r[rows]), col_stats, width, window)
         lse_r = m_r + torch.log(s_r)
         lse_c = m_c + torch.log(s_c)
         ctx.layout, ctx.tile, ctx.n_col, ctx.shared = layout, tile, n_col, shared
@@ -251,11 +353,9 @@ class TiledLogSumExp(torch.autograd.Function):
         n_col: int = ctx.n_col  # type: ignore[attr-defined]
         shared: bool = ctx.shared  # type: ignore[attr-defined]
         yy = x if shared else y
+        window = _shift_window(x.dtype)
         soft = layout.soft is not None
-        # Empty denominators (lse = -inf) contribute nothing: exp(l - inf) = 0.
-        lse_r = torch.where(torch.isinf(lse_r), float("inf"), lse_r)
-        lse_c = torch.where(torch.isinf(lse_c), float("inf"), lse_c)
-        g_r = g_r.contiguous()
+        g_r, g_c = g_r.contiguous(), g_c.contiguous()
         dx = torch.zeros_like(x)
         dy = None if shared else torch.zeros_like(yy)
         n_rows, n_cols = x.shape[0], yy.shape[0]
@@ -274,22 +374,16 @@ class TiledLogSumExp(torch.autograd.Function):
                 if soft:
                     weight, _ = layout.soft.tile(rows, cols, x.dtype)  # type: ignore[union-attr]
                 layout.exclude_(s, rows, cols)
-                col_side = (shared and bj > bi) or cols.start < n_col
-                if col_side:
-                    h2 = buf2[: s.shape[0], : s.shape[1]]
-                    if shared:
-                        torch.sub(s, lse_r[cols].unsqueeze(0), out=h2).exp_().mul_(g_r[cols].unsqueeze(0))
-                    else:
-                        c_stop = min(cols.stop, n_col)
-                        width = c_stop - cols.start
-                        h2[:, width:].zero_()
-                        torch.sub(s[:, :width], lse_c[cols.start:c_stop].unsqueeze(0),
-                                  out=h2[:, :width]).exp_().mul_(g_c[cols.start:c_stop].unsqueeze(0))
-                h = s.sub_(lse_r[rows].unsqueeze(1)).exp_().mul_(g_r[rows].unsqueeze(1))
+                if shared and bj > bi:
+                    col_lse, col_g = lse_r[cols], g_r[cols]
+                elif not shared and cols.start < n_col:
+                    stop = min(cols.stop, n_col)
+                    col_lse, col_g = lse_c[cols.start:stop], g_c[cols.start:stop]
+                else:
+                    col_lse, col_g = None, None
+                h = _backward_tile(s, buf2, lse_r[rows], g_r[rows], col_lse, col_g, window)
                 if weight is not None:
                     h.addcmul_(weight, g_num[rows].unsqueeze(1))
-                if col_side:
-                    h.add_(h2)
                 if shared and bi == bj:
                     dx[rows].addmm_(h, yj).addmm_(h.T, xi)
                 elif shared:
@@ -299,7 +393,6 @@ class TiledLogSumExp(torch.autograd.Function):
                     dx[rows].addmm_(h, yj)
                     dy[cols].addmm_(h.T, xi)  # type: ignore[index]
         return None, None, None, dx, dy
-
 
 # ---------------------------------------------------------------------------------------- loss
 def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
