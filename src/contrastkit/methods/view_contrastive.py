@@ -13,6 +13,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from contrastkit.losses.base import ContrastiveLoss
@@ -80,6 +81,15 @@ class ViewContrastive(L.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.seed = seed
+
+    def setup(self, stage: str) -> None:
+        # Under DDP the negatives must come from every rank, with gradients (functional.distributed).
+        if self.trainer.world_size > 1:
+            if hasattr(self.loss_fn, "gather_distributed"):
+                self.loss_fn.gather_distributed = True
+            else:
+                rank_zero_warn(f"{type(self.loss_fn).__name__} gathers no negatives across ranks: each rank "
+                               "contrasts only its local batch")
 
     def forward(self, x: Tensor) -> Tensor:
         """Backbone features (what downstream probes use)."""
