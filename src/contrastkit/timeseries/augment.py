@@ -85,7 +85,7 @@ def permutation(
 
     Batched: every series gets ``max_segments - 1`` random cut points of which a random number is
     active; each step's segment id is the count of active cuts at or before it, segments get
-    random sort keys, and one ``argsort`` of ``key[segment] * 2T + t`` reorders all series.
+    random ranks, and one ``argsort`` of ``rank[segment] * 2T + t`` reorders all series.
     """
     _check(x)
     if isinstance(max_segments, bool) or not isinstance(max_segments, int) or max_segments < 1:
@@ -99,8 +99,8 @@ def permutation(
     active = torch.arange(k, device=x.device).unsqueeze(0) < n_active
     steps = torch.arange(t, device=x.device)
     seg = ((steps.view(1, 1, t) >= cuts.unsqueeze(-1)) & active.unsqueeze(-1)).sum(1)  # (B, T)
-    keys = _rand((b, max_segments), x, generator)
-    order = (keys.gather(1, seg) * (2 * t) + steps.to(x.dtype)).argsort(dim=1)
+    rank = _rand((b, max_segments), x, generator).argsort(dim=1).argsort(dim=1)  # random segment order
+    order = (rank.gather(1, seg) * (2 * t) + steps).argsort(dim=1)
     return x.gather(2, order.unsqueeze(1).expand(-1, x.shape[1], -1))
 
 

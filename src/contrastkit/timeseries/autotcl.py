@@ -14,8 +14,9 @@ both produced per time step by a small TS2Vec encoder with two ``Linear + Sigmoi
     h = 1[s' > 0.5] + s' - sg(s')
 
 (``b = gumbel_bias``, ``zeta = gamma_zeta``). As in the official code the *sigmoid output*
-``w_h`` (not a logit) is added to the logistic noise, so the keep probability
-``P(h = 1) = sigmoid(w_h)`` lies in ``(0.5, 0.73)``; the mask is never all-ones nor all-zeros.
+``w_h`` (not a logit) is added to the logistic noise, so the keep probability stays near
+``sigmoid(w_h) in (0.5, 0.73)`` (shifted slightly by the stretch): the mask is never all-ones
+nor all-zeros.
 
 Objectives (official ``PRI`` mode and the encoder loss):
 
@@ -66,7 +67,7 @@ def hard_concrete_mask(
     s = (s * (1 + gamma_zeta) - gamma_zeta).clamp(0, 1)
     if not hard:
         return s
-    return (s > 0.5).to(s.dtype) + s - s.detach()
+    return (s > 0.5).to(s.dtype) + (s - s.detach())  # (s - sg(s)) is exactly 0: exact {0, 1}
 
 
 @dataclass
