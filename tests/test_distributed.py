@@ -17,6 +17,7 @@ from contrastkit.functional.distributed import (
     world_size,
 )
 from contrastkit.losses import DCL, DCLW, InfoNCE
+from contrastkit.mining.queue import MemoryQueue
 
 WORLD = 2
 SIZES = (5, 3)  # unequal local batches: padding and offsets must be right
@@ -88,6 +89,9 @@ def _worker(rank: int, init_file: str, out_file: str) -> None:
     (gathered * weights).sum().backward()
     results["gather"] = (gathered.detach(), x.grad.detach())
     results["world"] = (world_size(), is_distributed())
+    queue = MemoryQueue(6, 2, dtype=torch.float64, gather_distributed=True)
+    queue.enqueue(torch.full((SIZES[rank], 2), float(rank), dtype=torch.float64))
+    results["queue"] = queue.negatives()
     torch.save(results, f"{out_file}.{rank}")
     dist.destroy_process_group()
 
@@ -123,6 +127,8 @@ def test_gather_order_and_gradient(distributed_results):
         # d/dx of sum_r sum_i (1 + r) * i * x_i = (1 + 2) * i: summed over both ranks.
         torch.testing.assert_close(grad, (rows * 3).expand(-1, 2))
         assert results["world"] == (WORLD, True)
+        # Every rank holds the same queue: all ranks' keys in rank order, the oldest dropped.
+        torch.testing.assert_close(results["queue"], expected[-6:])
 
 
 def test_single_process_is_a_no_op():
