@@ -1,5 +1,6 @@
 """Pure tensor math of contrastive objectives: similarities, positives, forms."""
 
+from contrastkit.functional.distributed import all_gather_with_grad, is_distributed
 from contrastkit.functional.forms import info_nce_rows, lse_rows
 from contrastkit.functional.positives import Positives
 from contrastkit.functional.problem import Direction, Problem, build_problem
@@ -12,7 +13,9 @@ from contrastkit.functional.similarity import (
     pairwise_cosine,
     sq_distances,
 )
+from contrastkit.functional.tiled import TiledLogSumExp, tiled_direction_rows, tiled_symmetric_rows
 
 __all__ = ["Cosine", "Direction", "Dot", "NegSqEuclidean", "Positives", "Problem", "Similarity",
-           "build_problem", "get_similarity", "info_nce_rows", "lse_rows", "pairwise_cosine",
-           "sq_distances"]
+           "TiledLogSumExp", "all_gather_with_grad", "build_problem", "get_similarity",
+           "info_nce_rows", "is_distributed", "lse_rows", "pairwise_cosine", "sq_distances",
+           "tiled_direction_rows", "tiled_symmetric_rows"]

@@ -1,5 +1,6 @@
 """Pair selection and weighting."""
 
 from contrastkit.mining.hard_negatives import hardest_negatives_mask
+from contrastkit.mining.queue import MemoryQueue
 
-__all__ = ["hardest_negatives_mask"]
+__all__ = ["MemoryQueue", "hardest_negatives_mask"]
