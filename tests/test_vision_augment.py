@@ -227,3 +227,15 @@ def test_validation():
         SimCLRAugment.for_canvas().views(torch.rand(2, 1, 8, 8), 0)
     with pytest.raises(TypeError, match="transforms"):
         SimCLRAugment([lambda x: x])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("make", ALL)
+def test_cuda_input_with_cpu_generator_matches_cpu(make):
+    # parameters are drawn on the generator's device, so a CPU generator gives the same views on GPU
+    aug = make()
+    x = batch(b=8)
+    cpu = aug(x, gen(21))
+    gpu = aug(x.cuda(), gen(21))
+    assert gpu.device.type == "cuda"
+    assert torch.allclose(gpu.cpu(), cpu, atol=1e-5)
