@@ -18,6 +18,12 @@ REGISTRY: dict[str, str] = {
     "simctg": "contrastkit.reproduce.generation:simctg",
     "rankgen": "contrastkit.reproduce.generation:rankgen",
     "claps": "contrastkit.reproduce.generation:claps",
+    "clip": "contrastkit.reproduce.multimodal:clip",
+    "cwcl": "contrastkit.reproduce.multimodal:cwcl",
+    "fini": "contrastkit.reproduce.multimodal:fini",
+    "hydra": "contrastkit.reproduce.multimodal:hydra",
+    "sepclr": "contrastkit.reproduce.multimodal:sepclr",
+    "supremix": "contrastkit.reproduce.multimodal:supremix",
 }
 
 
