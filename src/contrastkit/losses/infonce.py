@@ -12,9 +12,11 @@ from contrastkit.functional import distributed as ckdist
 from contrastkit.functional.forms import info_nce_rows
 from contrastkit.functional.positives import SoftWeights
 from contrastkit.functional.problem import MODES, Direction, Problem, build_problem
-from contrastkit.functional.similarity import Similarity, get_similarity
+from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
 from contrastkit.functional.tiled import check_tile_size, tiled_direction_rows, tiled_symmetric_rows
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
+
+_SYMMETRIC_SIMILARITIES = (Cosine, Dot, NegSqEuclidean)  # s(x, y) = s(y, x)
 
 
 class InfoNCE(ContrastiveLoss):
@@ -124,6 +126,16 @@ class InfoNCE(ContrastiveLoss):
         """Per-anchor losses and has-positive flags of every direction: dense by default, tiled
         when ``tile_size`` is set (CLIP's two directions share one tiled pass when ``fused``)."""
         if self.tile_size is None:
+            if (fused and self.mode == "symmetric" and len(problem.directions) == 2
+                    and type(self._similarity) in _SYMMETRIC_SIMILARITIES):
+                # CLIP's b->a logits are the transpose of a->b's first N columns (for a symmetric
+                # s): one similarity GEMM and two backward GEMMs instead of two and four. The
+                # contiguous copy keeps the row reductions off a strided (transposed) layout.
+                forward, backward = problem.directions
+                logits = self.logits(forward, tau)
+                back = logits[:, : backward.candidates.shape[0]].transpose(0, 1).contiguous()
+                return [self.direction_rows(forward, tau, logits=logits),
+                        self.direction_rows(backward, tau, logits=back)]
             return [self.direction_rows(d, tau) for d in problem.directions]
         options = dict(similarity=self._similarity, tile_size=self.tile_size,
                        positives_in_denominator=self.positives_in_denominator,
@@ -141,9 +153,13 @@ class InfoNCE(ContrastiveLoss):
         candidates = anchors if direction.shared else sim.prepare(direction.candidates)
         return sim.pairwise(anchors, candidates).to(dtype) / tau
 
-    def direction_rows(self, direction: Direction, tau: Tensor | float) -> tuple[Tensor, Tensor]:
-        """Per-anchor losses and has-positive flags of one direction."""
-        logits = self.logits(direction, tau)
+    def direction_rows(
+        self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Per-anchor losses and has-positive flags of one direction (``logits``: precomputed
+        ``self.logits(direction, tau)``)."""
+        if logits is None:
+            logits = self.logits(direction, tau)
         weight, valid = direction.positives.dense(logits.dtype)
         return info_nce_rows(
             logits,
