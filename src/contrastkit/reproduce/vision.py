@@ -7,8 +7,11 @@ variants (1 seed, a few steps) are smoke tests: their claims are reported, never
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +44,33 @@ def variant(base: dict[str, Any], overrides: Sequence[str], quick: bool) -> Reci
     return parse_recipe(data)
 
 
-def run(recipe: Recipe) -> tuple[dict[str, float], Any]:
-    """Train + evaluate in a temporary folder; returns metrics and the trained model."""
+def cache_dir() -> Path:
+    """Where finished reproduction runs are remembered (``$CONTRASTKIT_CACHE`` or ``~/.cache/contrastkit``)."""
+    return Path(os.environ.get("CONTRASTKIT_CACHE", Path.home() / ".cache" / "contrastkit")) / "reproduce"
+
+
+def run(recipe: Recipe, probe: Callable[[Any, Recipe], dict[str, float]] | None = None,
+        *, cache: bool = True) -> dict[str, float]:
+    """Train + evaluate ``recipe`` in a temporary folder and return its metrics.
+
+    ``probe(model, recipe)`` adds measurements on the trained model. Finished full runs are cached
+    by the hash of their recipe, so an interrupted reproduction continues where it stopped.
+    """
     from contrastkit.pipeline.runfolder import load_model
     from contrastkit.pipeline.train import train
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    key = hashlib.sha256(json.dumps(recipe.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{recipe.name}-{key}.json"
+    if cache and path.is_file():
+        return json.loads(path.read_text())
     with tempfile.TemporaryDirectory(prefix=f"ck-{recipe.name}-") as tmp:
-        result = train(recipe, tmp, progress=False)
-        return result.metrics, load_model(tmp)
+        metrics = train(recipe, tmp, progress=False).metrics
+        if probe is not None:
+            metrics |= probe(load_model(tmp), recipe)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(metrics))
+    return metrics
 
 
 def _seeds(quick: bool, seeds: Sequence[int]) -> list[int]:
@@ -86,12 +107,12 @@ def dcl(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
             for loss in ("infonce", "dcl"):
                 recipe = variant(base, [f"seed={seed}", f"method.loss={loss}", f"trainer.batch_size={batch}"],
                                  quick)
-                metrics, model = run(recipe)
+                probe = _coupling if (loss == "infonce" and batch == 256) else None
+                metrics = run(recipe, probe, cache=not quick)
                 acc.setdefault((loss, batch), []).append(metrics["linear_probe_accuracy"])
-                if loss == "infonce" and batch == 256:
-                    mech = _coupling(model, recipe)
+                if probe is not None:
                     for k in mechanism:
-                        mechanism[k].append(mech[k])
+                        mechanism[k].append(metrics[k])
     gain = {b: mean_std(acc[("dcl", b)])[0] - mean_std(acc[("infonce", b)])[0] for b in (32, 256)}
     claims = [
         Claim("gain of DCL over NT-Xent is larger at batch 32 than at 256", gain[32] > gain[256],
@@ -137,7 +158,7 @@ def cacr(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
         for dataset in ("digits_canvas", "digits_canvas_longtail"):
             for arm, overrides in arms.items():
                 recipe = variant(base, [f"seed={seed}", f"data.dataset={dataset}", *overrides], quick)
-                metrics, _ = run(recipe)
+                metrics = run(recipe, cache=not quick)
                 acc.setdefault((arm, dataset), []).append(metrics["linear_probe_accuracy"])
     m = {k: mean_std(v)[0] for k, v in acc.items()}
     bal = m[("cacr", "digits_canvas")] - m[("ntxent", "digits_canvas")]
@@ -167,13 +188,13 @@ def temperature(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproR
     for seed in _seeds(quick, seeds):
         for tau in taus:
             recipe = variant(base, [f"seed={seed}", f"method.loss_kwargs.temperature={tau}"], quick)
-            metrics, _ = run(recipe)
+            metrics = run(recipe, cache=not quick)
             for key in ("uniformity", "tolerance", "linear_probe_accuracy"):
                 rows.setdefault(tau, {}).setdefault(key, []).append(metrics[key])
         if not quick:
             recipe = variant(base, [f"seed={seed}", "method.loss=hard_infonce",
                                     "method.loss_kwargs={temperature: 1.0, fraction: 0.1}"], quick)
-            metrics, _ = run(recipe)
+            metrics = run(recipe, cache=not quick)
             for key in ("uniformity", "tolerance", "linear_probe_accuracy"):
                 rows.setdefault(-1.0, {}).setdefault(key, []).append(metrics[key])
     unif = [mean_std(rows[t]["uniformity"])[0] for t in taus]
