@@ -29,6 +29,10 @@ CASES: list[dict[str, Any]] = [
          prompts=[[11, 12, 13, 14, 15, 16, 17, 18], [250]], top_k=5, alpha=0.5, max_new_tokens=20),
     dict(name="gpt2_eos_batch2", kind="gpt2", seed=0, std=0.2, model=dict(eos_token_id=97),
          prompts=[[5, 17, 42, 8, 99], [3, 4]], top_k=4, alpha=0.6, max_new_tokens=20, eos=97, pad=0),
+    dict(name="llama_batch2_leftpad", kind="llama", seed=0, std=0.3, model={},
+         prompts=[[5, 17, 42, 8, 99, 3], [30, 31]], top_k=4, alpha=0.6, max_new_tokens=18),
+    dict(name="llama_gqa_k6", kind="llama", seed=1, std=0.2, model=dict(num_hidden_layers=3),
+         prompts=[[7, 8, 9, 10]], top_k=6, alpha=0.5, max_new_tokens=25),
     dict(name="t5_batch2", kind="t5", seed=0, std=0.3, model={},
          prompts=[[5, 6, 7, 8, 1], [9, 10, 11, 1]], top_k=4, alpha=0.6, max_new_tokens=12),
     dict(name="t5_k3_eos", kind="t5", seed=1, std=0.3, model=dict(eos_token_id=37),
@@ -38,15 +42,15 @@ CASES: list[dict[str, Any]] = [
 
 def build(case: dict[str, Any]) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     """Model, ids and attention mask of a case (decoder-only prompts left-padded, sources right-padded)."""
-    from contrastkit.generation._testing import tiny_gpt2, tiny_t5
+    from contrastkit.generation._testing import tiny_gpt2, tiny_llama, tiny_t5
 
-    factory = tiny_gpt2 if case["kind"] == "gpt2" else tiny_t5
+    factory = {"gpt2": tiny_gpt2, "llama": tiny_llama, "t5": tiny_t5}[case["kind"]]
     model = factory(case["seed"], std=case["std"], **case["model"])
     width = max(len(p) for p in case["prompts"])
     ids = torch.zeros(len(case["prompts"]), width, dtype=torch.long)
     mask = torch.zeros_like(ids)
     for i, p in enumerate(case["prompts"]):
-        if case["kind"] == "gpt2":
+        if case["kind"] != "t5":
             ids[i, width - len(p):] = torch.tensor(p)
             mask[i, width - len(p):] = 1
         else:

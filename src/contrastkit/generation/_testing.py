@@ -42,3 +42,13 @@ def tiny_t5(seed: int = 0, std: float = 0.05, **config: Any) -> nn.Module:
     kw = dict(vocab_size=64, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
               decoder_start_token_id=0, pad_token_id=0, eos_token_id=1) | config
     return seeded_init_(T5ForConditionalGeneration(T5Config(**kw)), seed, std)
+
+
+def tiny_llama(seed: int = 0, std: float = 0.05, **config: Any) -> nn.Module:
+    """A seeded ``LlamaForCausalLM`` (RoPE, RMSNorm, tied embeddings off)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    kw = dict(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, max_position_embeddings=256, bos_token_id=None, eos_token_id=None,
+              pad_token_id=None) | config
+    return seeded_init_(LlamaForCausalLM(LlamaConfig(**kw)), seed, std)

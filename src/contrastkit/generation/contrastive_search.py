@@ -139,8 +139,8 @@ def contrastive_search(
     config = getattr(model, "config", None)
     if config is None:
         raise TypeError(f"model: expected a transformers PreTrainedModel, got {type(model).__name__}")
-    vocab = model.get_output_embeddings().weight.shape[0] if hasattr(model, "get_output_embeddings") and \
-        model.get_output_embeddings() is not None else None
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    vocab = getattr(head, "weight", None).shape[0] if getattr(head, "weight", None) is not None else None
     if vocab is not None and top_k > vocab:
         raise ValueError(f"top_k: expected at most the vocabulary size {vocab}, got {top_k}")
 
