@@ -235,3 +235,14 @@ def test_argument_errors():
     assert InfoNCE(tile_size=64).config()["tile_size"] == 64
     rebuilt = InfoNCE(**InfoNCE(tile_size=64).config())
     assert rebuilt.tile_size == 64
+
+
+def test_subclass_with_dense_only_hook_refuses_tiling():
+    class Masked(InfoNCE):
+        def denominator_mask(self, logits, weight, valid):
+            return valid
+
+    a, b = torch.randn(4, 3), torch.randn(4, 3)
+    Masked()(a, b)
+    with pytest.raises(ValueError, match="tile_size"):
+        Masked(tile_size=2)(a, b)

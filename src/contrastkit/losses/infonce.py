@@ -137,6 +137,7 @@ class InfoNCE(ContrastiveLoss):
                 return [self.direction_rows(forward, tau, logits=logits),
                         self.direction_rows(backward, tau, logits=back)]
             return [self.direction_rows(d, tau) for d in problem.directions]
+        self._check_tileable()
         options = dict(similarity=self._similarity, tile_size=self.tile_size,
                        positives_in_denominator=self.positives_in_denominator,
                        positive_scale=self.positive_scale_from_mean)
@@ -169,6 +170,19 @@ class InfoNCE(ContrastiveLoss):
             denominator_mask=self.denominator_mask(logits, weight, valid),
             positive_scale=self.positive_scale(logits, weight, tau),
         )
+
+    def _check_tileable(self) -> None:
+        # A subclass that changes the dense pieces without a tiled counterpart would be silently
+        # ignored by the tiled path: refuse instead.
+        cls = type(self)
+        for hook in ("logits", "direction_rows", "denominator_mask"):
+            if getattr(cls, hook) is not getattr(InfoNCE, hook):
+                raise ValueError(f"tile_size: {cls.__name__} overrides {hook}() and has no tiled "
+                                 "execution; use tile_size=None")
+        if (cls.positive_scale is not InfoNCE.positive_scale
+                and cls.positive_scale_from_mean is InfoNCE.positive_scale_from_mean):
+            raise ValueError(f"tile_size: {cls.__name__} overrides positive_scale() without "
+                             "positive_scale_from_mean(); use tile_size=None")
 
     def denominator_mask(self, logits: Tensor, weight: Tensor, valid: Tensor) -> Tensor | None:
         """Extra restriction of the denominator set (hook for hard-negative variants)."""
