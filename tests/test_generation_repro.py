@@ -46,7 +46,8 @@ def test_quick_reproduction_runs(name: str) -> None:
     assert isinstance(result, ReproResult)
     assert result.quick and result.claims
     assert all(not c.gating for c in result.claims)
-    assert result.metrics["seconds"] < 60
+    # quick budget: < 60 s of CPU time (wall time depends on the load of the shared machine)
+    assert result.metrics["cpu_seconds"] < 60
     assert result.passed()  # quick claims are not gating
 
 

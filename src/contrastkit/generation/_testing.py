@@ -30,7 +30,8 @@ def tiny_gpt2(seed: int = 0, std: float = 0.02, **config: Any) -> nn.Module:
     """A seeded ``GPT2LMHeadModel``; ``config`` overrides the small defaults."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    kw = dict(vocab_size=101, n_positions=128, n_embd=32, n_layer=2, n_head=2) | config
+    kw = dict(vocab_size=101, n_positions=128, n_embd=32, n_layer=2, n_head=2, bos_token_id=None,
+              eos_token_id=None) | config
     cfg = GPT2Config(**kw)
     return seeded_init_(GPT2LMHeadModel(cfg), seed, std)
 

@@ -63,6 +63,7 @@ def mapping_pairs(n: int, *, seed: int, noise: float = 0.0) -> tuple[list[list[i
     ``noise`` substitutes that fraction of source tokens by random words (targets stay clean).
     """
     g = torch.Generator().manual_seed(seed)
+    g_noise = torch.Generator().manual_seed(seed + 7_777_777)  # separate stream: same pairs with/without noise
     srcs, tgts = [], []
     for _ in range(n):
         length = int(torch.randint(8, 17, (1,), generator=g))
@@ -73,8 +74,8 @@ def mapping_pairs(n: int, *, seed: int, noise: float = 0.0) -> tuple[list[list[i
         tgt = mapped + [44 + length % 8, 1]
         src = [3 + int(w) for w in words]
         if noise > 0:
-            flip = torch.rand(length, generator=g) < noise
-            repl = torch.randint(0, 40, (length,), generator=g)
+            flip = torch.rand(length, generator=g_noise) < noise
+            repl = torch.randint(0, 40, (length,), generator=g_noise)
             src = [3 + int(r) if f else s for s, f, r in zip(src, flip, repl, strict=True)]
         srcs.append(src + [1])
         tgts.append(tgt)
@@ -143,7 +144,7 @@ def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult
     from contrastkit.generation.contrastive_search import contrastive_search
     from contrastkit.generation.metrics import model_isotropy, repetition_stats
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seeds = [seeds[0]] if quick else list(seeds)
     steps, n_docs, n_prompts, new = (40, 400, 10, 24) if quick else (250, 2000, 20, 40)
     per: dict[str, list[float]] = {}
@@ -169,6 +170,7 @@ def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult
             per.setdefault(key, []).append(v)
     metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
     metrics["seconds"] = time.perf_counter() - t0
+    metrics["cpu_seconds"] = time.process_time() - c0
     claims = [
         _claim("simctg_more_isotropic", iso_ok,
                f"isotropy SimCTG {fmt(per['simctg_isotropy'], digits=3)} vs MLE {fmt(per['mle_isotropy'], digits=3)}",
@@ -240,7 +242,7 @@ def rankgen(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResul
     """
     from contrastkit.generation.rankgen import over_generate_and_rerank
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seeds = [seeds[0]] if quick else list(seeds)
     T = 4
     n_docs, gen_steps, rank_steps, n_eval = (400, 60, 60, 12) if quick else (1500, 300, 300, 40)
@@ -297,6 +299,7 @@ def rankgen(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResul
             per.setdefault(key, []).append(v)
     metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
     metrics["seconds"] = time.perf_counter() - t0
+    metrics["cpu_seconds"] = time.process_time() - c0
     claims = [_claim("rerank_closer_to_gold", rerank_ok,
                      f"topic consistency reranked {fmt(per['topic_consistency_reranked'], digits=3)} vs sampled "
                      f"{fmt(per['topic_consistency_sampled'], digits=3)} (gold "
@@ -342,7 +345,7 @@ def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
 
     from contrastkit.generation.claps import CLAPS
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seeds = [seeds[0]] if quick else list(seeds)
     steps, n_train, n_test = (40, 2000, 100) if quick else (400, 20000, 300)
     per: dict[str, list[float]] = {}
@@ -373,6 +376,7 @@ def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
                 per.setdefault(f"{mode}_{split}_exact", []).append(em)
     metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
     metrics["seconds"] = time.perf_counter() - t0
+    metrics["cpu_seconds"] = time.process_time() - c0
     mean = {k: sum(v) / len(v) for k, v in per.items()}
     claims = [
         Claim("claps_noisy_acc_ge_mle", mean["claps_noisy_token_acc"] >= mean["mle_noisy_token_acc"],
