@@ -78,6 +78,21 @@ def test_ntxent_two_view_matches_pml(n: int, d: int, tau: float) -> None:
     _assert_parity(lambda z1, z2: ours(z1, z2), peer_fn, _leaves((n, d), (n, d), seed=n))
 
 
+def test_clip_symmetric_matches_pml_with_ref_emb() -> None:
+    # PML scores anchors against a separate reference set with ref_emb / ref_labels: one CLIP
+    # direction. ref_labels must be another tensor object than labels, else PML treats the two
+    # as one set and drops the diagonal, i.e. the positives (it then returns 0).
+    n, d, tau = 24, 12, 0.1
+    ids, ref = torch.arange(n), torch.arange(n).clone()
+    peer = pml_losses.NTXentLoss(temperature=tau)
+    ours = InfoNCE(temperature=tau, mode="symmetric")
+
+    def peer_fn(a: Tensor, b: Tensor) -> Tensor:
+        return (peer(a, ids, ref_emb=b, ref_labels=ref) + peer(b, ids, ref_emb=a, ref_labels=ref)) / 2
+
+    _assert_parity(lambda a, b: ours(a, b), peer_fn, _leaves((n, d), (n, d), seed=14))
+
+
 @pytest.mark.parametrize("tau", [0.1, 0.3])
 def test_supcon_single_view_matches_pml(tau: float) -> None:
     n, d = 48, 12
