@@ -96,6 +96,38 @@ def _texts(ids: torch.Tensor) -> list[str]:
     return [" ".join(f"t{v}" for v in row) for row in ids.tolist()]
 
 
+def _run_seeds(worker: Any, seeds: Sequence[int], quick: bool, processes: int) -> tuple[dict[str, list[float]],
+                                                                                       float]:
+    """Run ``worker(seed, quick) -> {metric: value}`` per seed (in ``processes`` worker processes when > 1;
+    seeds are independent). Returns the per-metric value lists in seed order and the CPU seconds used."""
+    c0 = time.process_time()
+    pooled = processes > 1 and len(seeds) > 1
+    if pooled:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(processes, len(seeds)), mp_context=mp.get_context("spawn"),
+                                 initializer=torch.set_num_threads, initargs=(torch.get_num_threads(),)) as pool:
+            rows = list(pool.map(worker, seeds, [quick] * len(seeds)))
+    else:
+        rows = [worker(seed, quick) for seed in seeds]
+    per: dict[str, list[float]] = {}
+    for row in rows:
+        for key, v in row.items():
+            per.setdefault(key, []).append(v)
+    worker_cpu = per.pop("_cpu_seconds", [])
+    cpu = time.process_time() - c0 + (sum(worker_cpu) if pooled else 0.0)
+    return per, cpu
+
+
+def _metrics(per: dict[str, list[float]], t0: float, cpu: float, seeds: Sequence[int]) -> dict[str, Any]:
+    metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
+    metrics["seeds"] = list(seeds)
+    metrics["seconds"] = time.perf_counter() - t0
+    metrics["cpu_seconds"] = cpu
+    return metrics
+
+
 def _claim(name: str, values: list[bool], detail: str, quick: bool) -> Claim:
     return Claim(name, all(values), detail + f" (holds in {sum(values)}/{len(values)} seeds)", gating=not quick)
 
@@ -131,7 +163,30 @@ def _train_lm(docs: torch.Tensor, *, seed: int, steps: int, simctg_margin: float
     return model.eval()
 
 
-def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
+def _simctg_seed(seed: int, quick: bool) -> dict[str, float]:
+    from contrastkit.generation.contrastive_search import contrastive_search
+    from contrastkit.generation.metrics import model_isotropy, repetition_stats
+
+    c0 = time.process_time()
+    steps, n_docs, n_prompts, new = (40, 400, 10, 24) if quick else (250, 2000, 20, 40)
+    table = markov_table(seed=seed)
+    docs, _ = markov_documents(n_docs, 48, table, seed=seed)
+    held, _ = markov_documents(64, 48, table, seed=seed + 500)
+    prompts = held[:n_prompts, :8]
+    row: dict[str, float] = {}
+    for name, margin in (("mle", None), ("simctg", 0.5)):
+        model = _train_lm(docs, seed=seed, steps=steps, simctg_margin=margin)
+        row[f"{name}_isotropy"] = model_isotropy(model, held)
+        greedy = contrastive_search(model, prompts, top_k=1, max_new_tokens=new, eos_token_id=[])
+        cs = contrastive_search(model, prompts, top_k=4, penalty_alpha=0.6, max_new_tokens=new, eos_token_id=[])
+        for dec, ids in (("greedy", greedy), ("contrastive", cs)):
+            for key, v in repetition_stats(_texts(ids[:, 8:])).items():
+                row[f"{name}_{dec}_{key}"] = v
+    row["_cpu_seconds"] = time.process_time() - c0
+    return row
+
+
+def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
     """SimCTG (Su et al., NeurIPS 2022) in miniature on the order-2 Markov language (notes §15.3).
 
     Per seed: a tiny GPT-2 trained with MLE and one with SimCTG (rho 0.5), 2000 documents of 48
@@ -139,38 +194,14 @@ def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult
     ``1 - mean cos(h_i, h_j)`` on 64 held-out documents, and rep-2/3/4 of greedy vs contrastive
     search (k 4, alpha 0.6) continuations (40 tokens) of 20 held-out 8-token prompts.
     Claims: SimCTG is more isotropic than MLE; contrastive search has lower rep-2 than greedy
-    (for both models).
+    (for both models). ``processes > 1`` runs the seeds in parallel worker processes.
     """
-    from contrastkit.generation.contrastive_search import contrastive_search
-    from contrastkit.generation.metrics import model_isotropy, repetition_stats
-
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     seeds = [seeds[0]] if quick else list(seeds)
-    steps, n_docs, n_prompts, new = (40, 400, 10, 24) if quick else (250, 2000, 20, 40)
-    per: dict[str, list[float]] = {}
-    iso_ok, cs_ok = [], []
-    for seed in seeds:
-        table = markov_table(seed=seed)
-        docs, _ = markov_documents(n_docs, 48, table, seed=seed)
-        held, _ = markov_documents(64, 48, table, seed=seed + 500)
-        prompts = held[:n_prompts, :8]
-        row: dict[str, float] = {}
-        for name, margin in (("mle", None), ("simctg", 0.5)):
-            model = _train_lm(docs, seed=seed, steps=steps, simctg_margin=margin)
-            row[f"{name}_isotropy"] = model_isotropy(model, held)
-            greedy = contrastive_search(model, prompts, top_k=1, max_new_tokens=new, eos_token_id=[])
-            cs = contrastive_search(model, prompts, top_k=4, penalty_alpha=0.6, max_new_tokens=new, eos_token_id=[])
-            for dec, ids in (("greedy", greedy), ("contrastive", cs)):
-                stats = repetition_stats(_texts(ids[:, 8:]))
-                for key, v in stats.items():
-                    row[f"{name}_{dec}_{key}"] = v
-        iso_ok.append(row["simctg_isotropy"] > row["mle_isotropy"])
-        cs_ok.append(all(row[f"{m}_contrastive_rep-2"] < row[f"{m}_greedy_rep-2"] for m in ("mle", "simctg")))
-        for key, v in row.items():
-            per.setdefault(key, []).append(v)
-    metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
-    metrics["seconds"] = time.perf_counter() - t0
-    metrics["cpu_seconds"] = time.process_time() - c0
+    per, cpu = _run_seeds(_simctg_seed, seeds, quick, processes)
+    iso_ok = [a > b for a, b in zip(per["simctg_isotropy"], per["mle_isotropy"], strict=True)]
+    cs_ok = [all(per[f"{m}_contrastive_rep-2"][i] < per[f"{m}_greedy_rep-2"][i] for m in ("mle", "simctg"))
+             for i in range(len(seeds))]
     claims = [
         _claim("simctg_more_isotropic", iso_ok,
                f"isotropy SimCTG {fmt(per['simctg_isotropy'], digits=3)} vs MLE {fmt(per['mle_isotropy'], digits=3)}",
@@ -180,7 +211,7 @@ def simctg(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult
                f"SimCTG greedy {fmt(per['simctg_greedy_rep-2'])} -> CS {fmt(per['simctg_contrastive_rep-2'])}",
                quick),
     ]
-    return ReproResult("simctg", claims, metrics, quick=quick)
+    return ReproResult("simctg", claims, _metrics(per, t0, cpu, seeds), quick=quick)
 
 
 # --------------------------------------------------------------------------- RankGen
@@ -226,7 +257,55 @@ def _train_ranker(data: dict[str, torch.Tensor], *, vocab: int, seed: int, steps
     return enc.eval()
 
 
-def rankgen(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
+def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
+    from contrastkit.generation.rankgen import over_generate_and_rerank
+
+    c0 = time.process_time()
+    T = 4
+    n_docs, gen_steps, rank_steps, n_eval = (400, 60, 60, 12) if quick else (1500, 300, 300, 40)
+    splits, Lp, Lc = (48, 64, 80), 32, 16
+    table = markov_table(seed=seed)
+    docs, _ = markov_documents(n_docs, 96, table, seed=seed, topics=T)
+    held, held_topic = markov_documents(200, 96, table, seed=seed + 500, topics=T)
+    lm = _train_lm(docs, seed=seed, steps=gen_steps, simctg_margin=None, batch=32)
+    train = _rankgen_data(docs, lm, seed=seed, splits=splits, prefix_len=Lp, cont_len=Lc)
+    test = _rankgen_data(held, lm, seed=seed + 99, splits=splits, prefix_len=Lp, cont_len=Lc)
+    variants = {"both": (True, True)} if quick else {"both": (True, True), "inbook_only": (True, False),
+                                                      "generated_only": (False, True)}
+    row: dict[str, float] = {}
+    rankers = {}
+    for name, (inbook, generated) in variants.items():
+        enc = _train_ranker(train, vocab=200, seed=seed, steps=rank_steps, use_inbook=inbook,
+                            use_generated=generated)
+        rankers[name] = enc
+        with torch.no_grad():
+            p = enc.encode_prefix(test["prefix"].reshape(-1, Lp))
+            c = enc.encode_suffix(test["gold"].reshape(-1, Lc))
+            gn = enc.encode_suffix(test["generated"].reshape(-1, Lc))
+            s_gold, s_gen = (p * c).sum(-1), (p * gn).sum(-1)
+            other = c.reshape(-1, len(splits), c.shape[-1]).roll(1, dims=1).reshape(-1, c.shape[-1])
+            s_inbook = (p * other).sum(-1)  # another continuation of the same document
+        row[f"{name}_acc_vs_generated"] = float((s_gold > s_gen).float().mean())
+        row[f"{name}_acc_vs_inbook"] = float((s_gold > s_inbook).float().mean())
+        row[f"{name}_acc_mean"] = (row[f"{name}_acc_vs_generated"] + row[f"{name}_acc_vs_inbook"]) / 2
+    chosen, sampled, gold_c = [], [], []
+    g = torch.Generator().manual_seed(seed + 4242)
+    for i in range(n_eval):
+        prefix = held[i:i + 1, 64 - Lp:64]
+        best, samples, _ = over_generate_and_rerank(lm, rankers["both"], prefix, num_samples=10,
+                                                    max_new_tokens=Lc, generator=g)
+        t = int(held_topic[i])
+        chosen.append(float((best % T == t).float().mean()))
+        sampled.append(float((samples % T == t).float().mean()))
+        gold_c.append(float((held[i, 64:64 + Lc] % T == t).float().mean()))
+    row["topic_consistency_reranked"] = sum(chosen) / n_eval
+    row["topic_consistency_sampled"] = sum(sampled) / n_eval
+    row["topic_consistency_gold"] = sum(gold_c) / n_eval
+    row["_cpu_seconds"] = time.process_time() - c0
+    return row
+
+
+def rankgen(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
     """RankGen (Krishna et al., EMNLP 2022) in miniature on topic-biased Markov documents (notes §17.3).
 
     World: order-2 Markov language (V 200) where each document has one of 4 latent topics (topic
@@ -240,78 +319,25 @@ def rankgen(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResul
     consistency) than plain sampling; both negative types >= either alone on the mean accuracy
     (not gating: the paper's ablation gap is small).
     """
-    from contrastkit.generation.rankgen import over_generate_and_rerank
-
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     seeds = [seeds[0]] if quick else list(seeds)
-    T = 4
-    n_docs, gen_steps, rank_steps, n_eval = (400, 60, 60, 12) if quick else (1500, 300, 300, 40)
-    splits, Lp, Lc = (48, 64, 80), 32, 16
-    per: dict[str, list[float]] = {}
-    rerank_ok, ablation_ok = [], []
-    for seed in seeds:
-        table = markov_table(seed=seed)
-        docs, topic = markov_documents(n_docs, 96, table, seed=seed, topics=T)
-        held, held_topic = markov_documents(200, 96, table, seed=seed + 500, topics=T)
-        lm = _train_lm(docs, seed=seed, steps=gen_steps, simctg_margin=None, batch=32)
-        train = _rankgen_data(docs, lm, seed=seed, splits=splits, prefix_len=Lp, cont_len=Lc)
-        test = _rankgen_data(held, lm, seed=seed + 99, splits=splits, prefix_len=Lp, cont_len=Lc)
-        variants = {"both": (True, True)} if quick else {"both": (True, True), "inbook_only": (True, False),
-                                                          "generated_only": (False, True)}
-        row: dict[str, float] = {}
-        rankers = {}
-        for name, (inbook, generated) in variants.items():
-            enc = _train_ranker(train, vocab=200, seed=seed, steps=rank_steps, use_inbook=inbook,
-                                use_generated=generated)
-            rankers[name] = enc
-            with torch.no_grad():
-                p = enc.encode_prefix(test["prefix"].reshape(-1, Lp))
-                c = enc.encode_suffix(test["gold"].reshape(-1, Lc))
-                gn = enc.encode_suffix(test["generated"].reshape(-1, Lc))
-                s_gold, s_gen = (p * c).sum(-1), (p * gn).sum(-1)
-                P = len(splits)
-                c3 = c.reshape(-1, P, c.shape[-1])
-                other = c3.roll(1, dims=1).reshape(-1, c.shape[-1])  # another split of the same document
-                s_inbook = (p * other).sum(-1)
-            row[f"{name}_acc_vs_generated"] = float((s_gold > s_gen).float().mean())
-            row[f"{name}_acc_vs_inbook"] = float((s_gold > s_inbook).float().mean())
-            row[f"{name}_acc_mean"] = (row[f"{name}_acc_vs_generated"] + row[f"{name}_acc_vs_inbook"]) / 2
-        # rerank with the full ranker
-        enc = rankers["both"]
-        chosen, sampled, gold_c = [], [], []
-        g = torch.Generator().manual_seed(seed + 4242)
-        for i in range(n_eval):
-            prefix = held[i:i + 1, 64 - Lp:64]
-            best, samples, _ = over_generate_and_rerank(lm, enc, prefix, num_samples=10, max_new_tokens=Lc,
-                                                        generator=g)
-            t = int(held_topic[i])
-            chosen.append(float((best % T == t).float().mean()))
-            sampled.append(float((samples % T == t).float().mean()))
-            gold_c.append(float((held[i, 64:64 + Lc] % T == t).float().mean()))
-        row["topic_consistency_reranked"] = sum(chosen) / n_eval
-        row["topic_consistency_sampled"] = sum(sampled) / n_eval
-        row["topic_consistency_gold"] = sum(gold_c) / n_eval
-        rerank_ok.append(row["topic_consistency_reranked"] > row["topic_consistency_sampled"])
-        if not quick:
-            ablation_ok.append(row["both_acc_mean"] >= max(row["inbook_only_acc_mean"],
-                                                           row["generated_only_acc_mean"]))
-        for key, v in row.items():
-            per.setdefault(key, []).append(v)
-    metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
-    metrics["seconds"] = time.perf_counter() - t0
-    metrics["cpu_seconds"] = time.process_time() - c0
+    per, cpu = _run_seeds(_rankgen_seed, seeds, quick, processes)
+    rerank_ok = [a > b for a, b in zip(per["topic_consistency_reranked"], per["topic_consistency_sampled"],
+                                       strict=True)]
     claims = [_claim("rerank_closer_to_gold", rerank_ok,
                      f"topic consistency reranked {fmt(per['topic_consistency_reranked'], digits=3)} vs sampled "
                      f"{fmt(per['topic_consistency_sampled'], digits=3)} (gold "
                      f"{fmt(per['topic_consistency_gold'], digits=3)})", quick)]
     if not quick:
+        ablation_ok = [per["both_acc_mean"][i] >= max(per["inbook_only_acc_mean"][i],
+                                                      per["generated_only_acc_mean"][i]) for i in range(len(seeds))]
         claims.append(Claim(
             "both_negative_types_best", all(ablation_ok),
             f"mean pairwise acc both {fmt(per['both_acc_mean'], digits=3)}, in-book only "
             f"{fmt(per['inbook_only_acc_mean'], digits=3)}, generated only "
             f"{fmt(per['generated_only_acc_mean'], digits=3)} (holds in {sum(ablation_ok)}/{len(ablation_ok)} "
             "seeds)", gating=False))
-    return ReproResult("rankgen", claims, metrics, quick=quick)
+    return ReproResult("rankgen", claims, _metrics(per, t0, cpu, seeds), quick=quick)
 
 
 # --------------------------------------------------------------------------- CLAPS
@@ -332,7 +358,43 @@ def _seq2seq_eval(model: torch.nn.Module, srcs: list[list[int]], tgts: list[list
     return correct / total, exact / len(tgts)
 
 
-def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
+def _claps_seed(seed: int, quick: bool) -> dict[str, float]:
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from contrastkit.generation.claps import CLAPS
+
+    c0 = time.process_time()
+    steps, n_train, n_test = (40, 2000, 100) if quick else (400, 20000, 300)
+    srcs, tgts = mapping_pairs(n_train, seed=seed)
+    clean = mapping_pairs(n_test, seed=seed + 1000)
+    noisy = mapping_pairs(n_test, seed=seed + 1000, noise=0.1)
+    row: dict[str, float] = {}
+    for mode in ("mle", "naive", "claps"):
+        torch.manual_seed(seed)
+        t5 = T5ForConditionalGeneration(T5Config(vocab_size=64, d_model=64, d_kv=16, d_ff=128, num_layers=2,
+                                                 num_decoder_layers=2, num_heads=4, dropout_rate=0.0,
+                                                 decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
+        model = CLAPS(t5, mode=mode, tau=0.1, eps_pos=3.0, eps_neg=1.0).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        g = torch.Generator().manual_seed(seed + 1)
+        for _ in range(steps):
+            idx = torch.randint(0, n_train, (64,), generator=g).tolist()
+            x, m = _pad([srcs[i] for i in idx])
+            y, ym = _pad([tgts[i] for i in idx])
+            loss = model(x, m, y.masked_fill(ym == 0, -100))["loss"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        t5.eval()
+        for split, (s, t) in (("clean", clean), ("noisy", noisy)):
+            acc, em = _seq2seq_eval(t5, s, t)
+            row[f"{mode}_{split}_token_acc"] = acc
+            row[f"{mode}_{split}_exact"] = em
+    row["_cpu_seconds"] = time.process_time() - c0
+    return row
+
+
+def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
     """CLAPS (Lee et al., ICLR 2021) in miniature on the synthetic seq2seq mapping task (notes §4.3).
 
     ``T5(vocab 64, d_model 64, d_ff 128, 2+2 layers, 4 heads)``, 400 AdamW steps (lr 1e-3, batch 64;
@@ -341,42 +403,9 @@ def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
     (10% source-token substitution, clean targets) test pairs.
     Claim (paper: CLAPS > MLE): CLAPS token accuracy on noisy sources >= MLE's, on the seed mean.
     """
-    from transformers import T5Config, T5ForConditionalGeneration
-
-    from contrastkit.generation.claps import CLAPS
-
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     seeds = [seeds[0]] if quick else list(seeds)
-    steps, n_train, n_test = (40, 2000, 100) if quick else (400, 20000, 300)
-    per: dict[str, list[float]] = {}
-    for seed in seeds:
-        srcs, tgts = mapping_pairs(n_train, seed=seed)
-        clean = mapping_pairs(n_test, seed=seed + 1000)
-        noisy = mapping_pairs(n_test, seed=seed + 1000, noise=0.1)
-        for mode in ("mle", "naive", "claps"):
-            torch.manual_seed(seed)
-            t5 = T5ForConditionalGeneration(T5Config(vocab_size=64, d_model=64, d_kv=16, d_ff=128, num_layers=2,
-                                                     num_decoder_layers=2, num_heads=4, dropout_rate=0.0,
-                                                     decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
-            model = CLAPS(t5, mode=mode, tau=0.1, eps_pos=3.0, eps_neg=1.0).train()
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-            g = torch.Generator().manual_seed(seed + 1)
-            for _ in range(steps):
-                idx = torch.randint(0, n_train, (64,), generator=g).tolist()
-                x, m = _pad([srcs[i] for i in idx])
-                y, ym = _pad([tgts[i] for i in idx])
-                loss = model(x, m, y.masked_fill(ym == 0, -100))["loss"]
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            t5.eval()
-            for split, (s, t) in (("clean", clean), ("noisy", noisy)):
-                acc, em = _seq2seq_eval(t5, s, t)
-                per.setdefault(f"{mode}_{split}_token_acc", []).append(acc)
-                per.setdefault(f"{mode}_{split}_exact", []).append(em)
-    metrics: dict[str, Any] = {k: {"values": v, "mean±std": fmt(v, digits=3)} for k, v in per.items()}
-    metrics["seconds"] = time.perf_counter() - t0
-    metrics["cpu_seconds"] = time.process_time() - c0
+    per, cpu = _run_seeds(_claps_seed, seeds, quick, processes)
     mean = {k: sum(v) / len(v) for k, v in per.items()}
     claims = [
         Claim("claps_noisy_acc_ge_mle", mean["claps_noisy_token_acc"] >= mean["mle_noisy_token_acc"],
@@ -387,4 +416,4 @@ def claps(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
               f"clean token acc CLAPS {fmt(per['claps_clean_token_acc'], digits=3)} vs MLE "
               f"{fmt(per['mle_clean_token_acc'], digits=3)}", gating=False),
     ]
-    return ReproResult("claps", claims, metrics, quick=quick)
+    return ReproResult("claps", claims, _metrics(per, t0, cpu, seeds), quick=quick)
