@@ -16,7 +16,7 @@ def _threads():
 
 @pytest.mark.parametrize("name", ["autotcl", "comet", "dbpm"])
 def test_quick_variant_runs(name):
-    start = time.time()
+    start = time.process_time()
     result = getattr(R, name)(quick=True)
     assert result.quick and result.name == name and result.claims
     assert all(isinstance(c.passed, bool) for c in result.claims)
@@ -25,4 +25,5 @@ def test_quick_variant_runs(name):
     values = [v for d in accuracy.values() for v in (d.values() if isinstance(d, dict) else [d])]
     flat = [a for v in values for a in v]
     assert flat and all(0.0 <= a <= 1.0 for a in flat)
-    assert time.time() - start < 90  # budget 60 s on an idle core; slack for shared CI machines
+    # the quick budget is 60 s of CPU (wall time depends on how busy the shared machine is)
+    assert time.process_time() - start < 60
