@@ -48,7 +48,13 @@ class HydraContrastive(L.LightningModule):
         if pair_mode not in PAIR_MODES:
             raise ValueError(f"pair_mode: unknown option {pair_mode!r}; expected one of {PAIR_MODES}")
         self.encoder, self.projector, self.augment = encoder, projector, augment
-        out_dim = projector(torch.zeros(2, encoder(images[:2]).shape[1])).shape[1]
+        out_dim = getattr(projector, "out_dim", None)
+        if out_dim is None:  # infer the gate width without touching BN statistics
+            was = encoder.training, projector.training
+            encoder.eval(), projector.eval()
+            with torch.no_grad():
+                out_dim = projector(encoder(images[:2])).shape[1]
+            encoder.train(was[0]), projector.train(was[1])
         self.gate = PairGate(num_classes, out_dim, **(gate_kwargs or {})) if gated else None
         self.loss_fn = Hydra(temperature)
         self.register_buffer("images", images, persistent=False)

@@ -193,7 +193,7 @@ def _train_clip_digits(cfg: dict[str, Any], seed: int, quick: bool, *, locked: b
             captions = model.encode_tokens(tok.encode(test.captions))
     out = _two_tower_metrics(model, test, prompt_emb=prompts, caption_emb=captions,
                              extra_prompts={"numeral": numerals})
-    out["final_temperature"] = float(model.logit_scale.temperature())
+    out["final_temperature"] = float(model.logit_scale.temperature().detach())
     return out
 
 
@@ -201,15 +201,13 @@ def _train_clip_fashion(cfg: dict[str, Any], seed: int, quick: bool) -> dict[str
     from contrastkit.methods.clip import CLIP
     from contrastkit.multimodal.data import fashion_image_text
     from contrastkit.multimodal.text import BagOfWordsEncoder, SimpleTokenizer
-    from contrastkit.vision.data import load_fashion_mnist
-
     q = cfg["quick"] if quick else {}
     f = cfg["data"]["fashion"]
-    tr_split, te_split = load_fashion_mnist("train", download=False), load_fashion_mnist("test", download=False)
-    itr = _subset(len(tr_split), q.get("fashion_n_train", f["n_train"]), seed=0)
-    ite = _subset(len(te_split), q.get("fashion_n_test", f["n_test"]), seed=0)
-    train = fashion_image_text(tr_split.images[itr], tr_split.labels[itr], seed=f["caption_seed"])
-    test = fashion_image_text(te_split.images[ite], te_split.labels[ite], seed=f["caption_seed"])
+    (xtr, ytr), (xte, yte) = _fashion("train"), _fashion("test")
+    itr = _subset(len(ytr), q.get("fashion_n_train", f["n_train"]), seed=0)
+    ite = _subset(len(yte), q.get("fashion_n_test", f["n_test"]), seed=0)
+    train = fashion_image_text(_to_float(xtr[itr]), ytr[itr], seed=f["caption_seed"])
+    test = fashion_image_text(_to_float(xte[ite]), yte[ite], seed=f["caption_seed"])
     tok = SimpleTokenizer(train.captions + train.class_prompts)
     torch.manual_seed(seed)
     mcfg = cfg["model"]["fashion_image_encoder"]
@@ -225,6 +223,20 @@ def _train_clip_fashion(cfg: dict[str, Any], seed: int, quick: bool) -> dict[str
         prompts = model.encode_tokens(tok.encode(test.class_prompts))
         captions = model.encode_tokens(tok.encode(test.captions))
     return _two_tower_metrics(model, test, prompt_emb=prompts, caption_emb=captions)
+
+
+def _fashion(split: str) -> tuple[Tensor, Tensor]:
+    """Fashion-MNIST as uint8 ``(n, 28, 28)`` and labels (the official split; the same files as
+    :func:`contrastkit.vision.load_fashion_mnist`, subset before the float conversion)."""
+    from contrastkit.vision.data import FASHION_MNIST_FILES, fashion_mnist_dir, read_idx
+
+    folder = fashion_mnist_dir(download=False)
+    img, lab = FASHION_MNIST_FILES[split]
+    return torch.from_numpy(read_idx(folder / img).copy()), torch.from_numpy(read_idx(folder / lab).astype("int64"))
+
+
+def _to_float(x: Tensor) -> Tensor:
+    return (x.float() / 255.0).unsqueeze(1)
 
 
 def clip(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
