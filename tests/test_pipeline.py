@@ -60,7 +60,7 @@ def test_yaml_is_loaded_safely(tmp_path: Path):
 
 def test_shipped_recipes_validate():
     root = Path(__file__).resolve().parents[1] / "src" / "contrastkit" / "recipes"
-    for name in ("simclr-digits", "supcon-digits", "simclr-fashion-mnist", "dcl", "cacr", "temperature"):
+    for name in ("simclr-digits", "supcon-digits", "simclr-fashion-mnist", "dcl", "cacr", "temperature", "moco-digits"):
         load_recipe(root / f"{name}.yaml")
 
 
@@ -152,3 +152,19 @@ def test_cli_errors_and_help(tmp_path: Path):
     assert result.exit_code == 2 and "trainer.bogus: unknown key" in result.output
     result = runner.invoke(app, ["reproduce", "nope"])
     assert result.exit_code == 2 and "unknown reproduction" in result.output
+
+
+def test_moco_recipe_trains_and_resumes_exactly(tmp_path: Path):
+    moco = TINY | {"method": {"name": "moco", "loss": "infonce", "queue_size": 64, "momentum": 0.9,
+                              "loss_kwargs": {"temperature": 0.2, "mode": "a_to_b"}}}
+    recipe = parse_recipe(moco)
+    train(recipe, tmp_path / "full", progress=False, evaluate=False)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(recipe, tmp_path / "crashed", progress=False, evaluate=False, callbacks=[_Crash(at_step=6)])
+    train(recipe, tmp_path / "crashed", resume=True, progress=False, evaluate=False)
+    full = load_file(str(tmp_path / "full" / "model.safetensors"))
+    resumed = load_file(str(tmp_path / "crashed" / "model.safetensors"))
+    for key in full:
+        torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=0, msg=key)
+    with pytest.raises(ValueError, match="MoCo needs an InfoNCE-family loss with mode='a_to_b'"):
+        train(parse_recipe(moco | {"method": {"name": "moco"}}), tmp_path / "bad", progress=False)

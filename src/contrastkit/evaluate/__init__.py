@@ -5,6 +5,7 @@ where its definition uses cosine similarity, validates its inputs (errors name t
 and runs without gradients except :func:`relative_penalty`, which is differentiable.
 """
 
+from contrastkit.evaluate.forecasting import chronological_split, ridge_forecast, sliding_windows
 from contrastkit.evaluate.geometry import (
     alignment,
     effective_rank,
@@ -18,6 +19,9 @@ from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.retrieval import retrieval_metrics
 
 __all__ = [
+    "chronological_split",
+    "ridge_forecast",
+    "sliding_windows",
     "alignment",
     "effective_rank",
     "knn_accuracy",

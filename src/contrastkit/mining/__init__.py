@@ -1,6 +1,7 @@
-"""Pair selection and weighting."""
+"""Pair selection and weighting: hard negatives, memory queue, bad-pair mining."""
 
+from contrastkit.mining.dbpm import DBPM, flag_precision_recall
 from contrastkit.mining.hard_negatives import hardest_negatives_mask
 from contrastkit.mining.queue import MemoryQueue
 
-__all__ = ["MemoryQueue", "hardest_negatives_mask"]
+__all__ = ["DBPM", "MemoryQueue", "flag_precision_recall", "hardest_negatives_mask"]

@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from contrastkit.methods.batching import StepTicks
+from contrastkit.methods.moco import MoCo
 from contrastkit.methods.view_contrastive import SimCLR, SupCon, ViewContrastive
 from contrastkit.pipeline.builders import build_augment, build_loss, build_model
 from contrastkit.pipeline.checkpoint import AtomicCheckpointIO, load_checkpoint
@@ -23,7 +24,7 @@ from contrastkit.pipeline.recipe import Recipe
 from contrastkit.pipeline.report import write_report
 from contrastkit.pipeline.runfolder import METRICS_FILE, load_run, save_model, write_json
 
-METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon}
+METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo}
 LAST_CHECKPOINT = "last.ckpt"
 
 
@@ -45,6 +46,8 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.model, images.shape[1], images.shape[-1])
     method = METHODS[recipe.method.name]
+    extra = ({"queue_size": recipe.method.queue_size, "momentum": recipe.method.momentum}
+             if method is MoCo else {})
     return method(
         model,
         build_loss(recipe.method),
@@ -56,6 +59,7 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
         lr=recipe.optim.lr,
         weight_decay=recipe.optim.weight_decay,
         seed=recipe.seed,
+        **extra,
     )
 
 
