@@ -8,5 +8,8 @@ from contrastkit.methods.momentum import MomentumEncoder, cosine_momentum, updat
 from contrastkit.methods.ts_contrastive import TS2Vec, TSSimCLR
 from contrastkit.methods.view_contrastive import EncoderWithHead, SimCLR, SupCon, ViewContrastive
 
-__all__ = ["COMET", "AutoTCL", "GroupBatchSampler", "TS2Vec", "TSSimCLR", "EncoderWithHead", "GradCache", "MoCo", "MomentumEncoder", "SimCLR", "SupCon", "ViewContrastive",
-           "cosine_momentum", "grad_cache_step", "update_momentum"]
+__all__ = [
+    "COMET", "AutoTCL", "EncoderWithHead", "GradCache", "GroupBatchSampler", "MoCo", "MomentumEncoder",
+    "SimCLR", "SupCon", "TS2Vec", "TSSimCLR", "ViewContrastive", "cosine_momentum", "grad_cache_step",
+    "update_momentum",
+]
