@@ -113,6 +113,14 @@ def test_pair_gate_is_symmetric():
     assert out.shape == (4, 8) and torch.all((out > 0) & (out < 1))
 
 
+def test_gate_entropy():
+    from contrastkit.methods.hydra import gate_entropy
+
+    half = torch.full((3, 4), 0.5)
+    assert gate_entropy(half).item() == pytest.approx(math.log(2))
+    assert gate_entropy(torch.tensor([[0.0, 1.0]])).item() < 1e-4
+
+
 def test_bin_targets():
     y = torch.tensor([0.0, 0.05, 0.1, 0.55, 0.999, 1.0])
     assert bin_targets(y, 10).tolist() == [0, 0, 1, 5, 9, 9]

@@ -31,18 +31,27 @@ class PairGate(nn.Module):
         return torch.sigmoid(self.mlp((self.embedding(y1) + self.embedding(y2)) / 2))
 
 
+def gate_entropy(gates: Tensor) -> Tensor:
+    """Mean Bernoulli entropy ``-g log g - (1 - g) log(1 - g)`` of the gates: the paper's penalty pushing
+    gates towards binary values (the reference code only logs it)."""
+    g = gates.clamp(1e-6, 1 - 1e-6)
+    return -(g * g.log() + (1 - g) * (1 - g).log()).mean()
+
+
 class HydraContrastive(L.LightningModule):
     """Single-view supervised contrastive training with partner-class positives (Hydra / SimLAP).
 
     Each step: one augmented view ``z = g(f(x))``; partner labels ``y2`` by ``pair_mode``
     (``identical`` = SupCon-style, ``arbitrary`` = a random batch row's label, ``distinct``); gates
     ``PairGate(y, y2)`` when ``gated`` (else the ungated ablation: SupCon on partner positives); loss
-    :class:`~contrastkit.losses.hydra.Hydra`. Probes use the backbone ``f``.
+    :class:`~contrastkit.losses.hydra.Hydra`, plus ``gate_entropy_weight *`` :func:`gate_entropy` (default
+    0; the paper's binary-gate penalty, [verify] its weight). Probes use the backbone ``f``.
     """
 
     def __init__(self, encoder: nn.Module, projector: nn.Module, augment: Callable[[Tensor], Tensor] | None,
                  images: Tensor, labels: Tensor, *, num_classes: int, pair_mode: str = "arbitrary",
                  gated: bool = True, gate_kwargs: dict[str, int] | None = None, temperature: float = 0.1,
+                 gate_entropy_weight: float = 0.0,
                  batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0) -> None:
         super().__init__()
         if pair_mode not in PAIR_MODES:
@@ -60,6 +69,9 @@ class HydraContrastive(L.LightningModule):
         self.register_buffer("images", images, persistent=False)
         self.register_buffer("labels", labels.long(), persistent=False)
         self.num_classes, self.pair_mode = num_classes, pair_mode
+        if gate_entropy_weight < 0:
+            raise ValueError(f"gate_entropy_weight: expected a number >= 0, got {gate_entropy_weight!r}")
+        self.gate_entropy_weight = float(gate_entropy_weight)
         self.batch_size, self.lr, self.weight_decay, self.seed = batch_size, lr, weight_decay, seed
 
     def forward(self, x: Tensor) -> Tensor:
@@ -76,6 +88,8 @@ class HydraContrastive(L.LightningModule):
         y2 = sample_partner_labels(y, self.pair_mode, num_classes=self.num_classes)
         gates = self.gate(y, y2) if self.gate is not None else None
         loss = self.loss_fn(z, labels=y, partner_labels=y2, gates=gates)
+        if gates is not None and self.gate_entropy_weight > 0:
+            loss = loss + self.gate_entropy_weight * gate_entropy(gates)
         self.log("train_loss", loss, on_step=True, on_epoch=False, batch_size=len(index))
         return loss
 
@@ -83,4 +97,4 @@ class HydraContrastive(L.LightningModule):
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
-__all__ = ["HydraContrastive", "PairGate"]
+__all__ = ["HydraContrastive", "PairGate", "gate_entropy"]
