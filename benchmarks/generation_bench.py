@@ -45,7 +45,7 @@ def load_model(name: str, smollm_dir: str | None) -> torch.nn.Module:
 
         if smollm_dir is None:
             raise SystemExit("--smollm-dir: needed for smollm2-135m")
-        model = AutoModelForCausalLM.from_pretrained(smollm_dir, local_files_only=True).float().eval()
+        model = AutoModelForCausalLM.from_pretrained(smollm_dir, local_files_only=True).eval()  # fp32 weights
         model.generation_config.eos_token_id = None  # fixed-length runs on both sides, no EOS processor
         return model
     return tiny_gpt2(0, std=0.2, **MODELS[name])

@@ -61,6 +61,12 @@ def convert_smollm2(cache_dir: str | Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     lm.save_pretrained(cache_dir)
     tok.save_pretrained(cache_dir)
+    # the weights are plain fp32 now: drop the GGUF quantization entry so that reloads (also under
+    # transformers 4.x) see an ordinary checkpoint
+    cfg_path = cache_dir / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg.pop("quantization_config", None)
+    cfg_path.write_text(json.dumps(cfg, indent=2))
     return cache_dir
 
 
@@ -73,7 +79,7 @@ def evaluate(cache_dir: str | Path, new_tokens: int = 64, top_k: int = 4, alpha:
     from contrastkit.generation.rankgen import nucleus_sample
 
     path = convert_smollm2(cache_dir)
-    lm = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).float().eval()
+    lm = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     tok.padding_side = "left"
     if tok.pad_token is None:
