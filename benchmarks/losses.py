@@ -194,9 +194,23 @@ def machine_info() -> dict[str, Any]:
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
+    import contrastkit
+
+    src = Path(contrastkit.__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        # Asked of the checkout that holds the contrastkit being measured (PYTHONPATH may point
+        # at a clean worktree rather than this one).
+        try:
+            return subprocess.run(["git", *args], cwd=src, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
     return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), torch=torch.__version__,
                 platform=platform.platform(), loadavg=list(load),
-                date=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+                date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), commit=git("rev-parse", "--short", "HEAD"),
+                contrastkit_src=str(src), src_modified=bool(git("status", "--porcelain", "--", ".")))
 
 
 def _peer_torch() -> str | None:
