@@ -117,3 +117,151 @@ class _InfoNCERows(torch.autograd.Function):
 def lse_rows(logits: Tensor, mask: Tensor) -> Tensor:
     """Row-wise ``log sum_{j: mask_ij} exp(l_ij)``; ``-inf`` on empty rows."""
     return torch.logsumexp(logits.masked_fill(~mask, float("-inf")), dim=1)
+
+
+def info_nce_pair_rows(
+    logits: Tensor,
+    pos_rows: Tensor,
+    pos_cols: Tensor,
+    anchor_self: Tensor | None,
+    *,
+    positives_in_denominator: bool = True,
+    positive_scale: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`info_nce_rows` for hard (0/1) positives given as sparse ``(row, col)`` pairs.
+
+    Same value and gradient as the dense form with ``p_ij = 1`` on the pairs, but without the
+    float ``(A, C)`` positive-weight and validity matrices: the numerator is a gather over the
+    pairs, and the excluded entries (self, and the positives for DCL) are written as ``-inf``
+    into the one softmax buffer. ``anchor_self[i] = -1`` marks an anchor without a self column.
+    """
+    n_rows = logits.shape[0]
+    counts = torch.bincount(pos_rows, minlength=n_rows).to(logits.dtype)
+    has_positive = counts > 0
+    if anchor_self is None:
+        self_rows = self_cols = pos_rows[:0]
+    else:
+        keep = anchor_self >= 0
+        self_rows = torch.arange(n_rows, device=logits.device)[keep]
+        self_cols = anchor_self[keep]
+    if not positives_in_denominator:
+        self_rows, self_cols = torch.cat([self_rows, pos_rows]), torch.cat([self_cols, pos_cols])
+    loss = _PairRows.apply(logits, pos_rows, pos_cols, counts, has_positive, self_rows, self_cols,
+                           positive_scale)
+    return loss, has_positive
+
+
+class _PairRows(torch.autograd.Function):
+    """Forward/backward of :func:`info_nce_pair_rows` with one saved ``(A, C)`` buffer.
+
+    ``dL_i/dl_ij = g_i (q_ij - w_i [j in P(i)] / |P(i)|)`` with ``q`` the softmax over the
+    denominator set, written into a fresh buffer and corrected on the positive pairs only.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        logits: Tensor,
+        pos_rows: Tensor,
+        pos_cols: Tensor,
+        counts: Tensor,
+        has_positive: Tensor,
+        excluded_rows: Tensor,
+        excluded_cols: Tensor,
+        scale: Tensor | None,
+    ) -> Tensor:
+        safe_counts = counts.clamp_min(1)
+        pos_mean = torch.zeros_like(counts).index_add_(0, pos_rows, logits[pos_rows, pos_cols]) / safe_counts
+        if scale is not None:
+            pos_mean = pos_mean * scale
+        prob = logits.clone()
+        prob[excluded_rows, excluded_cols] = float("-inf")
+        row_max = prob.amax(dim=1)
+        row_max = row_max.masked_fill(row_max.abs() == float("inf"), 0)
+        prob.sub_(row_max.unsqueeze(1)).exp_()
+        row_sum = prob.sum(dim=1)
+        lse = row_sum.log().add_(row_max)
+        _check_denominator(lse, has_positive)
+        prob.div_(row_sum.clamp_min(torch.finfo(logits.dtype).tiny).unsqueeze(1))
+        ctx.save_for_backward(prob, pos_rows, pos_cols, safe_counts, has_positive, scale)
+        return torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        prob, pos_rows, pos_cols, counts, has_positive, scale = ctx.saved_tensors
+        coef = torch.where(has_positive, grad, torch.zeros_like(grad))
+        pos_coef = coef / counts
+        if scale is not None:
+            pos_coef = pos_coef * scale
+        grad_logits = prob * coef.unsqueeze(1)
+        grad_logits.index_put_((pos_rows, pos_cols), -pos_coef[pos_rows], accumulate=True)
+        return grad_logits, None, None, None, None, None, None, None
+
+
+def info_nce_paired_symmetric_rows(
+    logits: Tensor,
+    *,
+    positives_in_denominator: bool = True,
+    row_scale: Tensor | None = None,
+    col_scale: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Both directions of CLIP's loss from one ``(N, N + M)`` logit matrix, without a transpose.
+
+    Row ``i`` (a->b) runs over all ``N + M`` candidates, column ``j < N`` (b->a) over the ``N``
+    rows; the positive of both is the diagonal. Equals :func:`info_nce_rows` on the logits and
+    on their transpose; DCL (``positives_in_denominator=False``) drops the diagonal from both
+    denominators. Returns the a->b and b->a per-anchor losses, each ``(N,)``.
+    """
+    return _PairedSymmetricRows.apply(logits, positives_in_denominator, row_scale, col_scale)
+
+
+class _PairedSymmetricRows(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        logits: Tensor,
+        positives_in_denominator: bool,
+        row_scale: Tensor | None,
+        col_scale: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        n = logits.shape[0]
+        diag = logits.diagonal()[:n]
+        row_prob = logits.clone()
+        if not positives_in_denominator:
+            row_prob.diagonal().fill_(float("-inf"))
+        col_prob = row_prob[:, :n].clone()
+        row_lse = _softmax_in_place(row_prob, dim=1)
+        col_lse = _softmax_in_place(col_prob, dim=0)
+        all_rows = torch.ones(n, dtype=torch.bool, device=logits.device)
+        _check_denominator(row_lse, all_rows)
+        _check_denominator(col_lse, all_rows)
+        row_pos = diag if row_scale is None else diag * row_scale
+        col_pos = diag if col_scale is None else diag * col_scale
+        ctx.save_for_backward(row_prob, col_prob, row_scale, col_scale)
+        return row_lse - row_pos, col_lse - col_pos
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx, grad_row: Tensor, grad_col: Tensor
+    ) -> tuple[Tensor | None, ...]:
+        row_prob, col_prob, row_scale, col_scale = ctx.saved_tensors
+        n = col_prob.shape[0]
+        grad = row_prob * grad_row.unsqueeze(1)
+        grad[:, :n].addcmul_(col_prob, grad_col.unsqueeze(0))
+        row_pos = grad_row if row_scale is None else grad_row * row_scale
+        col_pos = grad_col if col_scale is None else grad_col * col_scale
+        grad.diagonal()[:n].sub_(row_pos + col_pos)
+        return grad, None, None, None
+
+
+def _softmax_in_place(x: Tensor, dim: int) -> Tensor:
+    """Overwrite ``x`` with its softmax along ``dim`` (max-shifted); return the log-sum-exp."""
+    peak = x.amax(dim=dim, keepdim=True)
+    peak = peak.masked_fill(peak.abs() == float("inf"), 0)
+    x.sub_(peak).exp_()
+    total = x.sum(dim=dim, keepdim=True)
+    lse = total.log().add_(peak)
+    x.div_(total.clamp_min(torch.finfo(x.dtype).tiny))
+    return lse.squeeze(dim)

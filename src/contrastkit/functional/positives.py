@@ -40,6 +40,7 @@ class Positives:
     candidate_ids: Tensor
     anchor_self: Tensor | None = None
     soft: SoftWeights | None = None
+    pairs: tuple[Tensor, Tensor] | None = None  # known (row, col) positive pairs, set by constructors
 
     @property
     def num_anchors(self) -> int:
@@ -54,13 +55,17 @@ class Positives:
     def views(n: int, n_views: int = 2, device: torch.device | None = None) -> Positives:
         """``n_views`` stacked views of ``n`` samples; anchors and candidates are the same rows."""
         ids = torch.arange(n, device=device).repeat(n_views)
-        return Positives(ids, ids, torch.arange(n * n_views, device=device))
+        rows = torch.arange(n * n_views, device=device)
+        pairs = None
+        if n_views == 2:
+            pairs = (rows, (rows + n) % (2 * n))
+        return Positives(ids, ids, rows, pairs=pairs)
 
     @staticmethod
     def paired(n: int, device: torch.device | None = None) -> Positives:
         """Two towers: anchor ``i`` is paired with candidate ``i``; no self rows."""
         ids = torch.arange(n, device=device)
-        return Positives(ids, ids, None)
+        return Positives(ids, ids, None, pairs=(ids, ids))
 
     @staticmethod
     def from_labels(
@@ -95,7 +100,7 @@ class Positives:
         else:
             raise ValueError("weights: a callable cannot be re-indexed; pass a dense tensor")
         anchor_self = None if self.anchor_self is None else self.anchor_self[index]
-        return Positives(self.anchor_ids[index], self.candidate_ids, anchor_self, soft)
+        return Positives(self.anchor_ids[index], self.candidate_ids, anchor_self, soft)  # pairs recomputed
 
     # ------------------------------------------------------------------ tiles
     def self_mask(self, rows: slice, cols: slice) -> Tensor | None:
@@ -137,3 +142,27 @@ def check_soft_weights(weights: Tensor, shape: tuple[int, int], name: str = "wei
     if (weights < 0).any():
         raise ValueError(f"{name}: expected non-negative weights")
     return weights
+
+
+def positive_pairs(positives: Positives, limit: int | None) -> tuple[Tensor, Tensor] | None:
+    """Sparse ``(anchor, candidate)`` positive pairs (same id, not self), or ``None`` if there are
+    more than ``limit``. Cost ``O((A + C) log C + pairs)``."""
+    if positives.pairs is not None:
+        return positives.pairs
+    aid, cid = positives.anchor_ids, positives.candidate_ids
+    order = torch.argsort(cid, stable=True)
+    sorted_ids = cid[order]
+    start = torch.searchsorted(sorted_ids, aid, right=False)
+    stop = torch.searchsorted(sorted_ids, aid, right=True)
+    count = stop - start
+    total = int(count.sum())
+    if limit is not None and total > limit:
+        return None
+    rows = torch.repeat_interleave(torch.arange(aid.shape[0], device=aid.device), count)
+    offset = torch.arange(total, device=aid.device) - torch.repeat_interleave(
+        torch.cumsum(count, 0) - count, count)
+    cols = order[torch.repeat_interleave(start, count) + offset]
+    if positives.anchor_self is not None:
+        keep = cols != positives.anchor_self[rows]
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from contrastkit._validation import compute_dtype
-from contrastkit.functional.positives import Positives
+from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
 from contrastkit.functional.similarity import Cosine, Dot, Similarity
 
@@ -110,28 +110,6 @@ def _pairs_from(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
     ptr = torch.zeros(n_rows + 1, dtype=torch.long, device=rows.device)
     ptr[1:] = torch.cumsum(torch.bincount(rows, minlength=n_rows), 0)
     return rows, cols, ptr
-
-
-def positive_pairs(positives: Positives, limit: int | None) -> tuple[Tensor, Tensor] | None:
-    """Sparse ``(anchor, candidate)`` positive pairs (same id, not self), or ``None`` if there are
-    more than ``limit``. Cost ``O((A + C) log C + pairs)``."""
-    aid, cid = positives.anchor_ids, positives.candidate_ids
-    order = torch.argsort(cid, stable=True)
-    sorted_ids = cid[order]
-    start = torch.searchsorted(sorted_ids, aid, right=False)
-    stop = torch.searchsorted(sorted_ids, aid, right=True)
-    count = stop - start
-    total = int(count.sum())
-    if limit is not None and total > limit:
-        return None
-    rows = torch.repeat_interleave(torch.arange(aid.shape[0], device=aid.device), count)
-    offset = torch.arange(total, device=aid.device) - torch.repeat_interleave(
-        torch.cumsum(count, 0) - count, count)
-    cols = order[torch.repeat_interleave(start, count) + offset]
-    if positives.anchor_self is not None:
-        keep = cols != positives.anchor_self[rows]
-        rows, cols = rows[keep], cols[keep]
-    return rows, cols
 
 
 def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:

@@ -9,8 +9,8 @@ from torch import Tensor
 
 from contrastkit._validation import check_choice, check_positive_float, compute_dtype
 from contrastkit.functional import distributed as ckdist
-from contrastkit.functional.forms import info_nce_rows
-from contrastkit.functional.positives import SoftWeights
+from contrastkit.functional.forms import info_nce_pair_rows, info_nce_paired_symmetric_rows, info_nce_rows
+from contrastkit.functional.positives import SoftWeights, positive_pairs
 from contrastkit.functional.problem import MODES, Direction, Problem, build_problem
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
 from contrastkit.functional.tiled import check_tile_size, tiled_direction_rows, tiled_symmetric_rows
@@ -133,6 +133,9 @@ class InfoNCE(ContrastiveLoss):
                 # contiguous copy keeps the row reductions off a strided (transposed) layout.
                 forward, backward = problem.directions
                 logits = self.logits(forward, tau)
+                paired = self._paired_symmetric_rows(forward, backward, logits, tau)
+                if paired is not None:
+                    return paired
                 back = logits[:, : backward.candidates.shape[0]].transpose(0, 1).contiguous()
                 return [self.direction_rows(forward, tau, logits=logits),
                         self.direction_rows(backward, tau, logits=back)]
@@ -161,6 +164,18 @@ class InfoNCE(ContrastiveLoss):
         ``self.logits(direction, tau)``)."""
         if logits is None:
             logits = self.logits(direction, tau)
+        pairs = self._sparse_positive_pairs(direction, logits)
+        if pairs is not None:
+            rows, cols = pairs
+            scale = None
+            if type(self).positive_scale_from_mean is not InfoNCE.positive_scale_from_mean:
+                with torch.no_grad():
+                    counts = torch.bincount(rows, minlength=logits.shape[0]).clamp_min(1).to(logits.dtype)
+                    pos_mean = torch.zeros_like(counts).index_add_(0, rows, logits[rows, cols]) / counts
+                scale = self.positive_scale_from_mean(pos_mean, tau)
+            return info_nce_pair_rows(logits, rows, cols, direction.positives.anchor_self,
+                                      positives_in_denominator=self.positives_in_denominator,
+                                      positive_scale=scale)
         weight, valid = direction.positives.dense(logits.dtype)
         return info_nce_rows(
             logits,
@@ -170,6 +185,41 @@ class InfoNCE(ContrastiveLoss):
             denominator_mask=self.denominator_mask(logits, weight, valid),
             positive_scale=self.positive_scale(logits, weight, tau),
         )
+
+    def _paired_symmetric_rows(
+        self, forward: Direction, backward: Direction, logits: Tensor, tau: Tensor | float
+    ) -> list[tuple[Tensor, Tensor]] | None:
+        """CLIP with index-paired positives: both directions from ``logits`` without a transposed
+        copy (:func:`info_nce_paired_symmetric_rows`); ``None`` when the case does not apply."""
+        n = logits.shape[0]
+        index = torch.arange(n, device=logits.device)
+        for direction in (forward, backward):
+            pairs = direction.positives.pairs
+            if (pairs is None or direction.positives.soft is not None or direction.positives.anchor_self is not None
+                    or not (torch.equal(pairs[0], index) and torch.equal(pairs[1], index))):
+                return None
+        if self._sparse_positive_pairs(forward, logits) is None:  # an overridden dense-only hook
+            return None
+        scales: list[Tensor | None] = [None, None]
+        if type(self).positive_scale_from_mean is not InfoNCE.positive_scale_from_mean:
+            diag = logits.detach().diagonal()[:n]
+            scales = [self.positive_scale_from_mean(diag, tau), self.positive_scale_from_mean(diag, tau)]
+        row_loss, col_loss = info_nce_paired_symmetric_rows(
+            logits, positives_in_denominator=self.positives_in_denominator,
+            row_scale=scales[0], col_scale=scales[1])
+        every = torch.ones(n, dtype=torch.bool, device=logits.device)
+        return [(row_loss, every), (col_loss, every)]
+
+    def _sparse_positive_pairs(self, direction: Direction, logits: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Hard positives as sparse pairs when the fast dense path applies (no soft weights, no
+        dense-only hook overridden, and at most a quarter of the matrix positive); else ``None``."""
+        cls = type(self)
+        if (direction.positives.soft is not None
+                or cls.denominator_mask is not InfoNCE.denominator_mask
+                or (cls.positive_scale is not InfoNCE.positive_scale
+                    and cls.positive_scale_from_mean is InfoNCE.positive_scale_from_mean)):
+            return None
+        return positive_pairs(direction.positives, limit=logits.numel() // 4)
 
     def _check_tileable(self) -> None:
         # A subclass that changes the dense pieces without a tiled counterpart would be silently
