@@ -11,8 +11,11 @@ FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_embeddings(x: object, name: str, *, rank: int = 2, allow_empty: bool = False) -> Tensor:
-    """Check that ``x`` is a finite floating tensor of the given rank with a non-empty batch."""
+def check_embeddings(
+    x: object, name: str, *, rank: int = 2, allow_empty: bool = False, finite: bool = True
+) -> Tensor:
+    """Check that ``x`` is a floating tensor of the given rank with a non-empty batch, and (unless
+    ``finite=False``, for callers that check their output instead) that it holds no NaN or inf."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.dim() != rank:
@@ -23,9 +26,24 @@ def check_embeddings(x: object, name: str, *, rank: int = 2, allow_empty: bool =
         raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
     if x.shape[-1] == 0:
         raise ValueError(f"{name}: embedding dimension is 0 (shape {tuple(x.shape)})")
-    if not torch.isfinite(x).all():
+    if finite and not torch.isfinite(x).all():
         raise ValueError(f"{name}: contains NaN or inf values")
     return x
+
+
+def check_finite_result(result: Tensor, inputs: dict[str, Tensor | None]) -> Tensor:
+    """Raise if ``result`` is not finite, naming the input that holds NaN/inf, or else saying that
+    the computation overflowed. Checking the (small) result instead of every (large) input keeps
+    the common case to one reduction over the output."""
+    if bool(torch.isfinite(result).all()):
+        return result
+    for name, value in inputs.items():
+        if value is not None and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{name}: contains NaN or inf values")
+    raise ValueError(
+        "loss: non-finite value from finite inputs (overflow); use float32 inputs, the cosine "
+        "similarity or a larger temperature"
+    )
 
 
 def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:

@@ -50,6 +50,7 @@ def build_problem(
     labels: Tensor | None = None,
     weights: SoftWeights | None = None,
     negatives: Tensor | None = None,
+    check_finite: bool = True,
 ) -> Problem:
     """Validate the inputs and describe them as anchor/candidate directions.
 
@@ -63,16 +64,18 @@ def build_problem(
         weights: soft positive weights over the direction's anchors x candidates, or over
             ``a`` x ``b`` rows (``(N, N)``) for two-tower modes; a callable gives tiles.
         negatives: ``(M, d)`` extra negative candidates for the anchors of ``a``.
+        check_finite: check the inputs for NaN/inf here; a caller that checks its result with
+            :func:`contrastkit._validation.check_finite_result` passes ``False``.
     """
-    check_embeddings(a, "a")
+    check_embeddings(a, "a", finite=check_finite)
     n = a.shape[0]
     if b is not None:
-        check_embeddings(b, "b")
+        check_embeddings(b, "b", finite=check_finite)
         check_same_shape(a, b, "a", "b")
     if labels is not None:
         labels = check_labels(labels, n).to(a.device)
     if negatives is not None:
-        check_embeddings(negatives, "negatives", allow_empty=True)
+        check_embeddings(negatives, "negatives", allow_empty=True, finite=check_finite)
         check_same_dim(a, negatives, "a", "negatives")
     if b is None:
         if labels is None and weights is None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from contrastkit._validation import check_choice, check_positive_float, compute_dtype
+from contrastkit._validation import check_choice, check_finite_result, check_positive_float, compute_dtype
 from contrastkit.functional import distributed as ckdist
 from contrastkit.functional.forms import info_nce_pair_rows, info_nce_paired_symmetric_rows, info_nce_rows
 from contrastkit.functional.positives import SoftWeights, positive_pairs
@@ -103,7 +103,7 @@ class InfoNCE(ContrastiveLoss):
             batch = ckdist.gather_batch(a, b, labels, negatives)
             a, b, labels, negatives = batch.a, batch.b, batch.labels, batch.negatives
         problem = build_problem(a, b, mode=self.mode, labels=labels, weights=weights,
-                                negatives=negatives)
+                                negatives=negatives, check_finite=False)
         if distributed:
             problem = ckdist.localize(problem, batch.start, batch.stop)
         tau = self._resolve_temperature(temperature)
@@ -116,6 +116,7 @@ class InfoNCE(ContrastiveLoss):
             counted.append(has_positive)
             samples.append(direction.sample)
         per_sample, sample_counted = per_sample_mean(losses, counted, samples, problem.num_samples)
+        check_finite_result(per_sample, {"a": a, "b": b, "negatives": negatives})
         if distributed:
             return ckdist.distributed_reduce(per_sample, sample_counted, self.reduction)
         return self.reduce(per_sample, sample_counted)
