@@ -90,14 +90,8 @@ class _InfoNCERows(torch.autograd.Function):
             pos_mean = pos_mean * scale
         # Reuse the product's buffer for the softmax: one fresh (A, C) allocation, not two.
         torch.where(denominator, logits, torch.tensor(float("-inf"), dtype=logits.dtype), out=prob)
-        row_max = prob.amax(dim=1)
-        row_max = row_max.masked_fill(row_max.abs() == float("inf"), 0)
-        prob.sub_(row_max.unsqueeze(1)).exp_()
-        row_sum = prob.sum(dim=1)
-        lse = row_sum.log().add_(row_max)
+        lse = _softmax_in_place(prob, dim=1)
         _check_denominator(lse, has_positive)
-        # Rows with an empty denominator sum to 0; the clamp keeps their (unused) softmax at 0.
-        prob.div_(row_sum.clamp_min(torch.finfo(logits.dtype).tiny).unsqueeze(1))
         ctx.save_for_backward(prob, weight, pos_total, has_positive, scale)
         return torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
 
@@ -176,13 +170,8 @@ class _PairRows(torch.autograd.Function):
             pos_mean = pos_mean * scale
         prob = logits.clone()
         prob[excluded_rows, excluded_cols] = float("-inf")
-        row_max = prob.amax(dim=1)
-        row_max = row_max.masked_fill(row_max.abs() == float("inf"), 0)
-        prob.sub_(row_max.unsqueeze(1)).exp_()
-        row_sum = prob.sum(dim=1)
-        lse = row_sum.log().add_(row_max)
+        lse = _softmax_in_place(prob, dim=1)
         _check_denominator(lse, has_positive)
-        prob.div_(row_sum.clamp_min(torch.finfo(logits.dtype).tiny).unsqueeze(1))
         ctx.save_for_backward(prob, pos_rows, pos_cols, safe_counts, has_positive, scale)
         return torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
 
@@ -257,7 +246,9 @@ class _PairedSymmetricRows(torch.autograd.Function):
 
 
 def _softmax_in_place(x: Tensor, dim: int) -> Tensor:
-    """Overwrite ``x`` with its softmax along ``dim`` (max-shifted); return the log-sum-exp."""
+    """Overwrite ``x`` with its softmax along ``dim`` (max-shifted, as ``torch.logsumexp``: an
+    infinite maximum is shifted by 0); return the log-sum-exp. A row whose entries are all
+    ``-inf`` sums to 0: its log-sum-exp is ``-inf`` and the clamp keeps its softmax at 0."""
     peak = x.amax(dim=dim, keepdim=True)
     peak = peak.masked_fill(peak.abs() == float("inf"), 0)
     x.sub_(peak).exp_()
