@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from contrastkit.reproduce import REGISTRY
+
 app = typer.Typer(
     help="contrastkit: contrastive representation learning as composable parts.",
     no_args_is_help=True,
@@ -72,7 +74,7 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run folder written 
 
 @app.command()
 def reproduce(
-    name: Annotated[str, typer.Argument(help="Reproduction name, e.g. dcl, cacr, temperature")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(sorted(REGISTRY))}")],
     quick: Annotated[bool, typer.Option(help="Fast smoke variant (1 seed, tiny budget)")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON")] = None,
 ) -> None:
