@@ -17,6 +17,7 @@ from contrastkit.evaluate.geometry import (
 from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [
     "chronological_split",
@@ -28,6 +29,7 @@ __all__ = [
     "linear_probe",
     "relative_penalty",
     "retrieval_metrics",
+    "svm_probe",
     "tolerance",
     "uniformity",
     "zero_shot_accuracy",
