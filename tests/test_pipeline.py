@@ -168,3 +168,18 @@ def test_moco_recipe_trains_and_resumes_exactly(tmp_path: Path):
         torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=0, msg=key)
     with pytest.raises(ValueError, match="MoCo needs an InfoNCE-family loss with mode='a_to_b'"):
         train(parse_recipe(moco | {"method": {"name": "moco"}}), tmp_path / "bad", progress=False)
+
+
+def test_bench_command_is_wired(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """`contrastkit bench losses` calls the repository harness with the given options."""
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("benchmarks.losses")
+    fake.main = lambda argv: calls.append(argv)
+    monkeypatch.setitem(sys.modules, "benchmarks", types.ModuleType("benchmarks"))
+    monkeypatch.setitem(sys.modules, "benchmarks.losses", fake)
+    result = CliRunner().invoke(app, ["bench", "losses", "--json", str(tmp_path / "b.json"), "--quick"])
+    assert result.exit_code == 0, result.output
+    assert calls == [["--json", str(tmp_path / "b.json"), "--quick"]]
