@@ -212,3 +212,73 @@ def test_quick_variant_runs(name):
     assert flat and all(0.0 <= a <= 1.0 for a in flat)
     # the quick budget is 60 s of CPU (wall time depends on how busy the shared machine is)
     assert time.process_time() - start < 60
+
+
+# ------------------------------------------------------------------------------ forecasting probe
+FORECASTING = {
+    "dataset": "airline", "test_fraction": 0.2, "lookback": 24, "horizons": [1, 3, 12],
+    "encoder": {"hidden_dims": 32, "repr_dims": 64, "depth": 3, "mask_mode": "binomial"},
+    "segment_length": 36, "alpha": 0.5, "temporal_unit": 0, "lr": 1e-3, "batch_size": 16,
+    "epochs": 40, "trainer": TRAINER, "last_value_gating": True, "raw_gating": False,
+}
+
+
+def test_forecasting_recipe_is_plain_data_with_current_values():
+    recipe = R.load_recipe("forecasting")
+    assert recipe["reproduce"] == "contrastkit.reproduce.timeseries.forecasting"
+    assert recipe["training"]["seeds"] == [0, 1, 2]
+    assert R.forecasting_settings(recipe) == FORECASTING
+    assert R.forecasting_settings(recipe, quick=True) == FORECASTING | {"epochs": 5}
+
+
+def test_forecasting_missing_key_is_named(monkeypatch):
+    def drop(recipe):
+        del recipe["windows"]["lookback"]
+
+    _patched(monkeypatch, "forecasting", drop)
+    with pytest.raises(ValueError, match="missing required key 'windows.lookback'"):
+        R.forecasting(quick=True)
+
+
+def test_forecasting_quick_uses_recipe_without_test_leakage(monkeypatch):
+    def edit(r):
+        r["windows"].update(lookback=12, horizons=[2])
+        r["encoder"].update(hidden_dims=8, repr_dims=12, depth=1)
+        r["training"].update(segment_length=20, batch_size=32, lr=0.004, seeds=[5])
+        r["quick"]["epochs"] = 1
+
+    _patched(monkeypatch, "forecasting", edit)
+    fits = _spy_fits(monkeypatch)
+    result = R.forecasting(quick=True)
+    assert len(fits) == 1
+    kwargs, model, loader = fits[0]
+    assert kwargs["max_epochs"] == 1 and model.lr == 0.004 and loader.batch_size == 32
+    assert model.encoder.output_dims == 12 and model.encoder.input_dims == 1
+    # the encoder trains on the first 115 of 144 months only: the slices of length 20 of them
+    segments = loader.dataset.tensors[0]
+    assert segments.shape == (115 - 20 + 1, 1, 20) and result.metrics["train_steps"] == 115
+    from contrastkit.timeseries import load_forecasting_series
+
+    s = load_forecasting_series("airline").double().log()
+    z = ((s - s[:115].mean()) / s[:115].std()).float()
+    torch.testing.assert_close(segments[-1, 0], z[95:115])
+    # baselines computed independently: last value and sklearn ridge are deterministic references
+    x = torch.stack([z[i:i + 12] for i in range(115 - 12, 144 - 12 - 2 + 1)])
+    y = torch.stack([z[i + 12:i + 14] for i in range(115 - 12, 144 - 12 - 2 + 1)])
+    naive = float(((x[:, -1:] - y).double() ** 2).mean())
+    forecast = result.metrics["forecast"]
+    assert forecast["last_value"]["2"]["mse"] == [pytest.approx(naive, rel=1e-6)]
+    assert set(forecast) == {"ts2vec", "raw", "last_value"} and result.metrics["seeds"] == [5]
+
+
+def test_forecasting_quick_variant_runs():
+    start = time.process_time()
+    result = R.forecasting(quick=True)
+    assert result.quick and result.name == "forecasting" and len(result.claims) == 2
+    assert result.claims[0].gating and not result.claims[1].gating
+    assert result.metrics["seeds"] == [0] and result.metrics["horizons"] == [1, 3, 12]
+    for method in ("ts2vec", "raw", "last_value"):
+        for h in ("1", "3", "12"):
+            mse, mae = (result.metrics["forecast"][method][h][k] for k in ("mse", "mae"))
+            assert len(mse) == 1 and 0 < mse[0] < 10 and 0 < mae[0] < 10
+    assert time.process_time() - start < 30

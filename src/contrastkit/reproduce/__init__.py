@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "autotcl": "contrastkit.reproduce.timeseries:autotcl",
     "comet": "contrastkit.reproduce.timeseries:comet",
     "dbpm": "contrastkit.reproduce.timeseries:dbpm",
+    "forecasting": "contrastkit.reproduce.timeseries:forecasting",
     "simctg": "contrastkit.reproduce.generation:simctg",
     "rankgen": "contrastkit.reproduce.generation:rankgen",
     "claps": "contrastkit.reproduce.generation:claps",
