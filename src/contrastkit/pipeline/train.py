@@ -87,6 +87,7 @@ def make_trainer(
     )
     return L.Trainer(
         max_steps=t.max_steps,
+        max_epochs=1,  # one pass over StepTicks is the whole run (the progress bar shows "Epoch 0/0")
         accelerator=t.accelerator,
         devices=t.devices,
         num_nodes=t.num_nodes,
