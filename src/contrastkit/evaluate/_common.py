@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit._validation import check_embeddings, check_labels, compute_dtype
+from contrastkit._validation import check_embeddings, check_labels, check_same_dim, compute_dtype
 
 
 def as_tensor(x: object, name: str) -> object:
@@ -48,3 +48,17 @@ def check_positive_int(value: object, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name}: expected an integer >= 1, got {value}")
     return int(value)
+
+
+def probe_inputs(
+    train_emb: object, train_labels: object, test_emb: object, test_labels: object, seed: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a classifier probe's inputs; return float64 features and integer labels as numpy."""
+    train = embeddings(train_emb, "train_emb")
+    test = embeddings(test_emb, "test_emb")
+    check_same_dim(train, test, "train_emb", "test_emb")
+    ytr = labels(train_labels, train.shape[0], "train_labels").cpu().numpy()
+    yte = labels(test_labels, test.shape[0], "test_labels").cpu().numpy()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an integer, got {type(seed).__name__}")
+    return train.detach().cpu().double().numpy(), ytr, test.detach().cpu().double().numpy(), yte

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from contrastkit._validation import check_positive_float, check_same_dim
-from contrastkit.evaluate._common import check_positive_int, embeddings, labels
+from contrastkit._validation import check_positive_float
+from contrastkit.evaluate._common import check_positive_int, probe_inputs
 
 
 def linear_probe(
@@ -39,20 +39,12 @@ def linear_probe(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    train = embeddings(train_emb, "train_emb")
-    test = embeddings(test_emb, "test_emb")
-    check_same_dim(train, test, "train_emb", "test_emb")
-    ytr = labels(train_labels, train.shape[0], "train_labels").cpu().numpy()
-    yte = labels(test_labels, test.shape[0], "test_labels").cpu().numpy()
+    xtr, ytr, xte, yte = probe_inputs(train_emb, train_labels, test_emb, test_labels, seed)
     max_iter = check_positive_int(max_iter, "max_iter")
     C = check_positive_float(C, "C")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, got {type(seed).__name__}")
     if np.unique(ytr).size < 2:
         raise ValueError("train_labels: expected at least two distinct classes for a linear probe")
 
-    xtr = train.detach().cpu().double().numpy()
-    xte = test.detach().cpu().double().numpy()
     scaler = StandardScaler().fit(xtr)
     clf = LogisticRegression(C=C, max_iter=max_iter, random_state=int(seed))
     clf.fit(scaler.transform(xtr), ytr)

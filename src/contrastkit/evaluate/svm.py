@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 
-from contrastkit._validation import check_same_dim
-from contrastkit.evaluate._common import embeddings, labels
+from contrastkit.evaluate._common import probe_inputs
 
 # TS2Vec's grid for C (``inf``: hard margin); folds of its cross-validation; training-set cap.
 SVM_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, math.inf)
@@ -62,20 +61,12 @@ def svm_probe(
     from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
     from sklearn.svm import SVC
 
-    train = embeddings(train_emb, "train_emb")
-    test = embeddings(test_emb, "test_emb")
-    check_same_dim(train, test, "train_emb", "test_emb")
-    ytr = labels(train_labels, train.shape[0], "train_labels").cpu().numpy()
-    yte = labels(test_labels, test.shape[0], "test_labels").cpu().numpy()
+    xtr, ytr, xte, yte = probe_inputs(train_emb, train_labels, test_emb, test_labels, seed)
     c = _check_c(C)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, got {type(seed).__name__}")
     counts = np.unique(ytr, return_counts=True)[1]
     if counts.size < 2:
         raise ValueError("train_labels: expected at least two distinct classes for an SVM probe")
 
-    xtr = train.detach().cpu().double().numpy()
-    xte = test.detach().cpu().double().numpy()
     n = xtr.shape[0]
     if c is not None:
         clf = SVC(C=c, kernel="rbf", gamma="scale").fit(xtr, ytr)
