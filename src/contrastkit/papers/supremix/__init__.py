@@ -1,0 +1,1 @@
+"""SupReMix (Wu et al., 2023) reproduction: ``python -m contrastkit.papers.supremix.reproduce``."""
