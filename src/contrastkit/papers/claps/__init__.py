@@ -1,0 +1,1 @@
+"""CLAPS (Lee, Lee & Hwang, ICLR 2021) reproduction: ``python -m contrastkit.papers.claps.reproduce``."""
