@@ -24,10 +24,7 @@ def alignment_term(x: Tensor, y: Tensor, *, alpha: float = 2.0) -> Tensor:
     if x.shape[0] == 0:
         return (x.sum() + y.sum()) * 0
     diff = x - y
-    if alpha == 2:
-        per_pair = diff.pow(2).sum(-1)
-    else:
-        per_pair = torch.linalg.vector_norm(diff, dim=-1).pow(alpha)
+    per_pair = diff.pow(2).sum(-1) if alpha == 2 else torch.linalg.vector_norm(diff, dim=-1).pow(alpha)
     return per_pair.mean()
 
 
