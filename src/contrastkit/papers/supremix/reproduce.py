@@ -1,9 +1,9 @@
 """SupReMix (Wu et al. 2023, arXiv 2309.16633, "Mixup Your Own Pairs") in miniature: rotation-angle
 regression on real handwritten digits, in age-like units (integer degrees spanning -30..30).
 
-Arms: the untrained encoder (precondition only), L1 regression, SupCon as in the official scripts (exact labels, ``|dy| + 1`` weight, no
-mixtures), SupReMix (mixtures, window 5, Beta(2, 8), tau 0.3). Metric: ridge-probe MAE (degrees) on
-frozen backbone features of the test digits.
+Arms: the untrained encoder (precondition only), L1 regression, SupCon as in the official scripts
+(exact labels, ``|dy| + 1`` weight, no mixtures), SupReMix (mixtures, window 5, Beta(2, 8), tau 0.3).
+Metric: ridge-probe MAE (degrees) on frozen backbone features of the test digits.
 
 Preconditions (``not testable`` when one fails): the L1 baseline learns; exact-label positives exist;
 the distance magnifier spans a useful range; the design's MDE is at most the paper's effect.
