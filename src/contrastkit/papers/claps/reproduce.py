@@ -11,6 +11,7 @@ design's MDE is at most the paper's effect. Claim: CLAPS's noisy-source token ac
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,7 @@ def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | P
     n_test = cfg["quick"]["n_test"] if quick else cfg["eval"]["n_test"]
     rows: dict[str, dict[str, list[float]]] = {}
     for seed in seeds:
+        print(f"seed {seed} ...", file=sys.stderr, flush=True)
         data = {"train": mapping_pairs(cfg["finetune"]["n_train"] if not quick else 512, seed=seed),
                 "clean": mapping_pairs(n_test, seed=seed + 1000),
                 "noisy": mapping_pairs(n_test, seed=seed + 1000, noise=cfg["eval"]["noise"])}

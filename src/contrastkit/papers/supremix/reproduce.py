@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | P
     data = _data(cfg, quick)
     mae: dict[str, list[float]] = {arm: [] for arm in cfg["arms"]}
     for seed in seeds:
+        print(f"seed {seed} ...", file=sys.stderr, flush=True)
         for arm in cfg["arms"]:
             mae[arm].append(_train_arm(cfg, arm, seed, quick, data))
     ytr, yte = data[1], data[3]
