@@ -179,7 +179,7 @@ class Positives:
         if self.denominator is not None:
             given = self.denominator
             q = given[rows, cols] if isinstance(given, Tensor) else given(rows, cols)
-            q = check_denominator_tile(q, shape).detach().to(dtype)
+            q = check_denominator_tile(q, shape).detach().to(dtype, copy=True)  # callers modify it in place
         if self.duplicate_ids is not None and cols.start < self.num_candidates:
             shared = slice(cols.start, min(cols.stop, self.num_candidates))
             aid, cid = self.duplicate_ids

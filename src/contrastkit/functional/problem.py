@@ -104,7 +104,7 @@ def build_problem(
     if duplicates == "exclude" and (b is None or labels is None):
         raise ValueError("duplicates: 'exclude' needs b (each row's positive is its pair) and labels= "
                          "(the duplicate ids)")
-    if denominator_weights is not None and not callable(denominator_weights):
+    if not (denominator_weights is None or isinstance(denominator_weights, Tensor) or callable(denominator_weights)):
         raise TypeError("denominator_weights: expected a tensor or a callable (rows, cols) -> tile, "
                         f"got {type(denominator_weights).__name__}")
     if b is None and group_size > 0:

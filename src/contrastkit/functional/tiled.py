@@ -463,7 +463,7 @@ def _join_group(
                                              glog.dtype)
     if q is not None:
         den = den + q.log()
-    some = torch.isfinite(den).any(1, keepdim=True)
+    some = (den != NEG_INF).any(1, keepdim=True)  # NaN counts as present (reported by the caller)
     # A row whose group is fully excluded adds nothing (and no NaN gradient from an all -inf lse).
     lse_group = torch.logsumexp(torch.where(some, den, torch.zeros_like(den)), 1)
     lse_group = torch.where(some.squeeze(1), lse_group, torch.full_like(lse_group, NEG_INF))
