@@ -19,6 +19,7 @@ from contrastkit._validation import (
     check_embeddings,
     check_index,
     check_labels,
+    check_same_device,
     check_same_dim,
     check_same_shape,
 )
@@ -90,6 +91,8 @@ def build_problem(
         check_finite: check the inputs for NaN/inf here; a caller that checks its result with
             :func:`contrastkit._validation.check_finite_result` passes ``False``.
     """
+    check_same_device({"a": a, "b": b, "labels": labels, "negatives": negatives, "weights": weights,
+                       "denominator_weights": denominator_weights}, cpu_ok=("labels",))
     check_embeddings(a, "a", finite=check_finite)
     n = a.shape[0]
     if b is not None:

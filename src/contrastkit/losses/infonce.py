@@ -17,6 +17,7 @@ from contrastkit._validation import (
     check_embeddings,
     check_finite_result,
     check_positive_float,
+    check_same_device,
     compute_dtype,
 )
 from contrastkit.functional import distributed as ckdist
@@ -234,6 +235,10 @@ class InfoNCE(ContrastiveLoss):
     ) -> Tensor:
         """Loss of embeddings ``a`` (and ``b``); see the class docstring for the arguments.
         ``temperature`` overrides the stored one (e.g. a learnable CLIP logit scale as a tensor)."""
+        check_same_device({"a": a, "b": b, "labels": labels, "negatives": negatives, "weights": weights,
+                           "denominator_weights": denominator_weights, "candidates": candidates,
+                           "positive_index": positive_index, "temperature": temperature},
+                          cpu_ok=("labels", "positive_index", "temperature"))
         group = None
         if candidates is not None:
             check_embeddings(a, "a", finite=False)
@@ -260,7 +265,7 @@ class InfoNCE(ContrastiveLoss):
         for direction, (loss, has_positive) in zip(
             problem.directions, self.problem_rows(problem, tau, fused=not distributed), strict=True
         ):
-            self._check_positives(has_positive)
+            self._check_positives(has_positive, soft=direction.positives.soft is not None)
             losses.append(loss)
             counted.append(has_positive)
             samples.append(direction.sample)
@@ -306,17 +311,18 @@ class InfoNCE(ContrastiveLoss):
         """``(A, C)`` logits ``s_ij / tau`` in the compute dtype (float32 for half inputs)."""
         dtype = compute_dtype(direction.anchors, direction.candidates)
         sim = self._similarity
-        anchors = sim.prepare(direction.anchors)
-        candidates = anchors if direction.shared else sim.prepare(direction.candidates)
-        return sim.pairwise(anchors, candidates).to(dtype) / tau
+        # Upcast before the product: half-precision scores would be rounded before the division.
+        anchors = sim.prepare(direction.anchors).to(dtype)
+        candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
+        return sim.pairwise(anchors, candidates) / tau
 
     def group_logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
         """``(A, K)`` logits ``s(a_i, c_ik) / tau`` of each anchor's own candidates."""
         assert direction.group is not None
         sim = self._similarity
         dtype = compute_dtype(direction.anchors, direction.group)
-        scores = sim.pairwise(sim.prepare(direction.anchors).unsqueeze(1), sim.prepare(direction.group))
-        return scores.squeeze(1).to(dtype) / tau
+        anchors = sim.prepare(direction.anchors).to(dtype).unsqueeze(1)
+        return sim.pairwise(anchors, sim.prepare(direction.group).to(dtype)).squeeze(1) / tau
 
     def direction_rows(
         self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
@@ -448,9 +454,13 @@ class InfoNCE(ContrastiveLoss):
             return temperature
         return check_positive_float(temperature, "temperature")
 
-    def _check_positives(self, has_positive: Tensor) -> None:
+    def _check_positives(self, has_positive: Tensor, *, soft: bool = False) -> None:
         if self.no_positive == "error" and not bool(has_positive.all()):
             first = int((~has_positive).nonzero()[0])
+            if soft:  # the positives came from the soft weights, not from labels
+                raise ValueError(
+                    f"weights: row {first} of the soft weights sums to 0, so anchor {first} has no positive "
+                    f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave them out")
             raise ValueError(
                 f"labels: anchor {first} has no positive among the candidates "
                 f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave "
