@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.functional.forms import info_nce_rows
+from contrastkit.functional.grouped import grouped_infonce  # re-exported: moved to the core
 from contrastkit.functional.positives import Positives
-from contrastkit.functional.similarity import Similarity, get_similarity
+from contrastkit.functional.similarity import Similarity
 from contrastkit.losses.infonce import InfoNCE
 
 
@@ -39,28 +39,6 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
                              f"{getattr(z, 'shape', type(z).__name__)}")
     if z1.shape != z2.shape:
         raise ValueError(f"z2: expected the same shape as z1 {tuple(z1.shape)}, got {tuple(z2.shape)}")
-
-
-def grouped_infonce(
-    anchors: Tensor, candidates: Tensor, positive_weight: Tensor, valid: Tensor, *,
-    temperature: float = 1.0, similarity: str | Similarity = "dot",
-) -> Tensor:
-    """``G`` independent InfoNCE problems with the same positive pattern, solved in one batch.
-
-    ``anchors``: ``(G, A, D)``, ``candidates``: ``(G, C, D)``; ``positive_weight`` / ``valid``:
-    ``(A, C)`` tiles as produced by :meth:`contrastkit.functional.positives.Positives.dense`.
-    Every problem uses the core row form :func:`~contrastkit.functional.forms.info_nce_rows`:
-    ``L_gi = -sum_j p_ij l_gij / sum_j p_ij + log sum_{j valid} exp(l_gij)``, ``l = s / tau``.
-    Returns ``(G, A)`` per-anchor losses (0 for anchors without positives).
-    """
-    sim = get_similarity(similarity)
-    g, a, _ = anchors.shape
-    dtype = torch.float32 if anchors.dtype in (torch.float16, torch.bfloat16) else anchors.dtype
-    logits = sim.pairwise(sim.prepare(anchors), sim.prepare(candidates)).to(dtype) / temperature
-    c = logits.shape[-1]
-    loss, _ = info_nce_rows(logits.reshape(g * a, c), positive_weight.to(dtype).repeat(g, 1),
-                            valid.repeat(g, 1))
-    return loss.view(g, a)
 
 
 def grouped_two_view_infonce(
