@@ -148,6 +148,7 @@ class COMETLoss(ContrastiveLoss):
                 if group_views is None or ids is None:
                     raise ValueError(f"{level}_ids: level {level!r} has weight {w[level]} and needs "
                                      "group_views and its ids")
+                ids = check_labels(ids, group_views[0].shape[0], f"{level}_ids")
                 parts[level] = id_contrastive_loss(*group_views, ids, temperature=self.temperature,
                                                    pairs=self.pairs)
         for level, alpha in (("sample", 1.0), ("observation", 0.0)):
