@@ -182,8 +182,11 @@ class Positives:
         q = None
         if self.denominator is not None:
             given = self.denominator
-            q = given[rows, cols] if isinstance(given, Tensor) else given(rows, cols)
-            q = check_denominator_tile(q, shape).detach().to(dtype, copy=True)  # callers modify it in place
+            if isinstance(given, Tensor):  # checked whole when the problem was built
+                q = given[rows, cols]
+            else:
+                q = check_denominator_tile(given(rows, cols), shape, device=self.anchor_ids.device)
+            q = q.detach().to(dtype, copy=True)  # callers modify it in place
         if self.duplicate_ids is not None and cols.start < self.num_candidates:
             shared = slice(cols.start, min(cols.stop, self.num_candidates))
             aid, cid = self.duplicate_ids
@@ -227,12 +230,16 @@ def reindexed_rows(fn: Callable[[slice, slice], Tensor], index: Tensor) -> Calla
     return tile
 
 
-def check_denominator_tile(q: object, shape: tuple[int, int], name: str = "denominator_weights") -> Tensor:
-    """A denominator-weight tile: a tensor of the requested shape, finite and non-negative."""
+def check_denominator_tile(
+    q: object, shape: tuple[int, int], name: str = "denominator_weights", *, device: torch.device | None = None
+) -> Tensor:
+    """A denominator-weight tile: a tensor of the requested shape (on ``device``), finite and non-negative."""
     if not isinstance(q, Tensor):
         raise TypeError(f"{name}: expected a tensor (or a callable returning one), got {type(q).__name__}")
     if tuple(q.shape) != shape:
         raise ValueError(f"{name}: expected a tile of shape {shape} (anchors x candidates), got {tuple(q.shape)}")
+    if device is not None and q.device != device:
+        raise ValueError(f"{name}: expected weights on {device} (the device of the embeddings), got {q.device}")
     if q.dtype == torch.bool or q.dtype.is_complex:
         raise TypeError(f"{name}: expected real weights, got dtype {q.dtype}")
     if not bool(torch.isfinite(q).all()) or bool((q < 0).any()):
