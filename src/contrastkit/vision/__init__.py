@@ -3,6 +3,8 @@
 from contrastkit.vision.augment import (
     BatchAugment,
     GaussianNoise,
+    KorniaAugment,
+    MultiViewAugment,
     RandomCircularShift,
     RandomErase,
     RandomHorizontalFlip,
@@ -10,6 +12,10 @@ from contrastkit.vision.augment import (
     RandomResizedCrop,
     RandomRotation,
     SimCLRAugment,
+    byol_augment,
+    dino_multicrop,
+    natural_view,
+    simclr_augment,
 )
 from contrastkit.vision.data import (
     IMAGE_DATASETS,
@@ -28,8 +34,10 @@ from contrastkit.vision.encoders import (
     MLPEncoder,
     ProjectionHead,
     SmallCNN,
+    TimmBackbone,
     build_encoder,
     extract_features,
+    timm_backbone,
 )
 
 __all__ = [
@@ -37,6 +45,8 @@ __all__ = [
     "IMAGE_DATASETS",
     "BatchAugment",
     "GaussianNoise",
+    "KorniaAugment",
+    "MultiViewAugment",
     "ImageSplit",
     "MLPEncoder",
     "ProjectionHead",
@@ -48,7 +58,10 @@ __all__ = [
     "RandomRotation",
     "SimCLRAugment",
     "SmallCNN",
+    "TimmBackbone",
     "build_encoder",
+    "byol_augment",
+    "dino_multicrop",
     "extract_features",
     "get_image_dataset",
     "load_digits",
@@ -56,6 +69,9 @@ __all__ = [
     "load_digits_canvas_longtail",
     "load_fashion_mnist",
     "longtail_counts",
+    "natural_view",
     "raw_pixel_features",
     "read_idx",
+    "simclr_augment",
+    "timm_backbone",
 ]
