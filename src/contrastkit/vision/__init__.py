@@ -1,4 +1,4 @@
-"""Images: offline datasets with fixed splits, batched augmentations and small encoders."""
+"""Images: offline datasets and your own (folder, numpy, table), batched augmentations, encoders."""
 
 from contrastkit.vision.augment import (
     BatchAugment,
@@ -39,6 +39,7 @@ from contrastkit.vision.encoders import (
     extract_features,
     timm_backbone,
 )
+from contrastkit.vision.sources import images_from_numpy, images_from_table, load_image_folder
 
 __all__ = [
     "ENCODERS",
@@ -64,10 +65,13 @@ __all__ = [
     "dino_multicrop",
     "extract_features",
     "get_image_dataset",
+    "images_from_numpy",
+    "images_from_table",
     "load_digits",
     "load_digits_canvas",
     "load_digits_canvas_longtail",
     "load_fashion_mnist",
+    "load_image_folder",
     "longtail_counts",
     "natural_view",
     "raw_pixel_features",
