@@ -40,6 +40,7 @@ from contrastkit.losses import (
 from contrastkit.losses.sepclr import align, unif
 from contrastkit.methods.clip import LogitScale
 from contrastkit.mining.queue import MemoryQueue
+from contrastkit.timeseries.losses import HierarchicalContrastiveLoss
 
 N, D = 6, 128
 # (dtype, target largest |entry|): float16 rows with entries ~6000 have |x|^2 ~ 4.6e9 > 65504^2... in
@@ -293,6 +294,7 @@ DEVICE_CASES: dict[str, tuple[Callable[[], object], str]] = {
     "negative_cosine_b": (lambda: NegativeCosine()(A, _m(B)), "b"),
     "siglip_b": (lambda: SigLIP()(A, _m(B)), "b"),
     "siglip_scale": (lambda: SigLIP()(A, B, scale=torch.tensor(10.0, device=META)), "scale"),
+    "ts2vec_z2": (lambda: HierarchicalContrastiveLoss()(A.reshape(N, 2, 4), _m(B.reshape(N, 2, 4))), "z2"),
     "queue_keys": (lambda: MemoryQueue(4, 8).enqueue(_m(A.float())), "keys"),
     "queue_labels": (lambda: MemoryQueue(8, 8).enqueue(A.float(), labels=_m(LABELS)), "labels"),
 }
