@@ -132,6 +132,8 @@ def train(
     train_split, test_split = load_splits(recipe)
     module = build_module(recipe, train_split.images, train_split.labels)
     trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
+    for logger in trainer.loggers:  # the recipe as hyper-parameters: TensorBoard's HPARAMS tab, CSV hparams.yaml
+        logger.log_hyperparams(recipe.model_dump())
     loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
     # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
     warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
