@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from contrastkit.papers._common import load_recipe
+from contrastkit.papers._claims import load_recipe
 from contrastkit.papers.claps import reproduce as cp
 
 J = [0.002, -0.003, 0.001, 0.0, -0.001, 0.003, 0.0005, -0.0025]
@@ -50,6 +50,6 @@ def test_pass_fail_and_underpowered() -> None:
 
 
 def test_quick_run_is_a_smoke_run() -> None:
-    r = cp.run(quick=True)
+    r = cp.reproduce(quick=True)
     assert r.outcome() == "smoke" and "smoke run: claims not evaluated" in r.summary()
     assert set(r.metrics["accuracy"]) == {"mle", "naive", "claps"}

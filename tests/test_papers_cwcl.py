@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from contrastkit.papers._common import load_recipe
+from contrastkit.papers._claims import load_recipe
 from contrastkit.papers.cwcl import reproduce as cw
 
 
@@ -62,7 +62,7 @@ def test_outcome_pass_and_fail_when_preconditions_hold() -> None:
 
 
 def test_quick_run_is_a_smoke_run() -> None:
-    r = cw.run(quick=True)
+    r = cw.reproduce(quick=True)
     assert r.outcome() == "smoke"
     assert r.summary().splitlines()[0] == "cwcl (quick): smoke run: claims not evaluated"
     assert set(r.metrics["zero_shot"]) == {"infonce", "cwcl", "oracle"}

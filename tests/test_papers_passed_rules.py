@@ -4,7 +4,7 @@ and test_generation_repro.py)."""
 
 from __future__ import annotations
 
-from contrastkit.papers._common import load_recipe
+from contrastkit.papers._claims import load_recipe
 from contrastkit.papers.clip import reproduce as clip
 from contrastkit.papers.fini import reproduce as fini
 from contrastkit.papers.hydra import reproduce as hydra

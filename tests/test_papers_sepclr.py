@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from contrastkit.papers._common import load_recipe
+from contrastkit.papers._claims import load_recipe
 from contrastkit.papers.sepclr import reproduce as sc
 
 J = [0.004, -0.006, 0.003, 0.0, -0.002, 0.005, 0.001, -0.003, 0.002, -0.004]
@@ -39,6 +39,6 @@ def test_pass_and_fail_when_preconditions_hold() -> None:
 
 
 def test_quick_run_is_a_smoke_run() -> None:
-    r = sc.run(quick=True)
+    r = sc.reproduce(quick=True)
     assert r.outcome() == "smoke" and "smoke run: claims not evaluated" in r.summary()
     assert set(r.metrics["probes"]) == {"untrained", "sepclr", "no_jem"}

@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from contrastkit.papers._common import load_recipe
+from contrastkit.papers._claims import load_recipe
 from contrastkit.papers.supremix import reproduce as sm
 
 
@@ -68,6 +68,6 @@ def test_pass_when_supremix_beats_both() -> None:
 
 
 def test_quick_run_is_a_smoke_run() -> None:
-    r = sm.run(quick=True)
+    r = sm.reproduce(quick=True)
     assert r.outcome() == "smoke" and "smoke run: claims not evaluated" in r.summary()
     assert set(r.metrics["probe_mae_degrees"]) == {"random_init", "l1", "supcon", "supremix"}

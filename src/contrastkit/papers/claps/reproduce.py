@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
@@ -105,7 +105,7 @@ def _finetune_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, init: d
     return out
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     """Pretrain once, fine-tune every arm on every seed, decide the preconditions and the claim."""
     from contrastkit.reproduce.generation import mapping_pairs
 
@@ -152,4 +152,4 @@ def decide(cfg: dict[str, Any], rows: dict[str, dict[str, list[float]]], quick: 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison
 
@@ -24,7 +24,7 @@ def above(name: str, values: list[float], threshold: float, *, precondition: boo
                            precondition=precondition, note=f"effect = mean - threshold; measured {fmt(values, 100)}%")
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     from contrastkit.reproduce.multimodal import clip
 
     cfg = load_recipe(recipe)
@@ -53,4 +53,4 @@ def decide(cfg: dict[str, Any], rows: dict[str, dict[str, list[float]]], quick: 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
@@ -106,7 +106,7 @@ def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, train: Any
     return ev.zero_shot_accuracy(img, prompts, test.labels)
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     """Train every arm on every seed and decide the preconditions and the claim (module doc)."""
     from contrastkit.multimodal.text import frozen_text_embeddings
 
@@ -151,4 +151,4 @@ def decide(cfg: dict[str, Any], acc: dict[str, list[float]], auc: float, quick: 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     from contrastkit.reproduce.multimodal import hydra
 
     cfg = load_recipe(recipe)
@@ -42,4 +42,4 @@ def decide(cfg: dict[str, Any], metrics: dict[str, Any], quick: bool) -> ReproRe
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

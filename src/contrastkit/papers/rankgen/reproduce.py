@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     from contrastkit.reproduce.generation import rankgen
 
     cfg = load_recipe(recipe)
@@ -39,4 +39,4 @@ def decide(cfg: dict[str, Any], per: dict[str, list[float]], quick: bool) -> Rep
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

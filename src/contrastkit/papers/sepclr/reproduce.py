@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
@@ -89,7 +89,7 @@ def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: dict
     return out
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     """Train every arm on every seed and decide the preconditions and the claim (module doc)."""
     from contrastkit import evaluate as ev
 
@@ -141,4 +141,4 @@ def decide(cfg: dict[str, Any], rows: dict[str, dict[str, list[float]]], pixel_d
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

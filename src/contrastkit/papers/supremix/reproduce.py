@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit.papers._common import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
@@ -111,7 +111,7 @@ def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: tupl
     return _ridge_mae(_embed(model.encoder, xtr), ytr, _embed(model.encoder, xte), yte)
 
 
-def run(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     """Train every arm on every seed and decide the preconditions and the claims (module doc)."""
     torch.set_num_threads(1)
     cfg = load_recipe(recipe)
@@ -161,4 +161,4 @@ def decide(cfg: dict[str, Any], mae: dict[str, list[float]], design: dict[str, f
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(run))
+    raise SystemExit(main(reproduce))

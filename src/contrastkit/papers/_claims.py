@@ -66,7 +66,7 @@ def gate(claims: list[Claim], quick: bool, powered_in_quick: bool = False) -> li
     return claims
 
 
-def main(run: Callable[..., ReproResult], argv: list[str] | None = None) -> int:
+def main(reproduce: Callable[..., ReproResult], argv: list[str] | None = None) -> int:
     """``python -m contrastkit.papers.NAME.reproduce [--quick] [--json FILE] [--seeds 0,1,2]``."""
     import argparse
 
@@ -76,7 +76,7 @@ def main(run: Callable[..., ReproResult], argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=str, default=None, help="comma-separated seeds (default: the recipe's)")
     a = p.parse_args(argv)
     seeds = None if a.seeds is None else [int(s) for s in a.seeds.split(",")]
-    result = run(quick=a.quick, seeds=seeds)
+    result = reproduce(quick=a.quick, seeds=seeds)
     print(result.summary())
     if a.json is not None:
         a.json.write_text(json.dumps(result.to_dict(), indent=2, default=float))
