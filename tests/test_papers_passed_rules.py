@@ -5,11 +5,11 @@ and test_generation_repro.py)."""
 from __future__ import annotations
 
 from contrastkit.papers._claims import load_recipe
-from contrastkit.papers.clip import reproduce as clip
-from contrastkit.papers.fini import reproduce as fini
-from contrastkit.papers.hydra import reproduce as hydra
-from contrastkit.papers.rankgen import reproduce as rankgen
-from contrastkit.papers.simctg import reproduce as simctg
+from contrastkit.papers.clip import paired as clip
+from contrastkit.papers.fini import paired as fini
+from contrastkit.papers.hydra import paired as hydra
+from contrastkit.papers.rankgen import paired as rankgen
+from contrastkit.papers.simctg import paired as simctg
 
 J = [0.004, -0.006, 0.003, 0.0, -0.002]
 

@@ -1,1 +1,18 @@
-"""CLAPS (Lee, Lee & Hwang, ICLR 2021) reproduction: ``python -m contrastkit.papers.claps.reproduce``."""
+"""Contrastive Learning with Adversarial Perturbations for Conditional Text Generation (Lee et al., ICLR 2021): the
+paper's spec (claim, files, outcome; see README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='claps',
+    title='Contrastive Learning with Adversarial Perturbations for Conditional Text Generation',
+    citation='Lee et al., ICLR 2021',
+    modality='text-generation',
+    loss='contrastkit.generation.claps:claps_logits_loss',
+    module='contrastkit.generation.claps:CLAPS',
+    reproduction="contrastkit.papers.claps.reproduce:reproduce",
+    recipe='claps/recipe.yaml',
+    claim='noisy-source token accuracy > MLE (pretrain → fine-tune, rescaled perturbations)',
+    outcome='CLAPS_OUTCOME',
+    readme="claps/README.md",
+)

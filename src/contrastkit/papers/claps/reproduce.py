@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 
 from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._generation import _pad
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
@@ -40,6 +42,23 @@ def denoising_pair(words: list[int], *, mask_prob: float, mask_token: int, gener
     return src + [eos], list(words) + [eos]
 
 
+def _seq2seq_eval(model: torch.nn.Module, srcs: list[list[int]], tgts: list[list[int]]) -> tuple[float, float]:
+    """Greedy decoding (``contrastive_search`` with k = 1): ``(token accuracy, exact match)``."""
+    from contrastkit.generation.contrastive_search import contrastive_search
+
+    ids, mask = _pad(srcs)
+    out = contrastive_search(model, ids, mask, top_k=1, penalty_alpha=0.0,
+                             max_new_tokens=max(len(t) for t in tgts), eos_token_id=1, pad_token_id=0)[:, 1:]
+    correct = total = exact = 0
+    for row, tgt in zip(out.tolist(), tgts, strict=True):
+        row = row + [0] * max(0, len(tgt) - len(row))
+        hits = sum(int(a == b) for a, b in zip(row, tgt, strict=False))
+        correct += hits
+        total += len(tgt)
+        exact += int(hits == len(tgt))
+    return correct / total, exact / len(tgts)
+
+
 def _t5(cfg: dict[str, Any]) -> torch.nn.Module:
     from transformers import T5Config, T5ForConditionalGeneration
 
@@ -49,7 +68,6 @@ def _t5(cfg: dict[str, Any]) -> torch.nn.Module:
 
 def _train(model: torch.nn.Module, srcs: list[list[int]], tgts: list[list[int]], *, steps: int, batch_size: int,
            lr: float, seed: int) -> None:
-    from contrastkit.reproduce.generation import _pad
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed + 1)
@@ -88,7 +106,6 @@ def pretrain(cfg: dict[str, Any], quick: bool) -> dict[str, torch.Tensor]:
 def _finetune_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, init: dict[str, torch.Tensor],
                   data: dict[str, Any]) -> dict[str, float]:
     from contrastkit.generation.claps import CLAPS
-    from contrastkit.reproduce.generation import _seq2seq_eval
 
     f, spec = cfg["finetune"], dict(cfg["arms"][arm])
     torch.manual_seed(seed)
@@ -107,9 +124,10 @@ def _finetune_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, init: d
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     """Pretrain once, fine-tune every arm on every seed, decide the preconditions and the claim."""
-    from contrastkit.reproduce.generation import mapping_pairs
+    from contrastkit.papers._generation import mapping_pairs
 
     torch.set_num_threads(1)
+    t0, c0 = time.perf_counter(), time.process_time()
     cfg = load_recipe(recipe)
     seeds = run_seeds(cfg, quick, seeds)
     init = pretrain(cfg, quick)
@@ -123,7 +141,10 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: s
         for arm in cfg["arms"]:
             for k, v in _finetune_arm(cfg, arm, seed, quick, init, data).items():
                 rows.setdefault(arm, {}).setdefault(k, []).append(v)
-    return decide(cfg, rows, quick)
+    result = decide(cfg, rows, quick)
+    result.metrics |= {"seeds": list(seeds), "seconds": time.perf_counter() - t0,
+                       "cpu_seconds": time.process_time() - c0}
+    return result
 
 
 def decide(cfg: dict[str, Any], rows: dict[str, dict[str, list[float]]], quick: bool) -> ReproResult:

@@ -43,7 +43,7 @@ def similarity_auc(frozen: Tensor, labels: Tensor) -> float:
 
 
 def _model_class():
-    from contrastkit.methods.clip import CLIP
+    from contrastkit.papers.clip.module import CLIP
 
     class TargetCLIP(CLIP):
         """LiT with CWCL's loss on explicit ``(N, N)`` targets: the oracle arm's class identity."""
@@ -62,7 +62,8 @@ def _model_class():
 
 def _data(cfg: dict[str, Any], quick: bool) -> tuple[Any, Any]:
     from contrastkit.multimodal.data import fashion_image_text
-    from contrastkit.reproduce.multimodal import _fashion, _subset, _to_float
+    from contrastkit.papers._multimodal import _subset
+    from contrastkit.papers.clip.reproduce import _fashion, _to_float
 
     q = cfg["quick"] if quick else {}
     d = cfg["data"]
@@ -77,8 +78,8 @@ def _data(cfg: dict[str, Any], quick: bool) -> tuple[Any, Any]:
 def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, train: Any, test: Any,
                bank: dict[str, Tensor]) -> float:
     from contrastkit import evaluate as ev
-    from contrastkit.methods.clip import CLIP
-    from contrastkit.reproduce.multimodal import _cnn, _embed, _fit
+    from contrastkit.papers._multimodal import _cnn, _embed, _fit
+    from contrastkit.papers.clip.module import CLIP
 
     q = cfg["quick"] if quick else {}
     tr, m, mc = cfg["trainer"], cfg["method"], cfg["model"]

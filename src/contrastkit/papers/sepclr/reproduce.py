@@ -13,6 +13,7 @@ Claim: SepCLR's leakage < the ablation's (paired one-sided t-test over seeds).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,36 @@ from contrastkit.reproduce.result import Claim, ReproResult, fmt
 RECIPE = Path(__file__).with_name("recipe.yaml")
 
 
+def digits_on_gratings(images8: Tensor, labels: Tensor, *, n_gratings: int = 5, cycles: float = 3.0,
+                       background: Tensor | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """16x16 contrastive-analysis images: ``0.5 * grating (+ 0.5 * digit on target rows)``.
+
+    Grating class ``g`` is a sinusoid of orientation ``g * 180 / n_gratings`` degrees and ``cycles``
+    periods per image, with a uniformly random phase per image (seeded); the digit is the 8x8 image
+    upsampled 2x. Returns ``(images (n, 1, 16, 16), grating_labels, is_target)``.
+    """
+    n = images8.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    grating = torch.randint(0, n_gratings, (n,), generator=g)
+    phase = torch.rand(n, generator=g) * 2 * math.pi
+    theta = grating.float() * math.pi / n_gratings
+    coords = torch.arange(16, dtype=torch.float32) / 16
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    proj = xx[None] * torch.cos(theta)[:, None, None] + yy[None] * torch.sin(theta)[:, None, None]
+    wave = 0.5 + 0.5 * torch.sin(2 * math.pi * cycles * proj + phase[:, None, None])
+    digit = images8.reshape(n, 8, 8).repeat_interleave(2, 1).repeat_interleave(2, 2)
+    is_target = torch.ones(n, dtype=torch.bool) if background is None else ~background
+    out = 0.5 * wave + 0.5 * digit * is_target[:, None, None].float()
+    return out.unsqueeze(1), grating, is_target
+
+
 def pixel_mlp(in_pixels: int, hidden: int, feature_dim: int) -> nn.Module:
     """``Flatten -> Linear(in_pixels, hidden) -> ReLU -> Linear(hidden, feature_dim)``: sees every pixel."""
     return nn.Sequential(nn.Flatten(), nn.Linear(in_pixels, hidden), nn.ReLU(), nn.Linear(hidden, feature_dim))
 
 
 def _data(cfg: dict[str, Any], quick: bool) -> dict[str, Tensor]:
-    from contrastkit.reproduce.multimodal import _subset, digits_on_gratings
+    from contrastkit.papers._multimodal import _subset
     from contrastkit.vision.data import load_digits
 
     q = cfg["quick"] if quick else {}
@@ -52,7 +76,7 @@ def _data(cfg: dict[str, Any], quick: bool) -> dict[str, Tensor]:
 
 def _probes(fn: Any, data: dict[str, Tensor], seed: int) -> dict[str, float]:
     from contrastkit import evaluate as ev
-    from contrastkit.reproduce.multimodal import _embed
+    from contrastkit.papers._multimodal import _embed
 
     t = data["ttr"]
     htr, hte = _embed(fn, data["xtr"][t]), _embed(fn, data["xte"])
@@ -69,8 +93,8 @@ def _encoder(cfg: dict[str, Any]) -> nn.Module:
 
 def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: dict[str, Tensor]) -> dict[str, float]:
     from contrastkit.losses.sepclr import SepCLR
-    from contrastkit.methods.sepclr import SepCLRModel
-    from contrastkit.reproduce.multimodal import _canvas_augment, _fit
+    from contrastkit.papers._multimodal import _canvas_augment, _fit
+    from contrastkit.papers.sepclr.module import SepCLRModel
 
     q = cfg["quick"] if quick else {}
     a, tr, w = cfg["augment"], cfg["trainer"], cfg["arms"][arm]

@@ -1,1 +1,18 @@
-"""SupReMix (Wu et al., 2023) reproduction: ``python -m contrastkit.papers.supremix.reproduce``."""
+"""Mixup Your Own Pairs (SupReMix) (Wu et al., arXiv 2309.16633, 2023): the paper's spec (claim, files, outcome; see
+README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='supremix',
+    title='Mixup Your Own Pairs (SupReMix)',
+    citation='Wu et al., arXiv 2309.16633, 2023',
+    modality='vision',
+    loss='contrastkit.losses:SupReMix',
+    module='contrastkit.papers.supremix.module:ContrastiveRegression',
+    reproduction="contrastkit.papers.supremix.reproduce:reproduce",
+    recipe='supremix/recipe.yaml',
+    claim='lower probe MAE than the official SupCon and L1 (age-like integer labels)',
+    outcome='SUPREMIX_OUTCOME',
+    readme="supremix/README.md",
+)

@@ -29,6 +29,24 @@ from contrastkit.reproduce.result import Claim, ReproResult, fmt
 RECIPE = Path(__file__).with_name("recipe.yaml")
 
 
+def rotated_digits(images8: Tensor, *, max_angle: float = 60.0, copies: int = 1,
+                   seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Real handwritten digits (8x8, upsampled to 16x16) rotated by ``U(-max_angle, max_angle)`` degrees.
+
+    Returns ``(images (copies * n, 1, 16, 16), y)`` with the regression target
+    ``y = (angle + max_angle) / (2 max_angle)`` in ``[0, 1]`` (bilinear rotation, zero padding).
+    """
+    x = images8.reshape(-1, 1, 8, 8).repeat_interleave(2, 2).repeat_interleave(2, 3).repeat(copies, 1, 1, 1)
+    g = torch.Generator().manual_seed(seed)
+    y = torch.rand(x.shape[0], generator=g)
+    rad = (y * 2 - 1) * max_angle * math.pi / 180
+    cos, sin = torch.cos(rad), torch.sin(rad)
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], 1),
+                         torch.stack([sin, cos, torch.zeros_like(cos)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros"), y
+
+
 def rotated_digits_integer(images8: Tensor, *, max_angle: int = 30, copies: int = 1,
                            seed: int = 0) -> tuple[Tensor, Tensor]:
     """Digits (8x8, upsampled to 16x16) rotated by an integer angle uniform on ``-max_angle..max_angle``.
@@ -72,7 +90,7 @@ def _ridge_mae(htr: Tensor, ytr: Tensor, hte: Tensor, yte: Tensor) -> float:
 
 
 def _data(cfg: dict[str, Any], quick: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    from contrastkit.reproduce.multimodal import _subset
+    from contrastkit.papers._multimodal import _subset
     from contrastkit.vision.data import load_digits
 
     q = cfg["quick"] if quick else {}
@@ -85,8 +103,8 @@ def _data(cfg: dict[str, Any], quick: bool) -> tuple[Tensor, Tensor, Tensor, Ten
 
 
 def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: tuple[Tensor, ...]) -> float:
-    from contrastkit.methods.supremix import ContrastiveRegression
-    from contrastkit.reproduce.multimodal import _canvas_augment, _cnn, _embed, _fit
+    from contrastkit.papers._multimodal import _canvas_augment, _cnn, _embed, _fit
+    from contrastkit.papers.supremix.module import ContrastiveRegression
     from contrastkit.vision.encoders import ProjectionHead
 
     xtr, ytr, xte, yte = data
