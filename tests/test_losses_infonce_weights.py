@@ -291,3 +291,14 @@ def test_half_precision_finite(dtype):
         assert torch.isfinite(value)
         grads = torch.autograd.grad(value, (a, b, neg, group))
         assert all(bool(torch.isfinite(g.float()).all()) for g in grads)
+
+
+@pytest.mark.parametrize("tile", [None, 3])
+def test_claps_imposter_column_is_a_candidate_group(tile):
+    """CLAPS's L_1 (Lee et al., ICLR 2021): in-batch targets plus each source's own imposter as an
+    extra column equals ``InfoNCE(a_to_b)`` with a ``K = 1`` candidate group."""
+    from contrastkit.generation.claps import claps_logits_loss
+
+    a, b, _, group, _, _, _ = _data(10)
+    ours = InfoNCE(TAU, mode="a_to_b", tile_size=tile)(a, b, candidates=group[:, :1])
+    _check(ours, claps_logits_loss(a, b, group[:, 0], None, TAU), (a, b, group))
