@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit._validation import compute_dtype
+from contrastkit._validation import check_tile_size, compute_dtype
 from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
 from contrastkit.functional.similarity import Cosine, Dot, Similarity
@@ -57,15 +57,6 @@ NEG_INF = float("-inf")
 # Above this many positive pairs per anchor, id-based exclusion uses a dense id comparison per
 # tile instead of a sparse pair list.
 _SPARSE_PAIRS_PER_ROW = 8
-
-
-def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
-    """``None`` (dense execution) or an integer ``>= 1``."""
-    if tile_size is None:
-        return None
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
-    return tile_size
 
 
 # ---------------------------------------------------------------------------------------- layout
