@@ -236,6 +236,8 @@ def train(
         module.load_state_dict(load_checkpoint(last)["state_dict"])
     else:
         trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
+        for logger in trainer.loggers:  # the recipe as hyper-parameters: TensorBoard's HPARAMS tab, CSV hparams.yaml
+            logger.log_hyperparams(recipe.model_dump())
         loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
         # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
         warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
