@@ -104,7 +104,7 @@ def make_trainer(
     except Exception as err:  # noqa: BLE001 - Lightning raises several types for an unusable device setup
         from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-        if not isinstance(err, (MisconfigurationException, ValueError, RuntimeError)):
+        if not isinstance(err, (MisconfigurationException, ValueError, RuntimeError, ImportError)):
             raise
         first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
         raise ValueError(f"trainer: accelerator={t.accelerator!r}, devices={t.devices}, strategy={t.strategy!r}, "
