@@ -69,10 +69,10 @@ def _claps_seed(seed: int, quick: bool) -> dict[str, float]:
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
-    """CLAPS (Lee et al., ICLR 2021) in miniature on the synthetic seq2seq mapping task (notes §4.3).
+    """CLAPS (Lee et al., ICLR 2021) in miniature on the synthetic seq2seq mapping task.
 
     ``T5(vocab 64, d_model 64, d_ff 128, 2+2 layers, 4 heads)``, 1000 AdamW steps (lr 3e-3, batch 64;
-    quick: 40 steps; the notes' 400 steps at lr 1e-3 left MLE at 17% token accuracy, an untrained model),
+    quick: 40 steps; the design's 400 steps at lr 1e-3 left MLE at 17% token accuracy, an untrained model),
     trained with MLE, MLE + naive in-batch contrastive, and CLAPS (eps_pos 3,
     eps_neg 1, tau 0.1). Greedy-decoding token accuracy and exact match on 300 clean and 300 noisy
     (10% source-token substitution, clean targets) test pairs.

@@ -45,7 +45,7 @@ def _simctg_seed(seed: int, quick: bool) -> dict[str, float]:
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
-    """SimCTG (Su et al., NeurIPS 2022) in miniature on the order-2 Markov language (notes §15.3).
+    """SimCTG (Su et al., NeurIPS 2022) in miniature on the order-2 Markov language.
 
     Per seed: a tiny GPT-2 trained with MLE and one with SimCTG (rho 0.5), 2000 documents of 48
     tokens, 250 AdamW steps (quick: 40 steps, 1 seed). Measured: token isotropy
