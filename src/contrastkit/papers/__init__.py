@@ -5,8 +5,8 @@ measured result, deviations). Losses stay in the flat :mod:`contrastkit.losses` 
 
 :data:`PAPERS` maps a paper name to the ``"module:attr"`` of its spec, so listing the papers imports
 only the small ``papers/<pkg>/__init__.py`` files and optional extras (aeon, transformers) stay optional.
-Adding a paper = adding a folder (it is discovered, nothing shared is edited); the CLI (``contrastkit papers``, ``contrastkit
-reproduce --help``) and the README results table are generated from the registry.
+Adding a paper = adding a folder (it is discovered, nothing shared is edited); the CLI (``contrastkit
+papers``, ``contrastkit reproduce --help``) and the README results table are generated from the registry.
 """
 
 from __future__ import annotations
