@@ -1,4 +1,16 @@
-"""Result objects of a paper reproduction: measured metrics and the claims checked on them."""
+"""Result objects of a paper reproduction: preconditions, claims and the outcome they imply.
+
+A reproduction first checks its **preconditions** — that the miniature *can* show the claim (the baseline
+learns, the signal the method exploits is present, the design has the power to see the paper's effect).
+Only then are its **claims** evaluated. The outcome is one of:
+
+* ``pass`` — every gating precondition and every gating claim holds;
+* ``fail`` — the preconditions hold but a gating claim does not (the method did not show its claim);
+* ``not testable`` — a gating precondition failed: the miniature could not have shown the claim, so no
+  verdict on the method is given (the reason is the failed precondition's detail);
+* ``smoke`` — a quick run: too small to evaluate the claims, so they are printed as measured, never as
+  PASSED or FAILED (a quick run that has the power for a claim marks it ``gating`` itself).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +18,41 @@ import json
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from contrastkit.reproduce.stats import PairedTest
+
+Outcome = Literal["pass", "fail", "not testable", "smoke"]
+OUTCOMES: tuple[str, ...] = ("pass", "fail", "not testable", "smoke")
 
 
 @dataclass
 class Claim:
-    """One claim of a paper, checked on measured numbers (``passed``) with the evidence."""
+    """One claim (or precondition) of a paper, checked on measured numbers, with the evidence.
+
+    Attributes:
+        name: what is claimed, in words.
+        passed: whether it holds on the measurements.
+        detail: the numbers behind the verdict.
+        gating: a non-gating claim is reported but does not decide the outcome.
+        precondition: ``True`` for a check that the miniature can show the claims at all; a failed gating
+            precondition makes the outcome ``not testable``.
+        test: the comparison's statistics (effect, confidence interval, p-value, MDE), if it is one.
+    """
 
     name: str
     passed: bool
     detail: str
-    gating: bool = True  # a non-gating claim is reported but does not fail the reproduction
+    gating: bool = True
+    precondition: bool = False
+    test: PairedTest | None = None
+
+    @classmethod
+    def from_test(cls, name: str, test: PairedTest, *, scale: float = 1.0, unit: str = "", gating: bool = True,
+                  precondition: bool = False, note: str = "") -> Claim:
+        """A claim decided by a paired comparison (holds when its p-value is below alpha)."""
+        detail = test.describe(scale, unit) + (f"; {note}" if note else "")
+        return cls(name, test.holds, detail, gating=gating, precondition=precondition, test=test)
 
 
 @dataclass
@@ -26,21 +62,49 @@ class ReproResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     quick: bool = False
 
+    @property
+    def preconditions(self) -> list[Claim]:
+        return [c for c in self.claims if c.precondition]
+
+    def outcome(self) -> Outcome:
+        """``pass`` / ``fail`` / ``not testable`` / ``smoke`` from the gating checks (see the module doc)."""
+        gating = [c for c in self.claims if c.gating]
+        if self.quick and not gating:
+            return "smoke"
+        if any(not c.passed for c in gating if c.precondition):
+            return "not testable"
+        claims = [c for c in gating if not c.precondition]
+        if self.quick and not claims:
+            return "smoke"
+        return "pass" if all(c.passed for c in claims) else "fail"
+
     def passed(self) -> bool:
-        return all(c.passed for c in self.claims if c.gating)
+        """``True`` unless the outcome is ``fail`` (a smoke run or an untestable miniature is not a failure)."""
+        return self.outcome() != "fail"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"passed": self.passed()}
+        return asdict(self) | {"passed": self.passed(), "outcome": self.outcome()}
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=float))
 
     def summary(self) -> str:
-        lines = [f"{self.name}{' (quick)' if self.quick else ''}: "
-                 f"{'PASSED' if self.passed() else 'FAILED'}"]
+        outcome = self.outcome()
+        header = {
+            "pass": "PASSED",
+            "fail": "FAILED",
+            "not testable": "NOT TESTABLE (a precondition failed: the miniature cannot show the claim)",
+            "smoke": "smoke run: claims not evaluated",
+        }[outcome]
+        lines = [f"{self.name}{' (quick)' if self.quick else ''}: {header}"]
         for c in self.claims:
-            flag = "ok " if c.passed else "NO "
-            lines.append(f"  [{flag}] {c.name}{'' if c.gating else ' (not gating)'}: {c.detail}")
+            if not c.gating:
+                flag = "   " if outcome == "smoke" else ("ok " if c.passed else "NO ")
+                suffix = " (measured only)" if outcome == "smoke" else " (not gating)"
+            else:
+                flag, suffix = ("ok " if c.passed else "NO "), ""
+            kind = "precondition: " if c.precondition else ""
+            lines.append(f"  [{flag}] {kind}{c.name}{suffix}: {c.detail}")
         return "\n".join(lines)
 
 
