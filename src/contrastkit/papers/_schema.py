@@ -17,9 +17,9 @@ import copy
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contrastkit._yaml import load_yaml
 from contrastkit.papers._common import recipe_path
 
 StrictSeed = Annotated[int, Field(strict=True, ge=0)]
@@ -99,12 +99,12 @@ def parse_paper_recipe(data: Any, model: type[R], *, quick: bool = False, source
 
 
 def load_paper_recipe(name: str, model: type[R], *, quick: bool = False, path: str | Path | None = None) -> R:
-    """``papers/<name>/recipe.yaml`` (or ``path``), read with ``yaml.safe_load`` and validated strictly."""
+    """``papers/<name>/recipe.yaml`` (or ``path``), read with the bounded safe loader and validated strictly."""
     file = Path(path) if path is not None else recipe_path(name)
     try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{file}: not valid YAML: {err}") from None
+        data = load_yaml(file, source=str(file))
+    except ValueError as err:  # syntax, tags and size / depth / alias limits (contrastkit._yaml)
+        raise RecipeError(str(err)) from None
     recipe = parse_paper_recipe(data, model, quick=quick, source=str(file))
     if recipe.name != name:
         raise RecipeError(f"{file}: name: expected {name!r}, got {recipe.name!r}")
