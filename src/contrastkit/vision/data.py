@@ -136,7 +136,7 @@ def load_digits_canvas(split: str = "train", *, canvas: int = 16, noise: float =
                        seed: int = 0) -> ImageSplit:
     """Digits-on-canvas: each 8x8 digit pasted at a random position of a ``canvas x canvas`` image.
 
-    The miniature benchmark of papers-1.md §0: raw 8x8 digits are too easy (a raw-pixel linear
+    The miniature benchmark described in docs/data.md: raw 8x8 digits are too easy (a raw-pixel linear
     probe reaches ~97%), so each digit (scaled to [0, 1]) is placed at a uniformly random
     top-left corner in ``[0, canvas - 8]^2`` on a background of ``U(0, noise)`` noise, then
     clipped to ``[0, 1]``. Placements and noise are drawn once for all 1,797 images in dataset
