@@ -113,6 +113,7 @@ SPECS: dict[type, Spec] = {
     L.NegativeCosine: Spec(lambda **kw: L.NegativeCosine(**kw), _two, (_bad_first(_two), "a")),
     L.VICReg: Spec(lambda **kw: L.VICReg(**kw), _two, (_bad_first(_two), "a")),
     L.SwAV: Spec(lambda **kw: L.SwAV(**kw), _two, (_bad_first(_two), "a")),
+    L.SigLIP: Spec(lambda **kw: L.SigLIP(**kw), _two, (_bad_first(_two), "a")),
     ts_losses.HierarchicalContrastiveLoss: Spec(lambda **kw: ts_losses.HierarchicalContrastiveLoss(**kw), _series,
                                                 (_series_bad, "z1")),
     comet.COMETLoss: Spec(lambda **kw: comet.COMETLoss(**kw), _comet, (_comet_bad, "trial_ids"),

@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from contrastkit.papers import _timeseries as T  # where the reproductions look up load_recipe / _trainer
 from contrastkit.reproduce import timeseries as R
 
 NAMES = ["autotcl", "comet", "dbpm"]
@@ -65,14 +66,14 @@ def _patched(monkeypatch, name, edit):
     """Make the reproduction read ``edit(recipe)`` instead of recipes/<name>.yaml."""
     recipe = copy.deepcopy(R.load_recipe(name))
     edit(recipe)
-    real = R.load_recipe
-    monkeypatch.setattr(R, "load_recipe", lambda n: copy.deepcopy(recipe) if n == name else real(n))
+    real = T.load_recipe
+    monkeypatch.setattr(T, "load_recipe", lambda n: copy.deepcopy(recipe) if n == name else real(n))
 
 
 def _spy_fits(monkeypatch):
     """Record (trainer kwargs, model, loader) of every ``fit`` the reproductions run."""
     fits = []
-    real = R._trainer
+    real = T._trainer
 
     def trainer(cfg, **kwargs):
         t = real(cfg, **kwargs)
@@ -85,7 +86,7 @@ def _spy_fits(monkeypatch):
         t.fit = spy
         return t
 
-    monkeypatch.setattr(R, "_trainer", trainer)
+    monkeypatch.setattr(T, "_trainer", trainer)
     return fits
 
 
@@ -120,7 +121,7 @@ def test_missing_recipe_key_is_named(monkeypatch, name, path):
 
 def test_recipe_name_must_match(tmp_path, monkeypatch):
     (tmp_path / "autotcl.yaml").write_text("name: comet\n")
-    monkeypatch.setattr(R, "RECIPES", tmp_path)
+    monkeypatch.setattr(T, "RECIPES", tmp_path)
     with pytest.raises(ValueError, match="name: autotcl"):
         R.load_recipe("autotcl")
 

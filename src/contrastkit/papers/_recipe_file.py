@@ -1,4 +1,4 @@
-"""Read a paper folder's ``recipe.yaml`` (plain data, ``yaml.safe_load``)."""
+"""Read a YAML file of a paper folder (plain data, ``yaml.safe_load``), e.g. a reproduction's sweep settings."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from pathlib import Path
 from typing import Any
 
 
-def read_paper_recipe(folder: str | Path, name: str) -> dict[str, Any]:
-    """The mapping in ``<folder>/recipe.yaml``; its ``name`` key must be ``name``.
+def read_paper_yaml(folder: str | Path, name: str, filename: str = "reproduce.yaml") -> dict[str, Any]:
+    """The mapping in ``<folder>/<filename>``; its ``name`` key must be ``name``.
 
     Raises:
         ValueError: the file is not a mapping or names another paper.
     """
     import yaml
 
-    path = Path(folder) / "recipe.yaml"
-    recipe = yaml.safe_load(path.read_text())
-    if not isinstance(recipe, dict):
-        raise ValueError(f"recipe {path}: expected a mapping at the top level, got {type(recipe).__name__}")
-    if recipe.get("name") != name:
-        raise ValueError(f"recipe {path}: expected the key 'name: {name}', got {recipe.get('name')!r}")
-    return recipe
+    path = Path(folder) / filename
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    if data.get("name") != name:
+        raise ValueError(f"{path}: expected the key 'name: {name}', got {data.get('name')!r}")
+    return data

@@ -34,8 +34,11 @@ class Entry:
     module: str
     qualname: str
     describe: Callable[[nn.Module], dict[str, Any]] | None = None  # None: kwargs recorded by @register
+    registered: type | None = None  # a user's class, kept as is (it may live in __main__ or a notebook)
 
     def cls(self) -> type:
+        if self.registered is not None:
+            return self.registered
         obj: Any = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
@@ -146,7 +149,7 @@ def register(name: str) -> Callable[[M], M]:
                 object.__setattr__(self, _INIT_ATTR, (name, recorded))
 
         cls.__init__ = recording_init  # type: ignore[misc]
-        _BY_NAME[name] = Entry(name, cls.__module__, cls.__qualname__)
+        _BY_NAME[name] = Entry(name, cls.__module__, cls.__qualname__, registered=cls)
         return cls
 
     return decorate

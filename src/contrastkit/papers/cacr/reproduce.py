@@ -1,7 +1,8 @@
 """Reproduction of CACR (Zheng et al., TMLR 2023): CACR >= NT-Xent, with a larger gain after long-tailed
 pre-training.
 
-Settings: ``papers/cacr/recipe.yaml`` (arms, seeds, margins, significance level).
+Settings: ``papers/cacr/reproduce.yaml`` (arms, seeds, margins, significance level) on the base training
+recipe ``papers/cacr/recipe.yaml``.
 
 Protocol (official code ``JegZheng/CACR-SSL``, ``small_scale_experiments``): ``main_ours.py --imbalanced``
 only changes the *pre-training* set; ``linear_eval.py`` always trains the linear classifier on the full,
@@ -28,11 +29,11 @@ from typing import Any
 
 import torch
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+from contrastkit.papers._recipe_file import read_paper_yaml
+from contrastkit.papers._vision import _seeds, base_recipe, run, variant
 from contrastkit.pipeline.recipe import Recipe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison
-from contrastkit.reproduce.vision import _seeds, run, variant
 
 BALANCED, LONGTAIL = "digits_canvas", "digits_canvas_longtail"
 
@@ -87,8 +88,8 @@ def claims_from(acc: dict[str, list[float]], settings: dict[str, Any], quick: bo
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
     """CACR vs NT-Xent, balanced and long-tailed pre-training, balanced probe (module docstring)."""
-    base = read_paper_recipe(Path(__file__).parent, "cacr")
-    settings = base.pop("reproduce")  # the sweep settings; the rest is the base training recipe
+    base = base_recipe("cacr")
+    settings = read_paper_yaml(Path(__file__).parent, "cacr")
     arms = {arm: list(overrides) for arm, overrides in settings["arms"].items()}
     chosen = _seeds(quick, settings["seeds"] if seeds is None else seeds)
     acc: dict[str, list[float]] = {}

@@ -28,23 +28,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+from contrastkit.papers import _timeseries as ts
+from contrastkit.papers._timeseries import _ENCODER_KEYS, _encoder, _get, _probe, _seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison, proportion_mde
-from contrastkit.reproduce.timeseries import _encoder, _probe, _seeds, _trainer, comet_settings
 from contrastkit.timeseries.data import load_ucr
 
 
-def load_recipe() -> dict[str, Any]:
-    """This paper's ``recipe.yaml``."""
-    return read_paper_recipe(Path(__file__).parent, "comet")
+def comet_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
+    """Every setting of :func:`comet`, read from its recipe (``quick`` applies the overrides)."""
+    def get(path: str) -> Any:
+        return _get(recipe, path, quick)
+
+    return {
+        "dataset": get("dataset.name"),
+        "normalize": bool(get("dataset.normalize")),
+        "hierarchy": {k: get(f"dataset.hierarchy.{k}") for k in (
+            "trials_per_patient", "window", "stride", "subject_effect")},
+        "test_fraction": get("dataset.test_fraction"),
+        "encoder": {k: get(f"encoder.{k}") for k in _ENCODER_KEYS},
+        "variants": {v: dict(w) for v, w in get("training.variants").items()},
+        "pairs": get("training.pairs"),
+        "lr": get("training.lr"),
+        "batch_size": get("training.batch_size"),
+        "epochs": get("training.epochs"),
+        "trainer": dict(get("training.trainer")),
+        "combined": get("claims.all_vs_single.combined"),
+        "gating": bool(get("claims.all_vs_single.gating")),
+    }
 
 
 def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
@@ -97,7 +114,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     from contrastkit.timeseries.comet import build_hierarchy
 
     torch.set_num_threads(1)
-    recipe = load_recipe()
+    recipe = ts.load_recipe("comet")
     s = settings(recipe, quick)
     seeds = _seeds(recipe, quick, seeds)
     data = load_ucr(s["dataset"], normalize=s["normalize"])
@@ -127,7 +144,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
                 model = COMET(_encoder(h.x.shape[1], s["encoder"]), weights=weights, pairs=s["pairs"], lr=s["lr"])
                 loader = DataLoader(TensorDataset(tr.x, tr.trial, tr.patient),
                                     batch_sampler=GroupBatchSampler(tr.patient, s["batch_size"], seed))
-                _trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
+                ts._trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
                 score = _probe(model.encoder.encode(tr.x), tr.label, model.encoder.encode(te.x), te.label)
                 correct += score * len(te.label)
                 total += len(te.label)

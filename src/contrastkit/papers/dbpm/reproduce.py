@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -37,12 +36,59 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+from contrastkit.papers import _timeseries as ts
+from contrastkit.papers._timeseries import _ENCODER_KEYS, _encoder, _get, _probe, _seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt, mean_std
 from contrastkit.reproduce.stats import paired_comparison
-from contrastkit.reproduce.timeseries import _encoder, _planted_views, _probe, _seeds, _trainer, dbpm_settings
-from contrastkit.timeseries.augment import scaling
+from contrastkit.timeseries.augment import jitter, permutation, scaling
 from contrastkit.timeseries.data import load_ucr
+
+
+def dbpm_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
+    """Every setting of :func:`dbpm`, read from its recipe (``quick`` applies the overrides)."""
+    def get(path: str) -> Any:
+        return _get(recipe, path, quick)
+
+    return {
+        "dataset": get("dataset.name"),
+        "normalize": bool(get("dataset.normalize")),
+        "planted": {k: get(f"dataset.planted.{k}") for k in (
+            "fraction", "seed_offset", "noise_std", "faulty_segments", "faulty_jitter")},
+        "encoder": {k: get(f"encoder.{k}") for k in _ENCODER_KEYS},
+        "head_hidden": get("encoder.head_hidden"),
+        "head_out": get("encoder.head_out"),
+        "weak_scaling": get("training.weak_view.scaling"),
+        "strong_segments": get("training.strong_view.segments"),
+        "strong_jitter": get("training.strong_view.jitter"),
+        **{k: get(f"training.{k}") for k in (
+            "temperature", "lr", "batch_size", "epochs", "warmup", "beta_np", "beta_fp")},
+        "trainer": dict(get("training.trainer")),
+        "precision_factor": get("claims.flag_precision.factor"),
+        "precision_gating": bool(get("claims.flag_precision.gating")),
+        "accuracy_gating": bool(get("claims.probe_accuracy.gating")),
+    }
+
+
+def _planted_views(x_clean: Tensor, noisy: Tensor, faulty: Tensor, seed: int,
+                   s: dict[str, Any]) -> tuple[Tensor, Any]:
+    """Training inputs with planted noisy pairs and a strong-view function that corrupts the
+    faulty pairs (see :func:`dbpm`; ``s`` is :func:`dbpm_settings`)."""
+    p = s["planted"]
+    g = torch.Generator().manual_seed(p["seed_offset"] + seed)
+    x = x_clean.clone()
+    x[noisy] = p["noise_std"] * torch.randn(x[noisy].shape, generator=g)
+    is_faulty = torch.zeros(x.shape[0], dtype=torch.bool)
+    is_faulty[faulty] = True
+
+    def strong(xb: Tensor, index: Tensor) -> Tensor:
+        view = jitter(permutation(xb, s["strong_segments"]), s["strong_jitter"])
+        bad = is_faulty[index]
+        if bad.any():
+            view = torch.where(bad.view(-1, 1, 1),
+                               jitter(permutation(xb, p["faulty_segments"]), p["faulty_jitter"]), view)
+        return view
+
+    return x, strong
 
 
 def z_ceiling(rate: float) -> float:
@@ -107,11 +153,6 @@ def detection_claims(s: dict[str, Any], seeds_run: int, signal: dict[str, list[f
     return claims
 
 
-def load_recipe() -> dict[str, Any]:
-    """This paper's ``recipe.yaml``."""
-    return read_paper_recipe(Path(__file__).parent, "dbpm")
-
-
 def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
     """Every setting of :func:`reproduce`, from the recipe (``quick`` applies its overrides)."""
     claims = recipe["claims"]
@@ -125,7 +166,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     from contrastkit.mining.dbpm import DBPM
 
     torch.set_num_threads(1)
-    recipe = load_recipe()
+    recipe = ts.load_recipe("dbpm")
     s = settings(recipe, quick)
     seeds = _seeds(recipe, quick, seeds)
     enc, rate = s["encoder"], s["planted"]["fraction"]
@@ -154,7 +195,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
                              head_out=s["head_out"], lr=s["lr"], temperature=s["temperature"],
                              miner=miner, weak_view=weak, strong_view=strong)
             loader = DataLoader(TensorDataset(x_train, torch.arange(n)), batch_size=s["batch_size"], shuffle=True)
-            _trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
+            ts._trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
             acc[variant].append(_probe(model.encoder.encode(data.x_train), data.y_train,
                                        model.encoder.encode(data.x_test), data.y_test))
             if miner is None:
@@ -187,5 +228,8 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
         "accuracy": acc, "signal_auroc_warmup": signal, "auroc_last_epoch": final_auroc,
         "planted_z_last_epoch": planted_z, "flagged": flagged, "hits": hits, "planted_per_seed": n_bad,
         "z_ceiling": z_ceiling(rate), "seeds": list(seeds), "seconds": time.time() - start,
+        "config": {"hidden_dims": enc["hidden_dims"], "repr_dims": enc["repr_dims"], "depth": enc["depth"],
+                   "batch_size": s["batch_size"], "epochs": s["epochs"], "lr": s["lr"],
+                   "temperature": s["temperature"], "planted": rate, "beta_np": s["beta_np"], "beta_fp": s["beta_fp"]},
         "accuracy_test": test.to_dict()}
     return result

@@ -1,6 +1,7 @@
 """Reproduction of Decoupled Contrastive Learning (Yeh et al., ECCV 2022) on digits-on-canvas.
 
-Settings: ``papers/dcl/recipe.yaml`` (the ``reproduce`` block: losses, batch sizes, seeds, alpha).
+Settings: ``papers/dcl/reproduce.yaml`` (losses, batch sizes, seeds, alpha) on the base training recipe
+``papers/dcl/recipe.yaml``.
 
 Claims, decided by paired per-seed tests (the seed fixes data order and initialisation for every arm):
 
@@ -18,11 +19,50 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+import torch
+import torch.nn.functional as F
+
+from contrastkit.functional.forms import info_nce_rows
+from contrastkit.functional.positives import Positives
+from contrastkit.papers._recipe_file import read_paper_yaml
+from contrastkit.papers._vision import _seeds, base_recipe, run, variant
 from contrastkit.papers.cacr.reproduce import random_encoder_probe
+from contrastkit.pipeline.recipe import Recipe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison
-from contrastkit.reproduce.vision import _coupling, _seeds, run, variant
+
+
+def positive_logit_gradients(z: torch.Tensor, batch: int, temperature: float) -> dict[str, float]:
+    """Mean ``-dL_i/dl_ip`` over anchors for NT-Xent (``= 1 - p_pos``, the coupling factor ``q``)
+    and DCL (``= 1``), measured by autograd on two-view embedding batches of size ``batch``."""
+    out = {}
+    n = (z.shape[1] // batch) * batch
+    for name, in_denominator in (("ntxent", True), ("dcl", False)):
+        grads = []
+        for start in range(0, n, batch):
+            a, b = z[0, start : start + batch], z[1, start : start + batch]
+            stacked = F.normalize(torch.cat([a, b]), dim=1)
+            logits = (stacked @ stacked.T / temperature).requires_grad_(True)
+            weight, valid = Positives.views(batch).dense(logits.dtype)
+            loss, _ = info_nce_rows(logits, weight, valid, positives_in_denominator=in_denominator)
+            (g,) = torch.autograd.grad(loss.sum(), logits)
+            grads.append(-(g * weight).sum(1))
+        out[name] = float(torch.cat(grads).mean())
+    return out
+
+
+def _coupling(model: Any, recipe: Recipe) -> dict[str, float]:
+    from contrastkit.pipeline.builders import build_augment
+    from contrastkit.pipeline.evaluation import embed
+    from contrastkit.vision.data import get_image_dataset
+
+    test = get_image_dataset(recipe.data.dataset, "test", **recipe.data.kwargs)
+    augment = build_augment(recipe.data.augment)
+    torch.manual_seed(0)
+    z = torch.stack([embed(model.projector, embed(model.encoder, augment(test.images))) for _ in range(2)])
+    tau = float(recipe.method.loss_kwargs.get("temperature", 0.1))
+    small, large = positive_logit_gradients(z, 16, tau), positive_logit_gradients(z, 256, tau)
+    return {"q_16": small["ntxent"], "q_256": large["ntxent"], "dcl_16": small["dcl"], "dcl_256": large["dcl"]}
 
 
 def dcl_claims(m: dict[str, list[float]], alpha: float, quick: bool) -> list[Claim]:
@@ -60,10 +100,8 @@ def dcl_claims(m: dict[str, list[float]], alpha: float, quick: bool) -> list[Cla
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
     """DCL vs NT-Xent over losses x batch sizes x seeds (module docstring)."""
-    import torch
-
-    base = read_paper_recipe(Path(__file__).parent, "dcl")
-    settings: dict[str, Any] = base.pop("reproduce")
+    base = base_recipe("dcl")
+    settings: dict[str, Any] = read_paper_yaml(Path(__file__).parent, "dcl")
     chosen = _seeds(quick, settings["seeds"] if seeds is None else seeds)
     m: dict[str, list[float]] = {k: [] for k in ("q_16", "q_256", "dcl_16", "dcl_256", "random_linear_probe")}
     for seed in chosen:

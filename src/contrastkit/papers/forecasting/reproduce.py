@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -16,11 +15,40 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+from contrastkit.papers import _timeseries as ts
+from contrastkit.papers._timeseries import _ENCODER_KEYS, _encoder, _get, _seeds
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison
-from contrastkit.reproduce.timeseries import _encoder, _get, _seeds, _trainer, forecasting_settings
 from contrastkit.timeseries.encoder import TSEncoder
+
+
+def forecasting_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
+    """Every setting of :func:`forecasting`, read from its recipe (``quick`` applies the overrides)."""
+    def get(path: str) -> Any:
+        return _get(recipe, path, quick)
+
+    return {
+        "dataset": get("dataset.name"),
+        "test_fraction": get("dataset.test_fraction"),
+        "lookback": get("windows.lookback"),
+        "horizons": list(get("windows.horizons")),
+        "encoder": {k: get(f"encoder.{k}") for k in _ENCODER_KEYS},
+        **{k: get(f"training.{k}") for k in (
+            "segment_length", "alpha", "temporal_unit", "lr", "batch_size", "epochs")},
+        "trainer": dict(get("training.trainer")),
+        "last_value_gating": bool(get("claims.vs_last_value.gating")),
+        "raw_gating": bool(get("claims.vs_raw.gating")),
+    }
+
+
+def _last_step(encoder: TSEncoder, x: Tensor) -> Tensor:
+    """Representation of the last step of each window ``(n, C, L)`` (eval mode, no mask, no grad)."""
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        z = encoder(x, mask="all_true")[:, -1]
+    encoder.train(was_training)
+    return z
 
 
 def forecasting_claims(metrics: dict[str, Any], horizons: Sequence[int], alpha: float, quick: bool,
@@ -52,17 +80,7 @@ def forecasting_claims(metrics: dict[str, Any], horizons: Sequence[int], alpha: 
     return claims
 
 
-def _last_step(encoder: TSEncoder, x: Tensor) -> Tensor:
-    """Representation of the last step of each window ``(n, C, L)`` (eval mode, no mask, no grad)."""
-    was_training = encoder.training
-    encoder.eval()
-    with torch.no_grad():
-        z = encoder(x, mask="all_true")[:, -1]
-    encoder.train(was_training)
-    return z
-
-
-def forecasting(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
     """Forecasting probe on the Airline series (144 months): TS2Vec representations vs raw windows.
 
     Settings: ``papers/forecasting/recipe.yaml`` (``seeds=None``: the recipe's seeds). The series is
@@ -84,7 +102,7 @@ def forecasting(quick: bool = False, seeds: Sequence[int] | None = None) -> Repr
     from contrastkit.timeseries.data import load_forecasting_series
 
     torch.set_num_threads(1)
-    recipe = read_paper_recipe(Path(__file__).parent, "forecasting")
+    recipe = ts.load_recipe("forecasting")
     s = forecasting_settings(recipe, quick)
     seeds = _seeds(recipe, quick, seeds)
     enc, lookback, horizons = s["encoder"], s["lookback"], s["horizons"]
@@ -121,7 +139,7 @@ def forecasting(quick: bool = False, seeds: Sequence[int] | None = None) -> Repr
         L.seed_everything(seed, verbose=False)
         model = TS2Vec(_encoder(1, enc), lr=s["lr"], alpha=s["alpha"], temporal_unit=s["temporal_unit"])
         loader = DataLoader(TensorDataset(segments), batch_size=s["batch_size"], shuffle=True)
-        _trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
+        ts._trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
         for h in horizons:
             xtr, ytr, xte, yte = splits[h]
             out = ridge_forecast(_last_step(model.encoder, xtr), ytr, _last_step(model.encoder, xte), yte)

@@ -2,7 +2,7 @@
 temperature falls, embeddings grow more uniform (lower ``L_U``) and less tolerant to semantically similar
 samples; an explicit hard-negative loss at a large temperature restores uniformity.
 
-Settings: ``papers/temperature/recipe.yaml`` (the ``reproduce`` block).
+Settings: ``papers/temperature/reproduce.yaml`` on the base training recipe ``papers/temperature/recipe.yaml``.
 
 Claims (gating): per seed, the least-squares slope of ``L_U`` (and of the tolerance ``T``) against
 ``log tau`` is positive -- one-sided one-sample t-test of the per-seed slopes. Precondition (gating): NT-Xent
@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._recipe_file import read_paper_recipe
+from contrastkit.papers._recipe_file import read_paper_yaml
+from contrastkit.papers._vision import _seeds, base_recipe, run, variant
 from contrastkit.papers.cacr.reproduce import random_encoder_probe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import paired_comparison
-from contrastkit.reproduce.vision import _seeds, run, variant
 
 HARD = -1.0  # key of the hard-negative arm in the measurements
 
@@ -83,8 +83,8 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     """Temperature sweep (module docstring)."""
     import torch
 
-    base = read_paper_recipe(Path(__file__).parent, "temperature")
-    settings: dict[str, Any] = base.pop("reproduce")
+    base = base_recipe("temperature")
+    settings: dict[str, Any] = read_paper_yaml(Path(__file__).parent, "temperature")
     taus = tuple(settings["quick_taus"] if quick else settings["taus"])
     alpha = float(settings["alpha"])
     chosen = _seeds(quick, settings["seeds"] if seeds is None else seeds)
