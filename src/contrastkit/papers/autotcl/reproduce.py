@@ -52,8 +52,6 @@ def autotcl_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, A
         "batch_size": get("training.batch_size"),
         "iterations": get("training.iterations"),
         "trainer": dict(get("training.trainer")),
-        "min_wins": get("claims.learned_vs_fixed.min_wins"),
-        "wins_gating": bool(get("claims.learned_vs_fixed.gating")),
         "keep_window": get("claims.keep_ratio.window"),
         "keep_bounds": tuple(get("claims.keep_ratio.bounds")),
         "keep_gating": bool(get("claims.keep_ratio.gating")),
@@ -62,10 +60,12 @@ def autotcl_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, A
 
 def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
     """Every setting of :func:`reproduce`, from the recipe (``quick`` applies its overrides)."""
-    c = recipe["claims"]["learned_vs_baseline"]
+    def get(key: str) -> Any:
+        return _get(recipe, f"claims.learned_vs_baseline.{key}")
+
     return autotcl_settings(recipe, quick) | {
-        "baseline": str(c["baseline"]), "effect": float(c["paper_effect"]), "alpha": float(c["alpha"]),
-        "planning_sd": float(c["planning_sd"])}
+        "baseline": str(get("baseline")), "effect": float(get("paper_effect")), "alpha": float(get("alpha")),
+        "planning_sd": float(get("planning_sd"))}
 
 
 def seeds_needed(sd: float, sets: int, effect: float, alpha: float, limit: int = 1000) -> int | None:

@@ -66,10 +66,12 @@ def comet_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any
 
 def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
     """Every setting of :func:`reproduce`, from the recipe (``quick`` applies its overrides)."""
-    claims = recipe["claims"]["all_vs_single"]
+    def get(key: str) -> Any:
+        return _get(recipe, f"claims.all_vs_single.{key}")
+
     out = comet_settings(recipe, quick) | {
-        "folds": int(recipe["dataset"]["folds"]), "margin": float(claims["margin"]),
-        "alpha": float(claims["alpha"]), "planning_accuracy": float(claims["planning_accuracy"])}
+        "folds": int(_get(recipe, "dataset.folds")), "margin": float(get("margin")),
+        "alpha": float(get("alpha")), "planning_accuracy": float(get("planning_accuracy"))}
     if quick:
         out["folds_run"] = 1
     return out

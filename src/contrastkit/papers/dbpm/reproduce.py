@@ -155,9 +155,8 @@ def detection_claims(s: dict[str, Any], seeds_run: int, signal: dict[str, list[f
 
 def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
     """Every setting of :func:`reproduce`, from the recipe (``quick`` applies its overrides)."""
-    claims = recipe["claims"]
-    return dbpm_settings(recipe, quick) | {"alpha": float(claims["alpha"]),
-                                           "auroc_min": float(claims["signal"]["auroc_min"])}
+    return dbpm_settings(recipe, quick) | {"alpha": float(_get(recipe, "claims.alpha")),
+                                           "auroc_min": float(_get(recipe, "claims.signal.auroc_min"))}
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
