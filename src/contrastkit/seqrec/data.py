@@ -64,7 +64,7 @@ def read_atomic(path: str | Path) -> pd.DataFrame:
                         keep_default_na=False, encoding="utf-8")
     for name, kind in zip(names, types, strict=True):
         if kind == "float":
-            frame[name] = pd.to_numeric(frame[name], errors="raise")
+            frame[name] = pd.to_numeric(frame[name], errors="raise").astype(np.float64)
         elif kind == "token_seq":
             frame[name] = frame[name].str.split(" ")
         elif kind == "float_seq":
