@@ -27,7 +27,6 @@ from contrastkit.vision import (
 )
 from contrastkit.vision import data as vdata
 
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_READER = Path("/usr/share/doc/dataset-fashion-mnist/utils/mnist_reader.py")
 
 
@@ -158,6 +157,7 @@ def no_system_copies(tmp_path, monkeypatch):
     monkeypatch.setattr(vdata, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
     monkeypatch.setattr(vdata, "CACHE_DIR", tmp_path / "no-cache")
     monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
+    monkeypatch.delenv("CONTRASTKIT_HIDE_OPTIONAL_DATA", raising=False)
     vdata._fashion_arrays.cache_clear()
     yield tmp_path
     vdata._fashion_arrays.cache_clear()
@@ -201,8 +201,7 @@ def test_read_idx_rejects_bad_files(tmp_path):
         read_idx(short)
 
 
-@pytest.mark.skipif(not DEBIAN_DIR.is_dir(), reason="Debian package dataset-fashion-mnist is not installed "
-                    "(apt-get install -y dataset-fashion-mnist)")
+@pytest.mark.requires_fashion_mnist
 def test_fashion_mnist_debian_files():
     vdata._fashion_arrays.cache_clear()
     te = load_fashion_mnist("test")
@@ -213,7 +212,7 @@ def test_fashion_mnist_debian_files():
         spec = importlib.util.spec_from_file_location("mnist_reader", DEBIAN_READER)
         reader = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(reader)
-        x, y = reader.load_mnist(str(DEBIAN_DIR), kind="t10k")
+        x, y = reader.load_mnist(str(vdata.fashion_mnist_dir(download=False)), kind="t10k")
         assert np.array_equal((te.images.reshape(10000, 784).numpy() * 255).round().astype(np.uint8), x)
         assert np.array_equal(te.labels.numpy(), y.astype(np.int64))
     tr = load_fashion_mnist("train")

@@ -31,15 +31,37 @@ def check_embeddings(
     return x
 
 
-def check_finite_result(result: Tensor, inputs: dict[str, Tensor | None]) -> Tensor:
+def check_same_device(tensors: dict[str, object], *, cpu_ok: tuple[str, ...] = ()) -> torch.device | None:
+    """Raise if the tensors among ``tensors`` (name -> value; non-tensors and ``None`` are skipped)
+    are not all on one device, naming the first argument that differs from the first tensor's
+    device. Called first at every loss entry point, before any check that reads values, so that a
+    mismatch is reported as such and not as a torch-internal error. Arguments named in ``cpu_ok``
+    may also live on the CPU (the callee moves them: integer labels, a scalar temperature).
+    Returns the common device (``None`` when no tensor was given)."""
+    ref_name, ref = None, None
+    for name, value in tensors.items():
+        if not isinstance(value, Tensor):
+            continue
+        if ref is None:
+            ref_name, ref = name, value.device
+        elif value.device != ref and not (name in cpu_ok and value.device.type == "cpu"):
+            raise ValueError(f"{name}: expected a tensor on {ref} (the device of {ref_name}), got one on "
+                             f"{value.device}; move the inputs to one device")
+    return ref
+
+
+def check_finite_result(result: Tensor, inputs: dict[str, Tensor | None], *, hint: str | None = None) -> Tensor:
     """Raise if ``result`` is not finite, naming the input that holds NaN/inf, or else saying that
-    the computation overflowed. Checking the (small) result instead of every (large) input keeps
-    the common case to one reduction over the output."""
+    the computation overflowed (``hint``: what to do, in place of the default advice). Checking the
+    (small) result instead of every (large) input keeps the common case to one reduction over the
+    output."""
     if bool(torch.isfinite(result).all()):
         return result
     for name, value in inputs.items():
         if value is not None and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{name}: contains NaN or inf values")
+    if hint is not None:
+        raise ValueError(f"loss: non-finite value from finite inputs (overflow); {hint}")
     raise ValueError(
         "loss: non-finite value from finite inputs (overflow); use float32 inputs, the cosine "
         "similarity or a larger temperature"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit._validation import check_embeddings, check_labels, check_same_dim, compute_dtype
+from contrastkit.functional.similarity import normalize
 
 
 def as_tensor(x: object, name: str) -> object:
@@ -38,8 +38,9 @@ def same_device_dtype(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def unit_rows(x: Tensor) -> Tensor:
-    """L2-normalise rows; an all-zero row stays zero (cosine 0 to everything)."""
-    return F.normalize(x, dim=-1)
+    """L2-normalise rows scale-safely (:func:`contrastkit.functional.similarity.normalize`); an
+    all-zero row stays zero (cosine 0 to everything)."""
+    return normalize(x, dim=-1)
 
 
 def check_positive_int(value: object, name: str) -> int:

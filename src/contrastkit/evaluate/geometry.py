@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -21,6 +19,7 @@ from contrastkit.evaluate._common import (
     unit_rows,
 )
 from contrastkit.evaluate._common import labels as int_labels
+from contrastkit.functional.geometry import alignment_term, uniformity_term
 
 
 @torch.no_grad()
@@ -42,7 +41,7 @@ def alignment(z1: object, z2: object, *, alpha: float = 2) -> float:
     alpha = check_positive_float(alpha, "alpha")
     dtype = compute_dtype(a, b)
     a, b = unit_rows(a.to(dtype)), unit_rows(b.to(device=a.device, dtype=dtype))
-    return float((a - b).norm(dim=1).pow(alpha).mean())
+    return float(alignment_term(a, b, alpha=alpha))
 
 
 @torch.no_grad()
@@ -63,19 +62,7 @@ def uniformity(z: object, *, t: float = 2, chunk_size: int = 2048) -> float:
         raise ValueError(f"z: uniformity needs at least 2 rows, got shape {tuple(x.shape)}")
     t = check_positive_float(t, "t")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
-    x = unit_rows(x)
-    n = x.shape[0]
-    parts = []
-    cols = torch.arange(n, device=x.device)
-    for start in range(0, n - 1, chunk_size):
-        block = x[start:start + chunk_size]
-        rows = cols[start:start + chunk_size]
-        # ||a-b||^2 = 2 - 2<a,b> on unit vectors; clamp rounding below zero.
-        d2 = (2.0 - 2.0 * (block @ x.T)).clamp_min(0.0)
-        upper = cols[None, :] > rows[:, None]
-        parts.append(torch.logsumexp((-t * d2)[upper], dim=0))
-    lse = torch.logsumexp(torch.stack(parts), dim=0)
-    return float(lse) - math.log(n * (n - 1) / 2)
+    return float(uniformity_term(unit_rows(x), t=t, chunk_size=chunk_size))
 
 
 @torch.no_grad()

@@ -121,7 +121,11 @@ class Positives:
         if self.soft is None:
             weight = (same & valid).to(dtype)
         else:
-            soft = self.soft[rows, cols] if isinstance(self.soft, Tensor) else self.soft(rows, cols)
+            if isinstance(self.soft, Tensor):
+                soft = self.soft[rows, cols]
+            else:  # a callable's tiles are checked as they come (a dense tensor was checked once)
+                shape = (rows.stop - rows.start, cols.stop - cols.start)
+                soft = check_soft_weights(self.soft(rows, cols), shape, "weights", device=same.device)
             weight = soft.to(dtype) * valid.to(dtype)
         return weight, valid
 
@@ -130,13 +134,20 @@ class Positives:
         return self.tile(slice(0, self.num_anchors), slice(0, self.num_candidates), dtype)
 
 
-def check_soft_weights(weights: Tensor, shape: tuple[int, int], name: str = "weights") -> Tensor:
-    """Soft positive weights: finite, non-negative, of the anchor x candidate shape."""
+def check_soft_weights(
+    weights: Tensor, shape: tuple[int, int], name: str = "weights", *, device: torch.device | None = None
+) -> Tensor:
+    """Soft positive weights (a whole matrix, or one tile returned by a callable): finite,
+    non-negative, of the anchor x candidate shape (and on ``device`` when given)."""
     if not isinstance(weights, Tensor):
-        raise TypeError(f"{name}: expected a tensor or a callable, got {type(weights).__name__}")
+        raise TypeError(f"{name}: expected a tensor or a callable returning tensors, got {type(weights).__name__}")
     if tuple(weights.shape) != shape:
         raise ValueError(f"{name}: expected shape {shape} (anchors x candidates), got "
                          f"{tuple(weights.shape)}")
+    if device is not None and weights.device != device:
+        raise ValueError(f"{name}: expected weights on {device} (the device of the embeddings), got {weights.device}")
+    if weights.dtype.is_complex:
+        raise TypeError(f"{name}: expected real-valued weights, got {weights.dtype}")
     if not torch.isfinite(weights).all():
         raise ValueError(f"{name}: contains NaN or inf values")
     if (weights < 0).any():

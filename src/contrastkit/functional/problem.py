@@ -17,6 +17,7 @@ from torch import Tensor
 from contrastkit._validation import (
     check_embeddings,
     check_labels,
+    check_same_device,
     check_same_dim,
     check_same_shape,
 )
@@ -67,6 +68,8 @@ def build_problem(
         check_finite: check the inputs for NaN/inf here; a caller that checks its result with
             :func:`contrastkit._validation.check_finite_result` passes ``False``.
     """
+    check_same_device({"a": a, "b": b, "labels": labels, "negatives": negatives, "weights": weights},
+                      cpu_ok=("labels",))
     check_embeddings(a, "a", finite=check_finite)
     n = a.shape[0]
     if b is not None:

@@ -7,11 +7,74 @@ row blocks ``(r, d) x (c, d)`` to an ``(r, c)`` score tile. Logits are ``pairwis
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import torch.nn.functional as F
+import torch
 from torch import Tensor
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _power_of_two_scale(peak: Tensor) -> Tensor:
+    """A power of two ``c`` with ``peak / c`` in ``[0.5, 1)`` (``c = 1`` for 0), its exponent kept
+    where ``c`` and ``1 / c`` are representable normal numbers: dividing by ``c`` is exact."""
+    finfo = torch.finfo(peak.dtype)
+    _, exponent = torch.frexp(peak)
+    exponent = exponent.clamp(math.frexp(finfo.tiny)[1], math.frexp(finfo.max)[1] - 1)
+    return torch.ldexp(torch.ones_like(peak), exponent)
+
+
+def normalize(x: Tensor, dim: int = -1, eps: float = 1e-12) -> Tensor:
+    """Scale-safe L2 normalisation ``x / max(|x|, eps)`` along ``dim``, in ``x``'s dtype.
+
+    ``torch.nn.functional.normalize`` squares the entries in the input dtype, so the norm
+    overflows to ``inf`` (and the row silently becomes 0) once ``|x|^2`` exceeds the dtype's range:
+    float16 rows with entries of about 6000 at ``d = 128``, float32 rows with norms of about
+    ``1e19``. Here each row is first divided by a power of two ``c`` close to its largest absolute
+    entry (exact in floating point, so in range the result equals ``F.normalize`` bit for bit),
+    the norm is taken of entries in ``[-1, 1]``, and half inputs are computed in float32. ``c``
+    carries no gradient: ``x / |x|`` does not depend on the scale of ``x``, so the gradient is
+    the one of ``F.normalize``. An all-zero row stays zero; rows with ``|x| < eps`` give
+    ``x / eps``, as in ``F.normalize``.
+
+    Args:
+        x: ``(..., d)`` floating tensor (any shape; ``dim`` is normalised).
+        dim: the dimension to normalise.
+        eps: lower bound on the norm.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
+    work = x.float() if x.dtype in _LOW_PRECISION else x
+    with torch.no_grad():
+        scale = _power_of_two_scale(work.abs().amax(dim=dim, keepdim=True))
+    scaled = work / scale
+    norm = torch.linalg.vector_norm(scaled, dim=dim, keepdim=True)
+    # |x| = scale * |scaled| >= eps  <=>  |scaled| >= eps / scale.
+    out = scaled / torch.maximum(norm, eps / scale)
+    return out.to(x.dtype)
+
+
+def sq_distances(a: Tensor, b: Tensor) -> Tensor:
+    """Squared Euclidean distances ``|a_i - b_j|^2``, ``(..., r, c)`` from ``(..., r, d) x (..., c, d)``.
+
+    Expanded form ``|a|^2 + |b|^2 - 2 a.b`` (memory of one ``(r, c)`` tile; a clamp removes tiny
+    negative round-off), computed scale-safely: both sides are divided by one power of two ``c``
+    near their largest entry and the result multiplied back by ``c^2``, so ``|a|^2`` cannot
+    overflow while the distance itself is representable (a distance beyond the dtype's range is
+    ``inf``, never ``inf - inf = NaN``). ``c`` carries no gradient (it cancels exactly). Half inputs
+    are computed in float32; the result has the promoted input dtype.
+    """
+    out_dtype = torch.promote_types(a.dtype, b.dtype)
+    dtype = torch.float32 if out_dtype in _LOW_PRECISION else out_dtype
+    a, b = a.to(dtype), b.to(dtype)
+    with torch.no_grad():
+        peak = torch.maximum(a.abs().amax(), b.abs().amax()) if a.numel() and b.numel() else a.new_zeros(())
+        scale = _power_of_two_scale(peak)
+    a, b = a / scale, b / scale
+    sq = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2) - 2 * a @ b.transpose(-1, -2)
+    return (sq.clamp_min(0) * scale * scale).to(out_dtype)
 
 @dataclass(frozen=True)
 class Similarity:
@@ -38,7 +101,7 @@ class Cosine(Similarity):
     eps: float = 1e-12
 
     def prepare(self, x: Tensor) -> Tensor:
-        return F.normalize(x, dim=-1, eps=self.eps)
+        return normalize(x, dim=-1, eps=self.eps)
 
     def pairwise(self, a: Tensor, b: Tensor) -> Tensor:
         return a @ b.transpose(-1, -2)
@@ -62,12 +125,10 @@ class NegSqEuclidean(Similarity):
     normalize: bool = False
 
     def prepare(self, x: Tensor) -> Tensor:
-        return F.normalize(x, dim=-1) if self.normalize else x
+        return normalize(x, dim=-1) if self.normalize else x
 
     def pairwise(self, a: Tensor, b: Tensor) -> Tensor:
-        # Expanded form keeps memory at one (r, c) tile; clamp removes tiny negative round-off.
-        sq = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2) - 2 * a @ b.transpose(-1, -2)
-        return -sq.clamp_min(0)
+        return -sq_distances(a, b)
 
 
 SIMILARITIES: dict[str, Similarity] = {
@@ -90,12 +151,7 @@ def get_similarity(similarity: str | Similarity) -> Similarity:
 
 def pairwise_cosine(a: Tensor, b: Tensor) -> Tensor:
     """Cosine similarity matrix ``(n, m)`` of two row sets."""
-    return F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).transpose(-1, -2)
-
-
-def sq_distances(a: Tensor, b: Tensor) -> Tensor:
-    """Squared Euclidean distance matrix ``(n, m)``."""
-    return -NegSqEuclidean().pairwise(a, b)
+    return normalize(a, dim=-1) @ normalize(b, dim=-1).transpose(-1, -2)
 
 
 __all__ = [
@@ -105,6 +161,7 @@ __all__ = [
     "SIMILARITIES",
     "Similarity",
     "get_similarity",
+    "normalize",
     "pairwise_cosine",
     "sq_distances",
 ]

@@ -24,14 +24,21 @@ from typing import Any
 
 import torch
 
+from contrastkit._optional_data import HIDE_ENV, optional_data_hidden
+
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def fortune_prompts(category: str = "computers", n: int = 10, prompt_words: int = 12,
                     min_words: int = 24) -> list[tuple[str, str]]:
-    """``(prompt, human continuation)`` pairs from a Debian fortunes category file."""
+    """``(prompt, human continuation)`` pairs from a Debian fortunes category file.
+
+    Raises ``FileNotFoundError`` when the file is absent or ``$CONTRASTKIT_HIDE_OPTIONAL_DATA`` is set.
+    """
     path = FORTUNES_DIR / category
+    if optional_data_hidden():
+        raise FileNotFoundError(f"category: fortunes hidden by ${HIDE_ENV} (apt-get install fortunes)")
     if not path.exists():
         raise FileNotFoundError(f"category: {path} not found (apt-get install fortunes)")
     out = []
@@ -42,6 +49,11 @@ def fortune_prompts(category: str = "computers", n: int = 10, prompt_words: int 
         if len(out) == n:
             break
     return out
+
+
+def fortunes_available(category: str = "computers") -> bool:
+    """``True`` when the Debian fortunes category file is readable (and not hidden)."""
+    return not optional_data_hidden() and (FORTUNES_DIR / category).is_file()
 
 
 def convert_smollm2(cache_dir: str | Path) -> Path:

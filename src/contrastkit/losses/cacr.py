@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit._validation import check_embeddings, check_positive_float, compute_dtype
-from contrastkit.functional.similarity import sq_distances
+from contrastkit._validation import (
+    check_embeddings,
+    check_finite_result,
+    check_positive_float,
+    check_same_device,
+    compute_dtype,
+)
+from contrastkit.functional.similarity import normalize, sq_distances
 from contrastkit.losses.base import ContrastiveLoss
 
 
@@ -29,7 +34,9 @@ class CACR(ContrastiveLoss):
     (CIFAR-10): ``alpha = beta = 1``, ``t_pos = 1.0``, ``t_neg = 0.9``; the paper uses 5 views.
 
     Call with two views ``loss(z1, z2)`` or with stacked views ``loss(views)``, ``views`` of shape
-    ``(M, N, d)``. ``reduction="none"`` returns ``(N,)`` per-sample totals.
+    ``(M, N, d)``. ``reduction="none"`` returns ``(N,)`` per-sample totals. With ``normalize=False``
+    the costs are scale-safe squared distances; inputs whose costs exceed the float range raise a
+    ``ValueError`` instead of returning NaN.
     """
 
     citation: ClassVar[str] = "Zheng et al. 2023, TMLR, Contrastive Attraction and Contrastive Repulsion"
@@ -56,9 +63,12 @@ class CACR(ContrastiveLoss):
         views = self._stack(a, b)
         views = views.to(compute_dtype(views))
         if self.normalize:
-            views = F.normalize(views, dim=-1)
+            views = normalize(views, dim=-1)
         attraction, repulsion = self.terms(views)
-        return self.reduce(attraction + repulsion)
+        per_sample = check_finite_result(
+            attraction + repulsion, {"a": a, "b": b},
+            hint="the squared distances exceed the float range; use normalize=True or scale the inputs down")
+        return self.reduce(per_sample)
 
     def terms(self, views: Tensor) -> tuple[Tensor, Tensor]:
         """Per-sample attraction and repulsion ``(N,)`` of prepared ``(M, N, d)`` views."""
@@ -81,6 +91,7 @@ class CACR(ContrastiveLoss):
 
     @staticmethod
     def _stack(a: Tensor, b: Tensor | None) -> Tensor:
+        check_same_device({"a": a, "b": b})
         if b is None:
             check_embeddings(a, "a", rank=3)
             if a.shape[0] < 2:

@@ -9,11 +9,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit._validation import check_choice, check_embeddings, check_positive_float
+from contrastkit._validation import (
+    check_choice,
+    check_embeddings,
+    check_positive_float,
+    check_same_device,
+    check_same_shape,
+)
 from contrastkit.functional.positives import check_soft_weights
+from contrastkit.functional.similarity import normalize
 from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.infonce import InfoNCE
 
@@ -32,7 +38,7 @@ def cwcl_weights(frozen: Tensor, *, sharpen: float | None = None) -> Tensor:
     check_embeddings(frozen, "frozen")
     with torch.no_grad():
         u = frozen.float() if frozen.dtype in (torch.float16, torch.bfloat16) else frozen
-        u = F.normalize(u, dim=-1)
+        u = normalize(u, dim=-1)
         cos = (u @ u.T).clamp(-1.0, 1.0)
         if sharpen is None:
             return (cos + 1) / 2
@@ -91,7 +97,13 @@ class CWCL(ContrastiveLoss):
         temperature: Tensor | float | None = None,
     ) -> Tensor:
         """Loss of ``U``-side ``a`` against ``V``-side ``b``; targets from ``frozen`` or ``weights``."""
+        check_same_device({"a": a, "b": b, "frozen": frozen, "weights": weights, "temperature": temperature},
+                          cpu_ok=("temperature",))
         check_embeddings(a, "a")
+        if b is None:  # without b the InfoNCE direction would silently score a against itself
+            raise ValueError("b: CWCL needs the V-side embeddings b (N, d) of the same pairs as a")
+        check_embeddings(b, "b", finite=False)  # the direction checks its result
+        check_same_shape(a, b, "a", "b")
         n = a.shape[0]
         if (frozen is None) == (weights is None):
             raise ValueError("frozen, weights: give exactly one (frozen-tower embeddings or an (N, N) "

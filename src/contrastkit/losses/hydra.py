@@ -13,8 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit._validation import check_choice, check_embeddings, check_labels, check_positive_float, compute_dtype
+from contrastkit._validation import (
+    check_choice,
+    check_embeddings,
+    check_labels,
+    check_positive_float,
+    check_same_device,
+    compute_dtype,
+)
 from contrastkit.functional.forms import lse_rows
+from contrastkit.functional.similarity import normalize
 from contrastkit.losses.base import ContrastiveLoss
 
 PAIR_MODES = ("identical", "arbitrary", "distinct")
@@ -79,14 +87,16 @@ class Hydra(ContrastiveLoss):
         """``(B, B)`` gated cosine logits ``l_ij`` (anchor ``i``'s gate on both sides)."""
         z = z.to(compute_dtype(z))
         if gates is None:
-            zn = F.normalize(z, dim=-1)
+            zn = normalize(z, dim=-1)
             return zn @ zn.T / self.temperature
-        gated = F.normalize(gates.to(z.dtype).unsqueeze(1) * z.unsqueeze(0), dim=-1)  # (A, C, d)
+        gated = normalize(gates.to(z.dtype).unsqueeze(1) * z.unsqueeze(0), dim=-1)  # (A, C, d)
         anchors = torch.diagonal(gated, dim1=0, dim2=1).T                               # u_i = v_ii
         return (anchors.unsqueeze(1) * gated).sum(-1) / self.temperature
 
     def forward(self, z: Tensor, *, labels: Tensor, partner_labels: Tensor,
                 gates: Tensor | None = None) -> Tensor:
+        check_same_device({"z": z, "labels": labels, "partner_labels": partner_labels, "gates": gates},
+                          cpu_ok=("labels", "partner_labels"))
         check_embeddings(z, "z")
         n = z.shape[0]
         labels = check_labels(labels, n).to(z.device)

@@ -7,7 +7,13 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from contrastkit._validation import check_choice, check_finite_result, check_positive_float, compute_dtype
+from contrastkit._validation import (
+    check_choice,
+    check_finite_result,
+    check_positive_float,
+    check_same_device,
+    compute_dtype,
+)
 from contrastkit.functional import distributed as ckdist
 from contrastkit.functional.forms import info_nce_pair_rows, info_nce_paired_symmetric_rows, info_nce_rows
 from contrastkit.functional.positives import SoftWeights, positive_pairs
@@ -96,6 +102,8 @@ class InfoNCE(ContrastiveLoss):
     ) -> Tensor:
         """Loss of embeddings ``a`` (and ``b``); ``temperature`` overrides the stored one
         (e.g. a learnable CLIP logit scale passed as a tensor)."""
+        check_same_device({"a": a, "b": b, "labels": labels, "negatives": negatives, "weights": weights,
+                           "temperature": temperature}, cpu_ok=("labels", "temperature"))
         distributed = self.gather_distributed and ckdist.is_distributed()
         if distributed:
             if weights is not None:
@@ -111,7 +119,7 @@ class InfoNCE(ContrastiveLoss):
         for direction, (loss, has_positive) in zip(
             problem.directions, self.problem_rows(problem, tau, fused=not distributed), strict=True
         ):
-            self._check_positives(has_positive)
+            self._check_positives(has_positive, soft=direction.positives.soft is not None)
             losses.append(loss)
             counted.append(has_positive)
             samples.append(direction.sample)
@@ -154,9 +162,10 @@ class InfoNCE(ContrastiveLoss):
         """``(A, C)`` logits ``s_ij / tau`` in the compute dtype (float32 for half inputs)."""
         dtype = compute_dtype(direction.anchors, direction.candidates)
         sim = self._similarity
-        anchors = sim.prepare(direction.anchors)
-        candidates = anchors if direction.shared else sim.prepare(direction.candidates)
-        return sim.pairwise(anchors, candidates).to(dtype) / tau
+        # Upcast before the product: half-precision scores would be rounded before the division.
+        anchors = sim.prepare(direction.anchors).to(dtype)
+        candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
+        return sim.pairwise(anchors, candidates) / tau
 
     def direction_rows(
         self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
@@ -256,9 +265,13 @@ class InfoNCE(ContrastiveLoss):
             return temperature
         return check_positive_float(temperature, "temperature")
 
-    def _check_positives(self, has_positive: Tensor) -> None:
+    def _check_positives(self, has_positive: Tensor, *, soft: bool = False) -> None:
         if self.no_positive == "error" and not bool(has_positive.all()):
             first = int((~has_positive).nonzero()[0])
+            if soft:  # the positives came from the soft weights, not from labels
+                raise ValueError(
+                    f"weights: row {first} of the soft weights sums to 0, so anchor {first} has no positive "
+                    f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave them out")
             raise ValueError(
                 f"labels: anchor {first} has no positive among the candidates "
                 f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave "

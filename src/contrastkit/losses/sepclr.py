@@ -1,7 +1,8 @@
 """SepCLR: separating common from salient patterns in contrastive analysis (Louiset et al., ICLR 2024).
 
-Built from squared-distance similarities (:func:`contrastkit.functional.similarity.sq_distances`)
-and max-shifted log-sum-exp: the alignment / uniformity terms of Wang & Isola (ICML 2020), the
+Built from scale-safe squared distances (:func:`contrastkit.functional.similarity.sq_distances`)
+and max-shifted log-sum-exp: the alignment / uniformity terms of Wang & Isola (ICML 2020, defined
+once in :mod:`contrastkit.functional.geometry` and shared with the evaluation metrics), the
 "s'-uniformity" and information-less terms on the salient space, and the k-JEM joint-entropy term
 that reduces the mutual information between the common and salient spaces.
 """
@@ -12,34 +13,31 @@ import math
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit._validation import (
     check_embeddings,
+    check_finite_result,
     check_positive_float,
+    check_same_device,
     check_same_shape,
     compute_dtype,
 )
-from contrastkit.functional.similarity import sq_distances
+from contrastkit.functional.geometry import alignment_term, uniformity_term
+from contrastkit.functional.similarity import normalize, sq_distances
 from contrastkit.losses.base import ContrastiveLoss
 
 
 def align(x: Tensor, y: Tensor, *, tau: float = 0.5) -> Tensor:
-    """``align(x, y) = mean_i |x_i - y_i|^2 / (2 tau)`` (0 for an empty batch)."""
-    if x.shape[0] == 0:
-        return x.sum() * 0
-    return ((x - y).pow(2).sum(-1)).mean() / (2 * tau)
+    """``align(x, y) = mean_i |x_i - y_i|^2 / (2 tau)`` (0 for an empty batch): Wang & Isola's
+    alignment (:func:`~contrastkit.functional.geometry.alignment_term`, ``alpha = 2``) over ``2 tau``."""
+    return alignment_term(x, y, alpha=2) / (2 * tau)
 
 
 def unif(x: Tensor, *, tau: float = 0.5) -> Tensor:
-    """``unif(x) = log mean_{i<j} exp(-|x_i - x_j|^2 / (2 tau))`` over the ``n(n-1)/2`` pairs."""
-    n = x.shape[0]
-    if n < 2:
-        return x.sum() * 0
-    i, j = torch.triu_indices(n, n, offset=1, device=x.device)
-    d2 = sq_distances(x, x)[i, j]
-    return torch.logsumexp(-d2 / (2 * tau), 0) - math.log(d2.numel())
+    """``unif(x) = log mean_{i<j} exp(-|x_i - x_j|^2 / (2 tau))`` over the ``n(n-1)/2`` pairs: Wang &
+    Isola's uniformity (:func:`~contrastkit.functional.geometry.uniformity_term`) with ``t = 1 / (2 tau)``."""
+    return uniformity_term(x, t=1 / (2 * tau))
 
 
 def jem(c: Tensor, s: Tensor, *, tau: float = 0.5) -> Tensor:
@@ -85,7 +83,11 @@ class SepCLR(ContrastiveLoss):
         self.tau_unif = check_positive_float(tau_unif, "tau_unif")
 
     def parts(self, c1: Tensor, c2: Tensor, s1: Tensor, s2: Tensor, *, is_target: Tensor) -> dict[str, Tensor]:
-        """The four terms ``common``, ``salient``, ``reg``, ``jem`` (before weighting)."""
+        """The four terms ``common``, ``salient``, ``reg``, ``jem`` (before weighting).
+
+        Raises ``ValueError`` naming the input when a term is not finite (e.g. salient outputs so
+        large that their squared distances exceed the float range)."""
+        check_same_device({"c1": c1, "c2": c2, "s1": s1, "s2": s2, "is_target": is_target}, cpu_ok=("is_target",))
         for name, x in (("c1", c1), ("c2", c2), ("s1", s1), ("s2", s2)):
             check_embeddings(x, name)
         check_same_shape(c1, c2, "c1", "c2")
@@ -96,7 +98,7 @@ class SepCLR(ContrastiveLoss):
         if not isinstance(is_target, Tensor) or is_target.dtype != torch.bool or is_target.shape != (n,):
             raise ValueError(f"is_target: expected a bool tensor of shape ({n},)")
         dtype = compute_dtype(c1, s1)
-        c1, c2 = F.normalize(c1.to(dtype), dim=-1), F.normalize(c2.to(dtype), dim=-1)
+        c1, c2 = normalize(c1.to(dtype), dim=-1), normalize(c2.to(dtype), dim=-1)
         s1, s2 = s1.to(dtype), s2.to(dtype)
         t = is_target.to(s1.device)
         keep = t.unsqueeze(1).to(dtype)
@@ -106,7 +108,12 @@ class SepCLR(ContrastiveLoss):
         salient = align(s1[t], s2[t], tau=ta) + unif(st1, tau=tu) + unif(st2, tau=tu)
         reg = 0.5 * (align(st1[~t], s1[~t], tau=ta) + align(st2[~t], s2[~t], tau=ta))
         joint = 0.5 * (jem(c1, st1, tau=tu) + jem(c2, st2, tau=tu))
-        return {"common": common, "salient": salient, "reg": reg, "jem": joint}
+        parts = {"common": common, "salient": salient, "reg": reg, "jem": joint}
+        inputs = {"c1": c1, "c2": c2, "s1": s1, "s2": s2}
+        hint = "the salient outputs s1, s2 are too large for the float range; scale them down"
+        for value in parts.values():
+            check_finite_result(value, inputs, hint=hint)
+        return parts
 
     def forward(self, c1: Tensor, c2: Tensor, s1: Tensor, s2: Tensor, *, is_target: Tensor) -> Tensor:
         p = self.parts(c1, c2, s1, s2, is_target=is_target)

@@ -22,13 +22,16 @@ from contrastkit._validation import (
     check_choice,
     check_embeddings,
     check_positive_float,
+    check_same_device,
     check_same_shape,
     compute_dtype,
 )
+from contrastkit.functional.similarity import normalize
 from contrastkit.losses.base import ContrastiveLoss
 
 
 def _pair(a: Tensor, b: Tensor, *, min_rows: int = 1) -> tuple[Tensor, Tensor]:
+    check_same_device({"a": a, "b": b})
     check_embeddings(a, "a")
     check_embeddings(b, "b")
     check_same_shape(a, b, "a", "b")
@@ -106,7 +109,7 @@ class NegativeCosine(ContrastiveLoss):
         p, v = _pair(a, b)
         if self.stop_gradient:
             v = v.detach()
-        cos = (F.normalize(p, dim=-1) * F.normalize(v, dim=-1)).sum(-1)
+        cos = (normalize(p, dim=-1) * normalize(v, dim=-1)).sum(-1)
         return self.reduce(2 - 2 * cos if self.form == "byol" else -cos)
 
 

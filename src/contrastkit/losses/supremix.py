@@ -15,8 +15,15 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from contrastkit._validation import check_embeddings, check_positive_float, check_same_shape, compute_dtype
+from contrastkit._validation import (
+    check_embeddings,
+    check_positive_float,
+    check_same_device,
+    check_same_shape,
+    compute_dtype,
+)
 from contrastkit.functional.forms import info_nce_rows
+from contrastkit.functional.similarity import normalize
 from contrastkit.losses.base import ContrastiveLoss, per_sample_mean
 
 # The reference code's --beta option: 0 -> Beta(2, 8) (default), 1 -> Beta(8, 2), 2 -> Beta(5, 5).
@@ -34,6 +41,21 @@ def check_targets(y: object, n: int, name: str = "labels") -> Tensor:
     if y.dtype.is_floating_point and not torch.isfinite(y).all():
         raise ValueError(f"{name}: contains NaN or inf values")
     return y
+
+
+def check_mix_lambda(mix_lambda: object, m: int) -> Tensor:
+    """Mixing weights ``lambda``: a real ``(m, m)`` tensor with every entry in ``[0, 1]`` (a convex
+    combination ``lambda z_i + (1 - lambda) z_k``; NaN or values outside would give meaningless
+    mixtures and labels)."""
+    if not isinstance(mix_lambda, Tensor):
+        raise TypeError(f"mix_lambda: expected a torch.Tensor, got {type(mix_lambda).__name__}")
+    if mix_lambda.dtype == torch.bool or mix_lambda.dtype.is_complex:
+        raise TypeError(f"mix_lambda: expected real weights, got {mix_lambda.dtype}")
+    if tuple(mix_lambda.shape) != (m, m):
+        raise ValueError(f"mix_lambda: expected shape ({m}, {m}), got {tuple(mix_lambda.shape)}")
+    if not bool(((mix_lambda >= 0) & (mix_lambda <= 1)).all()):  # False for NaN too
+        raise ValueError("mix_lambda: expected every entry in [0, 1] (mixing weights); got NaN or a value outside")
+    return mix_lambda
 
 
 def positive_mixture_mask(labels: Tensor, window: float) -> tuple[Tensor, Tensor]:
@@ -109,7 +131,10 @@ class SupReMix(ContrastiveLoss):
 
     def forward(self, a: Tensor, b: Tensor | None = None, *, labels: Tensor,
                 mix_lambda: Tensor | None = None) -> Tensor:
-        """``mix_lambda``: optional ``(2N, 2N)`` draws of ``lambda`` (else sampled from ``Beta``)."""
+        """``mix_lambda``: optional ``(2N, 2N)`` draws of ``lambda`` in ``[0, 1]`` (else sampled from
+        ``Beta``)."""
+        check_same_device({"a": a, "b": b, "labels": labels, "mix_lambda": mix_lambda},
+                          cpu_ok=("labels", "mix_lambda"))
         check_embeddings(a, "a")
         n = a.shape[0]
         y = check_targets(labels, n)
@@ -120,7 +145,7 @@ class SupReMix(ContrastiveLoss):
         else:
             z, views = a, 1
         dtype = compute_dtype(z)
-        z = torch.nn.functional.normalize(z.to(dtype), dim=-1)
+        z = normalize(z.to(dtype), dim=-1)
         y = y.to(device=z.device, dtype=dtype)
         m = z.shape[0]
         sim = z @ z.T
@@ -131,9 +156,7 @@ class SupReMix(ContrastiveLoss):
             if mix_lambda is None:
                 lam = torch.distributions.Beta(*self.beta).sample((m, m)).to(device=z.device, dtype=dtype)
             else:
-                lam = mix_lambda.to(device=z.device, dtype=dtype)
-                if lam.shape != (m, m):
-                    raise ValueError(f"mix_lambda: expected shape ({m}, {m}), got {tuple(lam.shape)}")
+                lam = check_mix_lambda(mix_lambda, m).to(device=z.device, dtype=dtype)
             mu = lam * torch.diagonal(msim).unsqueeze(1) + (1 - lam) * msim
             if self.normalize_mixtures:
                 mu = mu / self._mix_norm(lam, sim.detach())

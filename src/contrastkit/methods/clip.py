@@ -35,8 +35,14 @@ def label_smoothing_weights(n: int, epsilon: float, *, device: torch.device | No
 
 class LogitScale(nn.Module):
     """CLIP's learnable temperature (Radford et al., ICML 2021): ``s = exp(t)`` with ``t`` learned,
-    initialised at ``1 / init_temperature`` and clamped at ``max_scale`` (100 in CLIP) so that
-    training cannot make the softmax arbitrarily sharp. ``temperature() = 1 / s``."""
+    initialised at ``1 / init_temperature`` and capped at ``max_scale`` (100 in CLIP) so that
+    training cannot make the softmax arbitrarily sharp. ``temperature() = 1 / s``.
+
+    The cap clamps the *parameter* ``t`` to ``ln max_scale`` (in place, without gradient), as
+    open_clip does after every optimiser step, and not the output ``exp(t)``: an output clamp has a
+    zero gradient above the cap, so one step past it would freeze the temperature there for good.
+    Here ``s = exp(t)`` always has the gradient ``s``, so the scale can come back down.
+    """
 
     def __init__(self, init_temperature: float = 0.07, max_scale: float = 100.0, *, learnable: bool = True) -> None:
         super().__init__()
@@ -47,8 +53,18 @@ class LogitScale(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / init_temperature)), requires_grad=learnable)
         self.max_scale = float(max_scale)
 
+    def clamp_(self) -> LogitScale:
+        """Clamp ``log_scale`` to ``ln max_scale`` in place (a no-op below the cap)."""
+        with torch.no_grad():
+            self.log_scale.clamp_(max=math.log(self.max_scale))
+        return self
+
     def scale(self) -> Tensor:
-        return self.log_scale.exp().clamp(max=self.max_scale)
+        """``s = exp(t)`` after clamping ``t`` to the cap; differentiable in ``t`` everywhere."""
+        # exp's backward uses its output, not ``t``, so the in-place clamp cannot invalidate a
+        # graph built by an earlier call in the same step.
+        self.clamp_()
+        return self.log_scale.exp()
 
     def temperature(self) -> Tensor:
         return 1 / self.scale()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from contrastkit._validation import check_embeddings
+from contrastkit._validation import FLOAT_DTYPES, check_embeddings, check_labels, check_same_device
 from contrastkit.functional.distributed import all_gather_no_grad
 
 
@@ -42,7 +42,7 @@ class MemoryQueue(nn.Module):
     Args:
         size: capacity ``>= 1``.
         dim: key dimension ``>= 1``.
-        dtype: key dtype (default float32).
+        dtype: key dtype, a floating dtype (default float32).
         gather_distributed: enqueue the keys of every rank (``torch.distributed``).
     """
 
@@ -58,6 +58,8 @@ class MemoryQueue(nn.Module):
         for name, value in (("size", size), ("dim", dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if dtype not in FLOAT_DTYPES:  # an integer buffer would truncate every key
+            raise TypeError(f"dtype: expected a floating dtype {FLOAT_DTYPES}, got {dtype!r}")
         self.size, self.dim = size, dim
         self.gather_distributed = gather_distributed
         self.register_buffer("keys", torch.zeros(size, dim, dtype=dtype))
@@ -72,17 +74,18 @@ class MemoryQueue(nn.Module):
     @torch.no_grad()
     def enqueue(self, keys: Tensor, labels: Tensor | None = None, ids: Tensor | None = None) -> None:
         """Append ``keys (n, dim)`` (detached), overwriting the oldest entries once full; if
-        ``n > size`` only the last ``size`` keys are kept."""
+        ``n > size`` only the last ``size`` keys are kept. ``labels`` / ``ids``: integer ``(n,)``
+        (float labels would be truncated). The keys must be on the queue's device (move the queue
+        with ``.to()``); labels and ids may also be on the CPU."""
+        check_same_device({"queue": self.keys, "keys": keys, "labels": labels, "ids": ids},
+                          cpu_ok=("labels", "ids"))
         check_embeddings(keys, "keys")
         if keys.shape[1] != self.dim:
             raise ValueError(f"keys: expected dimension {self.dim}, got {keys.shape[1]}")
         extras = {}
         for name, value in (("labels", labels), ("ids", ids)):
             if value is not None:
-                if not isinstance(value, Tensor) or value.dim() != 1 or value.shape[0] != keys.shape[0]:
-                    raise ValueError(f"{name}: expected a 1-d tensor with one entry per key "
-                                     f"({keys.shape[0]})")
-                extras[name] = value
+                extras[name] = check_labels(value, keys.shape[0], name)
         keys = keys.detach()
         if self.gather_distributed:
             keys = all_gather_no_grad(keys)

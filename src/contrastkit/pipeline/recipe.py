@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from contrastkit._yaml import YAMLLimitError, load_yaml
 
 
 class _Strict(BaseModel):
@@ -47,7 +48,7 @@ class TrainerConfig(_Strict):
     devices: int = Field(1, gt=0)
     strategy: str = "auto"
     num_nodes: int = Field(1, gt=0)
-    accelerator: str = "cpu"
+    accelerator: str = "auto"  # a GPU when one is present, else the CPU
     checkpoint_every_n_steps: int = Field(100, gt=0)
     log_every_n_steps: int = Field(10, gt=0)
     num_threads: int | None = Field(None, gt=0)
@@ -87,19 +88,33 @@ def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
             if e["type"] == "extra_forbidden":
                 problems.append(f"{key}: unknown key")
             else:
-                problems.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+                problems.append(f"{key}: {e['msg']} (got {_bounded_repr(e.get('input'))})")
         raise RecipeError(f"{source}: invalid recipe\n  " + "\n  ".join(problems)) from None
 
 
+def _bounded_repr(value: Any, limit: int = 120) -> str:
+    import reprlib
+
+    r = reprlib.Repr()  # bounded: a value built from YAML aliases may be huge when printed in full
+    r.maxlevel, r.maxdict, r.maxlist, r.maxstring, r.maxother = 3, 6, 6, 60, 60
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Load a YAML recipe with ``yaml.safe_load`` and apply ``key.sub=value`` overrides."""
+    """Load a YAML recipe with the bounded safe loader (``contrastkit._yaml``) and apply overrides."""
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(f"recipe: file not found: {path}")
+        kind = "is a folder, not a file" if path.is_dir() else "file not found"
+        raise RecipeError(f"recipe: {kind}: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RecipeError(f"recipe: {path} is not valid YAML: {err}") from None
+        data = load_yaml(path, source=f"recipe: {path}")
+    except YAMLLimitError as err:
+        raise RecipeError(str(err)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"recipe: {path}: expected a mapping at the top level, got {type(data).__name__}")
     for item in overrides or []:
         apply_override(data, item)
     return parse_recipe(data, str(path))
@@ -108,12 +123,18 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 def apply_override(data: dict[str, Any], item: str) -> None:
     """Set ``a.b.c=value`` in a nested mapping; the value is parsed as YAML (numbers, lists)."""
     if "=" not in item:
-        raise RecipeError(f"override: expected key.path=value, got {item!r}")
+        raise RecipeError(f"--set: expected key.path=value, got {_bounded_repr(item)}")
     key, value = item.split("=", 1)
-    parts = key.split(".")
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise RecipeError(f"--set: expected a dotted key such as trainer.max_steps, got {_bounded_repr(key)}")
     node = data
-    for part in parts[:-1]:
+    for depth, part in enumerate(parts[:-1]):
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise RecipeError(f"override: {key} does not name a nested key")
-    node[parts[-1]] = yaml.safe_load(value)
+            raise RecipeError(f"--set {key}: {'.'.join(parts[:depth + 1])} is not a mapping")
+    try:
+        node[parts[-1]] = load_yaml(value, max_bytes=10_000, max_depth=16, max_aliases=0,
+                                    source=f"--set {key}")
+    except YAMLLimitError as err:
+        raise RecipeError(str(err)) from None

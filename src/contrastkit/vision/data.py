@@ -2,12 +2,13 @@
 
 Every loader returns an :class:`ImageSplit`: ``images`` float32 ``(n, C, H, W)`` in ``[0, 1]``,
 ``labels`` int64 ``(n,)``. Nothing here needs the network except the last-resort Fashion-MNIST
-download, which only runs when no local copy exists.
+download, which only runs when no local copy exists and is checked against the published MD5s.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import urllib.error
@@ -21,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from contrastkit._optional_data import HIDE_ENV, optional_data_hidden
+
 SPLITS = ("train", "test")
 DIGIT_CLASSES = [str(i) for i in range(10)]
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -30,6 +33,14 @@ FASHION_MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+# MD5 of each .gz file as published in the "Get the Data" table of the official repository's README
+# (github.com/zalandoresearch/fashion-mnist). Only downloads are checked: Debian recompresses the files.
+FASHION_MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 CACHE_DIR = Path.home() / ".cache" / "contrastkit"
 
@@ -211,17 +222,25 @@ def fashion_mnist_dir(root: str | os.PathLike[str] | None = None, *, download: b
     Looked up in order: ``root``; ``$CONTRASTKIT_DATA/fashion-mnist``; the Debian package folder
     ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``); the cache
     ``~/.cache/contrastkit/fashion-mnist``; finally (if ``download``) the files are fetched from
-    the Zalando URLs into that cache.
+    the Zalando URLs into that cache, each checked against its published MD5
+    (:data:`FASHION_MNIST_MD5`) before it is kept. With ``$CONTRASTKIT_HIDE_OPTIONAL_DATA=1`` only
+    ``root`` is looked at and nothing is downloaded (the behaviour of a machine without the data).
+
+    Raises:
+        FileNotFoundError: no local copy, and the download is disabled, failed or did not match
+            its checksum; the message says how to install the data.
     """
+    hidden = optional_data_hidden()
     candidates: list[Path] = []
     if root is not None:
         root = Path(root)
         candidates += [root, root / "fashion-mnist"]
     env = os.environ.get("CONTRASTKIT_DATA")
-    if env:
+    if env and not hidden:
         candidates.append(Path(env) / "fashion-mnist")
     cache = CACHE_DIR / "fashion-mnist"
-    candidates += [DEBIAN_FASHION_MNIST, cache]
+    if not hidden:
+        candidates += [DEBIAN_FASHION_MNIST, cache]
     for folder in candidates:
         if _has_files(folder):
             return folder
@@ -230,6 +249,8 @@ def fashion_mnist_dir(root: str | os.PathLike[str] | None = None, *, download: b
     hint = ("install the Debian package (`apt-get install -y dataset-fashion-mnist`, files in "
             f"{DEBIAN_FASHION_MNIST}), or put the four *-ubyte.gz files in $CONTRASTKIT_DATA/fashion-mnist "
             "or pass root=")
+    if hidden:
+        raise FileNotFoundError(f"Fashion-MNIST not found locally (${HIDE_ENV} hides the optional data); {hint}")
     if not download:
         raise FileNotFoundError(f"Fashion-MNIST not found locally; {hint}")
     cache.mkdir(parents=True, exist_ok=True)
@@ -241,8 +262,12 @@ def fashion_mnist_dir(root: str | os.PathLike[str] | None = None, *, download: b
             tmp = target.with_suffix(".part")
             try:
                 with urllib.request.urlopen(FASHION_MNIST_URL + f, timeout=30) as resp:
-                    tmp.write_bytes(resp.read())
-                read_idx(tmp)  # refuse a truncated or non-IDX download
+                    payload = resp.read()
+                digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
+                if digest != FASHION_MNIST_MD5[f]:
+                    raise ValueError(f"MD5 {digest} does not match the published {FASHION_MNIST_MD5[f]}")
+                tmp.write_bytes(payload)
+                read_idx(tmp)  # refuse a non-IDX file even with a matching checksum
             except (urllib.error.URLError, OSError, ValueError) as err:
                 tmp.unlink(missing_ok=True)
                 raise FileNotFoundError(
@@ -250,6 +275,15 @@ def fashion_mnist_dir(root: str | os.PathLike[str] | None = None, *, download: b
                 ) from err
             tmp.rename(target)
     return cache
+
+
+def fashion_mnist_available(root: str | os.PathLike[str] | None = None) -> bool:
+    """``True`` when the Fashion-MNIST files are on this machine (no download is attempted)."""
+    try:
+        fashion_mnist_dir(root, download=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=4)
