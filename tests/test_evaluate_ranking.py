@@ -12,11 +12,11 @@ from contrastkit.evaluate import ranking_metrics, target_ranks
 def naive(scores, target, ks, exclude=None):
     out = {f"{m}@{k}": 0.0 for k in ks for m in ("HR", "NDCG")}
     out["MRR"] = 0.0
-    U, I = scores.shape
+    U, n_items = scores.shape
     for u in range(U):
         t = int(target[u])
         rank = 1
-        for j in range(I):
+        for j in range(n_items):
             if j == t or (exclude is not None and bool(exclude[u, j])):
                 continue
             if float(scores[u, j]) >= float(scores[u, t]):

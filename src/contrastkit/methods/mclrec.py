@@ -22,7 +22,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from contrastkit.losses import InfoNCE
 from contrastkit.methods.cl4srec import CL4SRec
 from contrastkit.methods.sasrec import Batch
 from contrastkit.seqrec.encoders import SASRec

@@ -25,6 +25,9 @@ REGISTRY: dict[str, str] = {
     "hydra": "contrastkit.reproduce.multimodal:hydra",
     "sepclr": "contrastkit.reproduce.multimodal:sepclr",
     "supremix": "contrastkit.reproduce.multimodal:supremix",
+    "cl4srec": "contrastkit.reproduce.seqrec:cl4srec",
+    "sra-cl": "contrastkit.reproduce.seqrec:sra_cl",
+    "mclrec": "contrastkit.reproduce.seqrec:mclrec",
 }
 
 

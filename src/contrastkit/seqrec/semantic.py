@@ -34,26 +34,30 @@ def _field(frame: object, row: dict[str, object], *names: str) -> str:
     return ""
 
 
-def item_texts(data: SeqRecData) -> list[str]:
-    """One description per item ``1..n_items`` (``texts[i - 1]``): ``"<title> (<year>). Genres: <genres>."``.
-
-    Without an ``.item`` file the item token is used."""
+def _item_parts(data: SeqRecData) -> list[tuple[str, str]]:
+    """``(title with year, genres)`` per item ``1..n_items`` (the item token when no ``.item`` row exists)."""
     item = data.atomic.item if data.atomic is not None else None
     rows: dict[str, dict[str, object]] = {}
     if item is not None:
         rows = {str(r["item_id"]): r for r in item.to_dict("records")}
-    texts = []
+    parts = []
     for token in data.item_tokens:
         row = rows.get(token)
         if row is None:
-            texts.append(f"item {token}")
+            parts.append((f"item {token}", ""))
             continue
         title = _field(item, row, "movie_title", "title", "item_name") or f"item {token}"
         year = _field(item, row, "release_year", "year")
         genres = _field(item, row, "class", "genre", "genres", "categories")
-        text = title + (f" ({year})" if year else "") + "."
-        texts.append(text + (f" Genres: {genres.replace(' ', ', ')}." if genres else ""))
-    return texts
+        parts.append((title + (f" ({year})" if year else ""), genres.replace(" ", ", ")))
+    return parts
+
+
+def item_texts(data: SeqRecData) -> list[str]:
+    """One description per item ``1..n_items`` (``texts[i - 1]``): ``"<title> (<year>). Genres: <genres>."``.
+
+    Without an ``.item`` file the item token is used."""
+    return [f"{title}." + (f" Genres: {genres}." if genres else "") for title, genres in _item_parts(data)]
 
 
 def _genres(data: SeqRecData) -> dict[int, list[str]]:
@@ -76,7 +80,7 @@ def user_texts(data: SeqRecData, *, recent: int = 10, top_genres: int = 3) -> li
     profiles: dict[str, dict[str, object]] = {}
     if user is not None:
         profiles = {str(r["user_id"]): r for r in user.to_dict("records")}
-    titles = item_texts(data)
+    titles = [title for title, _ in _item_parts(data)]
     genres = _genres(data)
     texts = []
     for u, token in enumerate(data.user_tokens):
@@ -89,7 +93,7 @@ def user_texts(data: SeqRecData, *, recent: int = 10, top_genres: int = 3) -> li
         head += f", {job}." if job else "."
         counts = Counter(g for i in train for g in genres.get(int(i), []))
         fav = ", ".join(g for g, _ in counts.most_common(top_genres))
-        watched = "; ".join(titles[int(i) - 1].split(".")[0] for i in train[-recent:][::-1])
+        watched = "; ".join(titles[int(i) - 1] for i in train[-recent:][::-1])
         texts.append(head + (f" Favourite genres: {fav}." if fav else "") + f" Recently watched: {watched}.")
     return texts
 
