@@ -53,3 +53,28 @@ def dclw_weights(z1, z2, sigma):
     e = [math.exp(float(_cos(z1[i], z2[i])) / sigma) for i in range(n)]
     mean = sum(e) / n
     return [2 - x / mean for x in e]
+
+
+def candidate_rows_loop(anchors, candidate_sets, tau, positives_in_denominator=True, pos_scale=None,
+                        similarity="cosine"):
+    """Per-anchor InfoNCE over an explicit candidate list, written term by term.
+
+    ``candidate_sets[i]`` is a list of ``(vector, is_positive, q)``: anchor ``i``'s candidates (own
+    row already left out), whether each is a positive and its denominator weight ``q >= 0``::
+
+        L_i = -w_i mean_{p positive} l_ip + log sum_{j in D(i), q_ij > 0} q_ij exp(l_ij)
+    """
+    out = []
+    for i, cands in enumerate(candidate_sets):
+        pos, den = [], []
+        for vec, is_pos, q in cands:
+            s = (_cos(anchors[i], vec) if similarity == "cosine" else anchors[i] @ vec) / tau
+            if is_pos:
+                pos.append(s)
+            if (positives_in_denominator or not is_pos) and float(q) > 0:
+                den.append(s + math.log(float(q)))
+        m = max(float(d.detach()) for d in den)
+        lse = m + torch.log(sum(torch.exp(d - m) for d in den))
+        w = 1.0 if pos_scale is None else pos_scale[i]
+        out.append(lse - w * sum(pos) / len(pos))
+    return torch.stack(out)

@@ -32,7 +32,17 @@ CONFIGS = {
     "a_to_b_negatives": (InfoNCE, dict(mode="a_to_b"), dict(negatives=True)),
     "dcl_two_view": (DCL, dict(mode="two_view"), dict()),
     "dclw_clip": (DCLW, dict(mode="symmetric"), dict()),
+    # Denominator weights describe the global batch (the same tensor / callable on every rank).
+    "den_two_view_callable": (InfoNCE, dict(mode="two_view"), dict(den="callable", negatives=True)),
+    "den_a_to_b_dense_group": (DCL, dict(mode="a_to_b"), dict(den="dense", negatives=True, group=True)),
+    "den_clip_callable_group": (InfoNCE, dict(mode="symmetric"), dict(den="callable", negatives=True, group=True)),
+    "listwise_dclw": (DCLW, dict(mode="a_to_b"), dict(den="dense", listwise=True)),
+    "duplicates_two_view": (InfoNCE, dict(mode="two_view", duplicates="exclude"), dict(labels=True)),
+    "duplicates_clip_dclw": (DCLW, dict(mode="symmetric", duplicates="exclude"), dict(labels=True)),
+    "hard_negatives_clip": (InfoNCE, dict(mode="symmetric", hard_top_k=2), dict(negatives=True)),
 }
+DENSE_ONLY = {"hard_negatives_clip"}  # declared without a tiled execution
+K = 3  # per-anchor candidates
 
 
 def _data():
@@ -42,7 +52,21 @@ def _data():
     x2 = x1 + 0.3 * torch.randn(n, D_IN, generator=g, dtype=torch.float64)
     labels = torch.randint(0, 3, (n,), generator=g)
     negs = torch.randn(2 * WORLD, D_IN, generator=g, dtype=torch.float64)
-    return x1, x2, labels, negs
+    groups = torch.randn(n, K, D_IN, generator=g, dtype=torch.float64)
+    q = torch.rand(2 * n, 2 * n + 2 * WORLD + K, generator=g, dtype=torch.float64) * 2
+    q[torch.rand(q.shape, generator=g) < 0.2] = 0
+    q[:, 0] = 1.0  # every row keeps a candidate
+    return x1, x2, labels, negs, groups, q, torch.randint(0, K, (n,), generator=g)
+
+
+def _global_weights(mode: str, call: dict, q: torch.Tensor) -> torch.Tensor:
+    n, m = sum(SIZES), 2 * WORLD if call.get("negatives") else 0
+    k = K if call.get("group") or call.get("listwise") else 0
+    if call.get("listwise"):
+        return q[:n, :k]
+    if mode == "two_view":
+        return q[: 2 * n, : 2 * n + m]
+    return q[:n, : n + m + k]
 
 
 def _encoder() -> torch.nn.Linear:
@@ -52,7 +76,7 @@ def _encoder() -> torch.nn.Linear:
 
 def _step(name: str, tile: int | None, rows: slice, neg_rows: slice | None, gather: bool):
     cls, init, call = CONFIGS[name]
-    x1, x2, labels, negs = _data()
+    x1, x2, labels, negs, groups, q, positive_index = _data()
     enc = _encoder()
     loss = cls(0.5, tile_size=tile, gather_distributed=gather, **init)
     kwargs = {}
@@ -60,7 +84,15 @@ def _step(name: str, tile: int | None, rows: slice, neg_rows: slice | None, gath
         kwargs["labels"] = labels[rows]
     if call.get("negatives"):
         kwargs["negatives"] = enc(negs[neg_rows])
-    args = (enc(x1[rows]),) if call.get("single") else (enc(x1[rows]), enc(x2[rows]))
+    if call.get("den"):
+        weights = _global_weights(init["mode"], call, q)
+        kwargs["denominator_weights"] = weights if call["den"] == "dense" else (lambda r, c: weights[r, c])
+    if call.get("group") or call.get("listwise"):
+        kwargs["candidates"] = enc(groups[rows])
+    if call.get("listwise"):
+        kwargs["positive_index"] = positive_index[rows]
+    single = call.get("single") or call.get("listwise")
+    args = (enc(x1[rows]),) if single else (enc(x1[rows]), enc(x2[rows]))
     value = loss(*args, **kwargs)
     value.backward()
     return value.detach(), [p.grad.detach().clone() for p in enc.parameters()]
@@ -75,6 +107,8 @@ def _worker(rank: int, init_file: str, out_file: str) -> None:
     results = {}
     for name in CONFIGS:
         for tile in (None, 3):
+            if tile is not None and name in DENSE_ONLY:
+                continue
             value, grads = _step(name, tile, rows, neg_rows, True)
             # What DDP does: average the parameter gradients over ranks.
             for g in grads:
@@ -108,6 +142,8 @@ def distributed_results():
 @pytest.mark.parametrize("tile", [None, 3])
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_ddp_equals_single_process(distributed_results, name, tile):
+    if tile is not None and name in DENSE_ONLY:
+        pytest.skip("dense-only variant")
     n = sum(SIZES)
     ref_value, ref_grads = _step(name, tile, slice(0, n), slice(0, 2 * WORLD), False)
     for rank_results in distributed_results:

@@ -14,7 +14,9 @@ from contrastkit import functional, losses, mining
 
 __version__ = "0.1.0"
 
-_LAZY = ("evaluate", "vision", "timeseries", "multimodal", "methods", "generation", "pipeline", "reproduce")
+_LAZY = ("evaluate", "vision", "timeseries", "multimodal", "methods", "generation", "pipeline", "reproduce",
+         "pretrained")
+_PRETRAINED = ("save_pretrained", "from_pretrained", "encode")
 
 
 def __getattr__(name: str) -> Any:
@@ -22,7 +24,9 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"contrastkit.{name}")
     if name in ("load_model", "load_run"):
         return getattr(importlib.import_module("contrastkit.pipeline.runfolder"), name)
+    if name in _PRETRAINED:
+        return getattr(importlib.import_module("contrastkit.pretrained"), name)
     raise AttributeError(f"module 'contrastkit' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "functional", "load_model", "load_run", "losses", "mining", *_LAZY]
+__all__ = ["__version__", "functional", "load_model", "load_run", "losses", "mining", *_LAZY, *_PRETRAINED]

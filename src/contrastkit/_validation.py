@@ -114,3 +114,12 @@ def compute_dtype(*tensors: Tensor) -> torch.dtype:
     for t in tensors[1:-1]:
         dtype = torch.promote_types(dtype, t.dtype)
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def check_index(index: object, n: int, size: int, name: str) -> Tensor:
+    """Check an integer ``(n,)`` index with every entry in ``0..size-1``."""
+    index = check_labels(index, n, name)
+    if n and (int(index.min()) < 0 or int(index.max()) >= size):
+        raise ValueError(f"{name}: expected indices in 0..{size - 1}, got values in "
+                         f"{int(index.min())}..{int(index.max())}")
+    return index

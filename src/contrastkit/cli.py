@@ -21,8 +21,19 @@ bench_app = typer.Typer(help="Speed and memory benchmarks.", no_args_is_help=Tru
 app.add_typer(bench_app, name="bench")
 
 
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+# Errors that mean bad input or an unusable file (the library names the argument); anything else is a bug
+# and keeps its traceback.
+USER_ERRORS = (ValueError, TypeError, OSError)
+
+
+def _fail(err: BaseException) -> None:
+    """Print one ``error: ...`` line (bounded, single line) and exit with status 2."""
+    message = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, OSError) and err.filename is not None and str(err.filename) not in message:
+        message = f"{message}: {err.filename}"
+    if len(message) > 2000:
+        message = message[:1997] + "..."
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code=2)
 
 
@@ -31,6 +42,8 @@ def train(
     recipe: Annotated[Path, typer.Argument(help="YAML recipe, e.g. recipes/simclr-digits.yaml")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write")] = Path("runs/run"),
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoints/last.ckpt")] = False,
+    allow_recipe_change: Annotated[bool, typer.Option(
+        help="With --resume: continue even if the recipe differs from the checkpoint's (loss, seed, lr, ...)")] = False,
     devices: Annotated[int | None, typer.Option(help="Number of devices (processes on CPU)")] = None,
     strategy: Annotated[str | None, typer.Option(help="Lightning strategy, e.g. ddp")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Override trainer.max_steps")] = None,
@@ -50,8 +63,9 @@ def train(
         overrides.append(f"trainer.max_steps={max_steps}")
     try:
         parsed = load_recipe(recipe, overrides)
-        result = run_training(parsed, output, resume=resume, progress=progress)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        result = run_training(parsed, output, resume=resume, progress=progress,
+                              allow_recipe_change=allow_recipe_change)
+    except USER_ERRORS as err:
         _fail(err)
         return
     if result.metrics:
@@ -66,7 +80,7 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run folder written 
 
     try:
         metrics = evaluate_run(run_dir)
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         _fail(err)
         return
     _print_metrics(metrics)

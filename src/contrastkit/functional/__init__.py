@@ -2,20 +2,24 @@
 
 from contrastkit.functional.distributed import all_gather_with_grad, is_distributed
 from contrastkit.functional.forms import info_nce_rows, lse_rows
+from contrastkit.functional.geometry import alignment_term, uniformity_term
+from contrastkit.functional.grouped import grouped_infonce
 from contrastkit.functional.positives import Positives
 from contrastkit.functional.problem import Direction, Problem, build_problem
+from contrastkit.functional.sigmoid import sigmoid_rows
 from contrastkit.functional.similarity import (
     Cosine,
     Dot,
     NegSqEuclidean,
     Similarity,
     get_similarity,
+    normalize,
     pairwise_cosine,
     sq_distances,
 )
 from contrastkit.functional.tiled import TiledLogSumExp, tiled_direction_rows, tiled_symmetric_rows
 
 __all__ = ["Cosine", "Direction", "Dot", "NegSqEuclidean", "Positives", "Problem", "Similarity",
-           "TiledLogSumExp", "all_gather_with_grad", "build_problem", "get_similarity",
-           "info_nce_rows", "is_distributed", "lse_rows", "pairwise_cosine", "sq_distances",
-           "tiled_direction_rows", "tiled_symmetric_rows"]
+           "TiledLogSumExp", "alignment_term", "all_gather_with_grad", "build_problem", "get_similarity",
+           "grouped_infonce", "info_nce_rows", "is_distributed", "lse_rows", "normalize", "pairwise_cosine",
+           "sigmoid_rows", "sq_distances", "tiled_direction_rows", "tiled_symmetric_rows", "uniformity_term"]

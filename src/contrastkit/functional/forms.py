@@ -18,6 +18,7 @@ def info_nce_rows(
     positives_in_denominator: bool = True,
     denominator_mask: Tensor | None = None,
     positive_scale: Tensor | None = None,
+    denominator_weight: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Weighted multi-positive InfoNCE per anchor row.
 
@@ -26,7 +27,8 @@ def info_nce_rows(
     with ``D(i)`` every valid candidate (InfoNCE / NT-Xent / SupCon "L_out", Khosla et al. 2020),
     or every valid non-positive candidate when ``positives_in_denominator=False`` (DCL, Yeh et
     al. 2022). ``w_i`` is ``positive_scale`` (DCLW) or 1. ``denominator_mask`` restricts ``D(i)``
-    further (explicit hard negatives, Wang & Liu 2021).
+    further (explicit hard negatives, Wang & Liu 2021). ``denominator_weight`` ``q_ij >= 0``
+    (constants) weighs the denominator: ``log sum_{j in D(i)} q_ij exp(l_ij)``; ``q = 0`` removes a pair.
 
     Returns:
         ``(loss, has_positive)``, both ``(A,)``; rows without positives get loss 0.
@@ -42,15 +44,23 @@ def info_nce_rows(
         # allocate them afresh in backward (masked_fill, logsumexp's sub/exp/mul, the positive
         # product), and on CPU every fresh (A, C) buffer costs its page faults.
         loss = _InfoNCERows.apply(logits, positive_weight, denominator, pos_total, has_positive,
-                                  positive_scale)
+                                  positive_scale, log_weight(denominator_weight))
         return loss, has_positive
     pos_mean = (positive_weight * logits).sum(dim=1) / pos_total.clamp_min(torch.finfo(logits.dtype).tiny)
     if positive_scale is not None:
         pos_mean = pos_mean * positive_scale
-    lse = torch.logsumexp(logits.masked_fill(~denominator, float("-inf")), dim=1)
+    masked = logits.masked_fill(~denominator, float("-inf"))
+    if denominator_weight is not None:
+        masked = masked + log_weight(denominator_weight)
+    lse = torch.logsumexp(masked, dim=1)
     _check_denominator(lse, has_positive)
     loss = torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
     return loss, has_positive
+
+
+def log_weight(q: Tensor | None) -> Tensor | None:
+    """``log q`` of constant denominator weights (``-inf`` where ``q = 0``)."""
+    return None if q is None else q.detach().log()
 
 
 def _check_denominator(lse: Tensor, has_positive: Tensor) -> None:
@@ -82,6 +92,7 @@ class _InfoNCERows(torch.autograd.Function):
         pos_total: Tensor,
         has_positive: Tensor,
         scale: Tensor | None,
+        log_q: Tensor | None = None,
     ) -> Tensor:
         pos_total = pos_total.clamp_min(torch.finfo(logits.dtype).tiny)
         prob = torch.mul(weight, logits)
@@ -90,6 +101,8 @@ class _InfoNCERows(torch.autograd.Function):
             pos_mean = pos_mean * scale
         # Reuse the product's buffer for the softmax: one fresh (A, C) allocation, not two.
         torch.where(denominator, logits, torch.tensor(float("-inf"), dtype=logits.dtype), out=prob)
+        if log_q is not None:
+            prob.add_(log_q)  # the softmax of l + log q is the gradient of log sum q exp(l)
         lse = _softmax_in_place(prob, dim=1)
         _check_denominator(lse, has_positive)
         ctx.save_for_backward(prob, weight, pos_total, has_positive, scale)
@@ -105,7 +118,7 @@ class _InfoNCERows(torch.autograd.Function):
             pos_coef = pos_coef * scale
         grad_logits = prob * coef.unsqueeze(1)
         grad_logits.addcmul_(weight, pos_coef.unsqueeze(1), value=-1)
-        return grad_logits, None, None, None, None, None
+        return grad_logits, None, None, None, None, None, None
 
 
 def lse_rows(logits: Tensor, mask: Tensor) -> Tensor:
@@ -121,6 +134,7 @@ def info_nce_pair_rows(
     *,
     positives_in_denominator: bool = True,
     positive_scale: Tensor | None = None,
+    denominator_weight: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """:func:`info_nce_rows` for hard (0/1) positives given as sparse ``(row, col)`` pairs.
 
@@ -141,7 +155,7 @@ def info_nce_pair_rows(
     if not positives_in_denominator:
         self_rows, self_cols = torch.cat([self_rows, pos_rows]), torch.cat([self_cols, pos_cols])
     loss = _PairRows.apply(logits, pos_rows, pos_cols, counts, has_positive, self_rows, self_cols,
-                           positive_scale)
+                           positive_scale, log_weight(denominator_weight))
     return loss, has_positive
 
 
@@ -163,6 +177,7 @@ class _PairRows(torch.autograd.Function):
         excluded_rows: Tensor,
         excluded_cols: Tensor,
         scale: Tensor | None,
+        log_q: Tensor | None = None,
     ) -> Tensor:
         safe_counts = counts.clamp_min(1)
         pos_mean = torch.zeros_like(counts).index_add_(0, pos_rows, logits[pos_rows, pos_cols]) / safe_counts
@@ -170,6 +185,8 @@ class _PairRows(torch.autograd.Function):
             pos_mean = pos_mean * scale
         prob = logits.clone()
         prob[excluded_rows, excluded_cols] = float("-inf")
+        if log_q is not None:
+            prob.add_(log_q)
         lse = _softmax_in_place(prob, dim=1)
         _check_denominator(lse, has_positive)
         ctx.save_for_backward(prob, pos_rows, pos_cols, safe_counts, has_positive, scale)
@@ -185,7 +202,7 @@ class _PairRows(torch.autograd.Function):
             pos_coef = pos_coef * scale
         grad_logits = prob * coef.unsqueeze(1)
         grad_logits.index_put_((pos_rows, pos_cols), -pos_coef[pos_rows], accumulate=True)
-        return grad_logits, None, None, None, None, None, None, None
+        return grad_logits, None, None, None, None, None, None, None, None
 
 
 def info_nce_paired_symmetric_rows(

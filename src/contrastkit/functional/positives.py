@@ -10,6 +10,12 @@ the requested block, which is what lets the same loss run tiled or across device
 - extra negatives: candidate id ``-1`` matches no anchor;
 - soft weights (CWCL, Dialog2Flow): a dense ``(A, C)`` tensor or a callable
   ``(rows: slice, cols: slice) -> Tensor`` giving the weight tile.
+
+How much each candidate counts in an anchor's denominator is described the same way: optional
+per-pair *denominator weights* ``q_ij >= 0`` (a dense tensor or a tile callable; ``q = 0`` removes
+the pair) and optional *duplicate ids*: a candidate that shares the anchor's duplicate id but is
+not its positive is a false negative and gets ``q = 0``. The denominator is then
+``log sum_j q_ij exp(l_ij)``. Neither is ever materialised beyond the requested tile.
 """
 
 from __future__ import annotations
@@ -34,13 +40,23 @@ class Positives:
         anchor_self: ``(A,)`` index of the anchor's own row among the candidates (excluded from
             both numerator and denominator), ``-1`` where it has none; ``None`` if no anchor has.
         soft: optional soft positive weights replacing the 0/1 id match.
+        pairs: known ``(row, col)`` positive pairs, set by the constructors that know them.
+        denominator: optional denominator weights ``q`` over anchors x ``(C + K)`` columns (the
+            ``C`` candidates, then the ``K`` per-anchor group candidates if any); constants (no
+            gradient flows into them).
+        duplicate_ids: optional ``(A,)`` anchor and ``(C,)`` candidate duplicate ids (``-1`` never
+            matches): a same-id candidate that is not a positive leaves the denominator.
+        group_size: ``K``, the number of per-anchor group candidates after the ``C`` shared ones.
     """
 
     anchor_ids: Tensor
     candidate_ids: Tensor
     anchor_self: Tensor | None = None
     soft: SoftWeights | None = None
-    pairs: tuple[Tensor, Tensor] | None = None  # known (row, col) positive pairs, set by constructors
+    pairs: tuple[Tensor, Tensor] | None = None
+    denominator: SoftWeights | None = None
+    duplicate_ids: tuple[Tensor, Tensor] | None = None
+    group_size: int = 0
 
     @property
     def num_anchors(self) -> int:
@@ -86,21 +102,42 @@ class Positives:
             raise ValueError("negatives: extra negatives cannot be combined with soft weights")
         extra = torch.full((m,), NEGATIVE_ONLY, dtype=self.candidate_ids.dtype,
                            device=self.candidate_ids.device)
-        return replace(self, candidate_ids=torch.cat([self.candidate_ids, extra]))
+        duplicate_ids = self.duplicate_ids
+        if duplicate_ids is not None:
+            duplicate_ids = (duplicate_ids[0], torch.cat([duplicate_ids[1], extra]))
+        return replace(self, candidate_ids=torch.cat([self.candidate_ids, extra]), duplicate_ids=duplicate_ids)
 
     def with_soft(self, soft: SoftWeights | None) -> Positives:
         return replace(self, soft=soft)
 
+    def with_denominator(self, denominator: SoftWeights | None) -> Positives:
+        """Set the denominator weights ``q`` (anchors x ``C + group_size`` columns)."""
+        return replace(self, denominator=denominator)
+
+    def with_duplicates(self, anchor_ids: Tensor, candidate_ids: Tensor) -> Positives:
+        """Mark same-id non-positive candidates as false negatives (removed from the denominator)."""
+        return replace(self, duplicate_ids=(anchor_ids, candidate_ids))
+
+    def with_group(self, k: int) -> Positives:
+        """Declare ``k`` per-anchor group candidates after the shared ones."""
+        return replace(self, group_size=k)
+
+    @property
+    def has_denominator_weights(self) -> bool:
+        return self.denominator is not None or self.duplicate_ids is not None
+
     def select_anchors(self, index: Tensor) -> Positives:
-        """Keep only the anchors at ``index`` (used for local anchors in distributed runs)."""
-        if isinstance(self.soft, Tensor):
-            soft: SoftWeights | None = self.soft[index]
-        elif self.soft is None:
-            soft = None
-        else:
-            raise ValueError("weights: a callable cannot be re-indexed; pass a dense tensor")
+        """Keep only the anchors at ``index`` (used for local anchors in distributed runs).
+
+        Callables keep addressing the original (global) anchor rows: a tile over local rows is
+        assembled from calls over the contiguous runs of ``index`` (:func:`reindexed_rows`)."""
         anchor_self = None if self.anchor_self is None else self.anchor_self[index]
-        return Positives(self.anchor_ids[index], self.candidate_ids, anchor_self, soft)  # pairs recomputed
+        duplicate_ids = None
+        if self.duplicate_ids is not None:
+            duplicate_ids = (self.duplicate_ids[0][index], self.duplicate_ids[1])
+        return Positives(self.anchor_ids[index], self.candidate_ids, anchor_self,  # pairs recomputed
+                         _select_rows(self.soft, index), None, _select_rows(self.denominator, index),
+                         duplicate_ids, self.group_size)
 
     # ------------------------------------------------------------------ tiles
     def self_mask(self, rows: slice, cols: slice) -> Tensor | None:
@@ -132,6 +169,82 @@ class Positives:
     def dense(self, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
         """The whole ``(A, C)`` block; for references and small batches only."""
         return self.tile(slice(0, self.num_anchors), slice(0, self.num_candidates), dtype)
+
+    def denominator_tile(self, rows: slice, cols: slice, dtype: torch.dtype) -> Tensor | None:
+        """``(r, c)`` denominator weights ``q`` of anchors ``rows`` x columns ``cols`` (columns
+        ``>= C`` are the per-anchor group slots), or ``None`` when every ``q`` is 1.
+
+        Duplicates (same duplicate id, not a positive) get ``q = 0``; the anchor's own row is not
+        handled here (it is invalid everywhere). The weights are constants: no gradient."""
+        if not self.has_denominator_weights:
+            return None
+        shape = (rows.stop - rows.start, cols.stop - cols.start)
+        q = None
+        if self.denominator is not None:
+            given = self.denominator
+            if isinstance(given, Tensor):  # checked whole when the problem was built
+                q = given[rows, cols]
+            else:
+                q = check_denominator_tile(given(rows, cols), shape, device=self.anchor_ids.device)
+            q = q.detach().to(dtype, copy=True)  # callers modify it in place
+        if self.duplicate_ids is not None and cols.start < self.num_candidates:
+            shared = slice(cols.start, min(cols.stop, self.num_candidates))
+            aid, cid = self.duplicate_ids
+            same = aid[rows].unsqueeze(1) == cid[shared].unsqueeze(0)
+            if self.soft is None:
+                positive = self.anchor_ids[rows].unsqueeze(1) == self.candidate_ids[shared].unsqueeze(0)
+            else:
+                positive = self.tile(rows, shared, dtype)[0] > 0
+            keep = ~(same & ~positive)
+            if q is None:
+                q = torch.ones(shape, dtype=dtype, device=keep.device)
+            q[:, : keep.shape[1]] *= keep.to(dtype)
+        return q
+
+
+def _select_rows(weights: SoftWeights | None, index: Tensor) -> SoftWeights | None:
+    if weights is None:
+        return None
+    if isinstance(weights, Tensor):
+        return weights[index]
+    return reindexed_rows(weights, index)
+
+
+def reindexed_rows(fn: Callable[[slice, slice], Tensor], index: Tensor) -> Callable[[slice, slice], Tensor]:
+    """A tile callable over the rows ``index`` of ``fn``'s rows: local row ``r`` is ``fn``'s row
+    ``index[r]``. Each requested tile is one call per contiguous run of ``index`` (two for the
+    local anchors of a two-view batch on one rank)."""
+    index_list = [int(i) for i in index.tolist()]
+
+    def tile(rows: slice, cols: slice) -> Tensor:
+        picked = index_list[rows.start:rows.stop]
+        if not picked:
+            return fn(slice(0, 0), cols)
+        parts, start = [], 0
+        for k in range(1, len(picked) + 1):
+            if k == len(picked) or picked[k] != picked[k - 1] + 1:
+                parts.append(fn(slice(picked[start], picked[k - 1] + 1), cols))
+                start = k
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    return tile
+
+
+def check_denominator_tile(
+    q: object, shape: tuple[int, int], name: str = "denominator_weights", *, device: torch.device | None = None
+) -> Tensor:
+    """A denominator-weight tile: a tensor of the requested shape (on ``device``), finite and non-negative."""
+    if not isinstance(q, Tensor):
+        raise TypeError(f"{name}: expected a tensor (or a callable returning one), got {type(q).__name__}")
+    if tuple(q.shape) != shape:
+        raise ValueError(f"{name}: expected a tile of shape {shape} (anchors x candidates), got {tuple(q.shape)}")
+    if device is not None and q.device != device:
+        raise ValueError(f"{name}: expected weights on {device} (the device of the embeddings), got {q.device}")
+    if q.dtype == torch.bool or q.dtype.is_complex:
+        raise TypeError(f"{name}: expected real weights, got dtype {q.dtype}")
+    if not bool(torch.isfinite(q).all()) or bool((q < 0).any()):
+        raise ValueError(f"{name}: expected finite non-negative weights")
+    return q
 
 
 def check_soft_weights(

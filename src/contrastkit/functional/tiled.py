@@ -28,6 +28,11 @@ Two structures are exploited exactly:
 - *bidirectional* (CLIP): the b->a logits are the transpose of the a->b ones, so each tile updates
   row (a->b) and column (b->a) statistics and one backward ``H`` serves both directions.
 
+Denominator weights ``q_ij`` (and duplicates, ``q = 0``) enter each tile as ``l_ij + log q_ij`` after
+the exclusions: the row statistic becomes ``log sum_j q_ij exp(l_ij)`` and the same recomputed tile
+gives its gradient ``exp(l_ij + log q_ij - lse_i)``. Per-anchor candidate groups ``(A, K, d)`` are
+scored outside the tiles (``O(A K)`` logits) and joined with ``logaddexp``.
+
 Hard positives (ids) never enter the tiles: the numerator ``sum_{j in P(i)} l_ij`` is computed
 outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of candidates
 (``x_i · sum_{j: id_j = id_i} y_j``), so autograd differentiates it in ``O(B·d)``. Soft weights
@@ -75,6 +80,7 @@ class TileLayout:
         pairs: ``(rows, cols, row_ptr)`` sparse excluded pairs sorted by row (self and, for DCL,
             positives), or ``None`` when ``dense_ids`` compares ids per tile.
         soft: positives whose ``tile`` gives soft weights (the soft path), or ``None``.
+        weighted: positives whose ``denominator_tile`` gives denominator weights, or ``None``.
     """
 
     row_ids: Tensor
@@ -84,9 +90,19 @@ class TileLayout:
     pairs: tuple[Tensor, Tensor, Tensor] | None
     dense_ids: bool
     soft: Positives | None
+    weighted: Positives | None = None
 
     def exclude_(self, s: Tensor, rows: slice, cols: slice) -> Tensor:
-        """Set excluded logits of tile ``s`` (anchors ``rows`` x candidates ``cols``) to ``-inf``."""
+        """Set excluded logits of tile ``s`` (anchors ``rows`` x candidates ``cols``) to ``-inf`` and
+        add ``log q`` of the denominator weights."""
+        self._exclude(s, rows, cols)
+        if self.weighted is not None:
+            q = self.weighted.denominator_tile(rows, cols, s.dtype)
+            if q is not None:
+                s.add_(q.log_())
+        return s
+
+    def _exclude(self, s: Tensor, rows: slice, cols: slice) -> Tensor:
         if self.soft is not None:
             weight, valid = self.soft.tile(rows, cols, s.dtype)
             den = valid if not self.exclude_positives else valid & (weight <= 0)
@@ -115,9 +131,10 @@ def _pairs_from(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
 def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
     """Prepare the per-tile exclusion rule of a direction (see :class:`TileLayout`)."""
     n_rows = positives.num_anchors
+    weighted = positives if positives.has_denominator_weights else None
     if positives.soft is not None:
         return TileLayout(positives.anchor_ids, positives.candidate_ids, positives.anchor_self,
-                          exclude_positives, None, False, positives)
+                          exclude_positives, None, False, positives, weighted)
     rows_list, cols_list = [], []
     if positives.anchor_self is not None:
         own = positives.anchor_self >= 0
@@ -135,7 +152,7 @@ def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
     if rows_list:
         sparse = _pairs_from(torch.cat(rows_list), torch.cat(cols_list), n_rows)
     return TileLayout(positives.anchor_ids, positives.candidate_ids, positives.anchor_self,
-                      exclude_positives, sparse, dense_ids, None)
+                      exclude_positives, sparse, dense_ids, None, weighted)
 
 
 # ---------------------------------------------------------------------------------------- kernel
@@ -423,6 +440,36 @@ def _finish(
     return loss, has_positive
 
 
+def _join_group(
+    lse: Tensor, num: Tensor, total: Tensor, direction: Direction, x: Tensor, similarity: Similarity,
+    exclude_positives: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Fold the direction's per-anchor candidates into ``(lse, num, total)``; ``x`` are the
+    prepared anchors already divided by ``tau``. Logits ``g_ik = <x_i, prepare(c_ik)>``."""
+    group = direction.group
+    if group is None:
+        return lse, num, total
+    glog = similarity.pairwise(x.unsqueeze(1), similarity.prepare(group).to(x.dtype)).squeeze(1)
+    n_cand = direction.positives.num_candidates
+    den = glog
+    if direction.group_positive is not None:
+        pos = direction.group_positive
+        picked = glog.gather(1, pos.unsqueeze(1)).squeeze(1)
+        num, total = num + picked, total + 1
+        if exclude_positives:
+            hit = torch.arange(glog.shape[1], device=glog.device).unsqueeze(0) == pos.unsqueeze(1)
+            den = den.masked_fill(hit, NEG_INF)
+    q = direction.positives.denominator_tile(slice(0, glog.shape[0]), slice(n_cand, n_cand + glog.shape[1]),
+                                             glog.dtype)
+    if q is not None:
+        den = den + q.log()
+    some = (den != NEG_INF).any(1, keepdim=True)  # NaN counts as present (reported by the caller)
+    # A row whose group is fully excluded adds nothing (and no NaN gradient from an all -inf lse).
+    lse_group = torch.logsumexp(torch.where(some, den, torch.zeros_like(den)), 1)
+    lse_group = torch.where(some.squeeze(1), lse_group, torch.full_like(lse_group, NEG_INF))
+    return torch.logaddexp(lse, lse_group), num, total
+
+
 def _prepared(
     direction: Direction, similarity: Similarity
 ) -> tuple[Tensor, Tensor, torch.dtype]:
@@ -462,7 +509,8 @@ def tiled_direction_rows(
     anchors, candidates, _ = _prepared(direction, similarity)
     positives = direction.positives
     layout = build_layout(positives, not positives_in_denominator)
-    if direction.shared and positives.soft is None:
+    # The shared kernel needs a symmetric tile rule: duplicates are, free denominator weights need not be.
+    if direction.shared and positives.soft is None and positives.denominator is None:
         x = _scaled(anchors, tau, 0.5)
         lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, x, None)
         num, total = _hard_numerator(positives, x, x)
@@ -471,6 +519,7 @@ def tiled_direction_rows(
         lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, x, candidates)
         if positives.soft is None:
             num, total = _hard_numerator(positives, x, candidates)
+        lse, num, total = _join_group(lse, num, total, direction, x, similarity, not positives_in_denominator)
     return _finish(lse, num, total, tau, positive_scale)
 
 
@@ -509,6 +558,8 @@ def tiled_symmetric_rows(
     x = _scaled(anchors, tau, 1.0)
     lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, x, candidates)
     num_ab, tot_ab = _hard_numerator(forward.positives, x, candidates)
+    lse_ab, num_ab, tot_ab = _join_group(lse_ab, num_ab, tot_ab, forward, x, similarity,
+                                         not positives_in_denominator)
     num_ba, tot_ba = _hard_numerator(backward.positives, candidates[:n], x)
     return [
         _finish(lse_ab, num_ab, tot_ab, tau, positive_scale),

@@ -17,6 +17,10 @@ cache row. Compared with the 4.55 implementation it fuses "select + re-expand" i
 keeps the context hidden states L2-normalised once, scores the penalty with a ``(B, k, T)`` batched
 matmul instead of a ``k``-times repeated context, and (for decoder-only models whose logits are
 ``lm_head(last hidden)``, checked at run time) runs the LM head on the chosen candidate only.
+
+One deliberate divergence from transformers: a candidate of probability 0 (a token a logits processor
+forbade, present in the top-k only because fewer than ``k`` tokens are allowed) is never selected;
+transformers can select it when its degeneration penalty is low enough.
 """
 
 from __future__ import annotations
@@ -202,6 +206,10 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         cos = cos.masked_fill(~ctx_valid[:, None, :], torch.finfo(cos.dtype).min)
         penalty = cos.max(dim=-1).values
         score = (1.0 - penalty_alpha) * top_p - penalty_alpha * penalty
+        # A logits processor may leave fewer than k tokens allowed: the top-k then holds p = 0
+        # candidates, whose -alpha * penalty can beat an allowed one. Never pick them (transformers
+        # 4.55 does; this is the one place where the two differ).
+        score = score.masked_fill(top_p <= 0, float("-inf"))
         selected = score.max(dim=-1).indices  # first maximum, as transformers
         next_tokens = top_ids[rows, selected]
         ctx = torch.cat([ctx, hid_n[rows, selected][:, None, :]], dim=1)

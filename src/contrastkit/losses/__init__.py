@@ -6,11 +6,12 @@ from contrastkit.losses.cwcl import CWCL, cwcl_weights
 from contrastkit.losses.hydra import Hydra
 from contrastkit.losses.infonce import DCL, DCLW, HardNegativeInfoNCE, InfoNCE
 from contrastkit.losses.sepclr import SepCLR
+from contrastkit.losses.siglip import SigLIP
 from contrastkit.losses.simple import SimpleContrastive
 from contrastkit.losses.ssl import BarlowTwins, NegativeCosine, SwAV, VICReg, sinkhorn
 from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
-    "NegativeCosine", "SepCLR", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights", "sinkhorn",
+    "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights", "sinkhorn",
 ]

@@ -15,15 +15,30 @@ NO_POSITIVE_POLICIES = ("error", "ignore")
 class ContrastiveLoss(nn.Module):
     """Base class: a loss never owns a model; it maps embeddings to a loss value.
 
-    Subclasses set ``citation`` and list their constructor arguments in ``_config_keys``.
+    The contract every loss keeps (checked for every subclass by ``tests/test_loss_contract.py``):
+
+    - ``citation``: the paper (authors, year, venue) whose objective it implements;
+    - ``config()``: the constructor arguments, so that ``type(loss)(**loss.config())`` rebuilds it
+      (subclasses list them in ``_config_keys``);
+    - ``reduction`` among ``reductions``: ``none`` gives one value per input row, ``mean`` / ``sum``
+      reduce them. Batch-statistic losses (one value per batch) declare ``("mean", "sum")``, both
+      returning that value, and refuse ``none`` with an error naming ``reduction``;
+    - multi-term losses list ``part_names`` and return the terms from ``parts(...)`` (same
+      arguments as the call) so that they can be logged;
+    - bad input raises one ``ValueError`` / ``TypeError`` naming the argument.
     """
 
     citation: ClassVar[str] = ""
     _config_keys: ClassVar[tuple[str, ...]] = ()
+    reductions: ClassVar[tuple[str, ...]] = REDUCTIONS
+    part_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = check_choice(reduction, "reduction", REDUCTIONS)
+        if self.reduction not in self.reductions:
+            raise ValueError(f"reduction: {type(self).__name__} is one value per batch (batch statistics); "
+                             f"expected one of {self.reductions}, got {reduction!r}")
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this loss: ``type(loss)(**loss.config())``."""

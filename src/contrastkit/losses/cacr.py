@@ -59,16 +59,24 @@ class CACR(ContrastiveLoss):
         self.t_neg = check_positive_float(t_neg, "t_neg")
         self.normalize = normalize
 
+    part_names: ClassVar[tuple[str, ...]] = ("attraction", "repulsion")
+
+    def parts(self, a: Tensor, b: Tensor | None = None) -> dict[str, Tensor]:
+        """Attraction and repulsion, each reduced as ``reduction`` (they add up to the loss)."""
+        attraction, repulsion = self.terms(self._prepare(a, b))
+        return {"attraction": self.reduce(attraction), "repulsion": self.reduce(repulsion)}
+
     def forward(self, a: Tensor, b: Tensor | None = None) -> Tensor:
-        views = self._stack(a, b)
-        views = views.to(compute_dtype(views))
-        if self.normalize:
-            views = normalize(views, dim=-1)
-        attraction, repulsion = self.terms(views)
+        attraction, repulsion = self.terms(self._prepare(a, b))
         per_sample = check_finite_result(
             attraction + repulsion, {"a": a, "b": b},
             hint="the squared distances exceed the float range; use normalize=True or scale the inputs down")
         return self.reduce(per_sample)
+
+    def _prepare(self, a: Tensor, b: Tensor | None) -> Tensor:
+        views = self._stack(a, b)
+        views = views.to(compute_dtype(views))
+        return normalize(views, dim=-1) if self.normalize else views
 
     def terms(self, views: Tensor) -> tuple[Tensor, Tensor]:
         """Per-sample attraction and repulsion ``(N,)`` of prepared ``(M, N, d)`` views."""

@@ -1,14 +1,20 @@
-"""The InfoNCE family: NT-Xent, SupCon, CLIP / two-tower, DCL, DCLW, hard-negative InfoNCE."""
+"""The InfoNCE family: NT-Xent, SupCon, CLIP / two-tower, DCL, DCLW, hard-negative InfoNCE.
+
+One class, :class:`InfoNCE`; its variants are constructor options, each declaring whether it runs
+tiled and gathered (:data:`VARIANTS`). DCL, DCLW and HardNegativeInfoNCE are presets of it.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from contrastkit._validation import (
     check_choice,
+    check_embeddings,
     check_finite_result,
     check_positive_float,
     check_same_device,
@@ -17,7 +23,15 @@ from contrastkit._validation import (
 from contrastkit.functional import distributed as ckdist
 from contrastkit.functional.forms import info_nce_pair_rows, info_nce_paired_symmetric_rows, info_nce_rows
 from contrastkit.functional.positives import SoftWeights, positive_pairs
-from contrastkit.functional.problem import MODES, Direction, Problem, build_problem
+from contrastkit.functional.problem import (
+    DUPLICATES,
+    MODES,
+    Direction,
+    Problem,
+    attach_group,
+    build_problem,
+    check_group,
+)
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
 from contrastkit.functional.tiled import check_tile_size, tiled_direction_rows, tiled_symmetric_rows
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
@@ -25,13 +39,38 @@ from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_s
 _SYMMETRIC_SIMILARITIES = (Cosine, Dot, NegSqEuclidean)  # s(x, y) = s(y, x)
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A constructor option of :class:`InfoNCE`: what it changes and where it runs."""
+
+    option: str
+    changes: str
+    tiles: bool
+    distributes: bool
+
+
+VARIANTS: dict[str, Variant] = {v.option: v for v in (
+    Variant("decoupled", "positives leave the denominator (DCL, Yeh et al. 2022, Eq. 6)", True, True),
+    Variant("vmf_sigma", "detached von Mises-Fisher weight on the positive term (DCLW)", True, True),
+    Variant("hard_negatives", "denominator restricted to each row's hardest negatives (Wang & Liu 2021, "
+            "L_hard); needs whole rows", False, True),
+    Variant("duplicates", "same-label candidates other than the pair leave the denominator", True, True),
+)}
+
+# Dense pieces a subclass may override; a class that does is dense-only (declared once, at class
+# creation, in ``_dense_only_hooks``), since the tiled kernels never call them.
+_DENSE_HOOKS = ("logits", "direction_rows", "denominator_mask")
+_BASE_KEYS = ("temperature", "mode", "similarity", "no_positive", "tile_size", "gather_distributed", "duplicates")
+
+
 class InfoNCE(ContrastiveLoss):
     """InfoNCE / NT-Xent / SupCon / CLIP loss with sparse positives.
 
     For anchor ``i`` with logits ``l_ij = s(z_i, z_j) / tau`` over its candidates ``j`` (its own
-    row excluded) and positive set ``P(i)`` (or soft weights ``p_ij``)::
+    row excluded), positive set ``P(i)`` (or soft weights ``p_ij``) and denominator weights
+    ``q_ij`` (1 unless given)::
 
-        L_i = -(1/|P(i)|) sum_{p in P(i)} l_ip + log sum_{j != i} exp(l_ij)
+        L_i = -(1/|P(i)|) sum_{p in P(i)} l_ip + log sum_{j in D(i)} q_ij exp(l_ij),   D(i) = {j != i}
 
     One positive per anchor gives NT-Xent (Chen et al., 2020, "A Simple Framework for Contrastive
     Learning of Visual Representations"; van den Oord et al., 2018, "Representation Learning with
@@ -58,15 +97,51 @@ class InfoNCE(ContrastiveLoss):
             that DDP's gradient average equals the single-process gradient on the concatenated
             batch (:mod:`contrastkit.functional.distributed`). The mean over ranks of the returned
             values is the single-process loss. Without a process group it changes nothing.
+        duplicates: what ``labels=`` mean when ``b`` pairs each row with its positive (two views,
+            two towers). ``positive`` (default): same-label rows are extra positives (SupCon;
+            a perfect embedding with one duplicate scores ``log 2``). ``exclude``: labels mark
+            duplicates (e.g. document ids); the positive stays the pair, and the other same-label
+            candidates are false negatives removed from the denominator (``q = 0``).
+        decoupled: DCL: positives leave the denominator (Yeh et al., ECCV 2022, Eq. 6).
+        vmf_sigma: DCLW: weight the positive term by the detached von Mises-Fisher weight
+            ``w_i = 2 - A softmax_i(s_ip / sigma)`` over the ``A`` anchors (every rank's when gathered).
+        hard_top_k / hard_fraction: keep only the ``top_k`` (or the top ``fraction``) most similar
+            negatives of each row in the denominator (Wang & Liu, CVPR 2021, ``L_hard``); dense only.
+
+    Which options tile and distribute is declared in :data:`VARIANTS`; a loss configured with a
+    variant that does not tile refuses ``tile_size`` when it is built.
+
+    Call: ``loss(a, b=None, *, labels=None, weights=None, denominator_weights=None, negatives=None,
+    candidates=None, positive_index=None, temperature=None)``:
+
+    - ``denominator_weights``: per-pair ``q_ij >= 0`` (constants, no gradient), a dense tensor over
+      the direction's anchors x candidates (extra negatives, then per-anchor candidates, as
+      columns; ``(N, N + M + K)`` over ``a`` x ``b`` rows for two towers, ``(N, N)`` sample pairs
+      for two views) or a callable ``(rows: slice, cols: slice) -> tile``, as ``weights=``.
+      Under ``gather_distributed`` it describes the global batch (rows and columns of all ranks in
+      rank order) exactly as the single-process call on the concatenated batch would.
+      Hard-negative weighting (MEOW, AdaMEOW), teacher/student mixed terms and false-negative
+      masks are expressed this way.
+    - ``candidates`` ``(N, K, d)``: each row of ``a`` also scores its own ``K`` candidates (scored
+      against that anchor only). With ``b`` (``a_to_b`` / ``symmetric``) they are extra
+      negatives of the a->b direction (CLAPS imposters, per-query hard negatives). With
+      ``b=None`` the call is listwise: anchor ``i`` against its ``K`` candidates only, the
+      positive at ``positive_index[i]`` (reranking).
     """
 
     citation: ClassVar[str] = (
         "van den Oord et al. 2018, arXiv:1807.03748; Chen et al. 2020, ICML (SimCLR); "
         "Khosla et al. 2020, NeurIPS (SupCon); Radford et al. 2021, ICML (CLIP)"
     )
-    _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "mode", "similarity", "no_positive",
-                                               "tile_size", "gather_distributed")
-    positives_in_denominator: ClassVar[bool] = True
+    _config_keys: ClassVar[tuple[str, ...]] = _BASE_KEYS + ("decoupled", "vmf_sigma", "hard_top_k", "hard_fraction")
+    _fixed: ClassVar[dict[str, Any]] = {}  # variant options a preset sets (refused as arguments)
+    _dense_only_hooks: ClassVar[tuple[str, ...]] = ()
+    _custom_positive_scale: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._dense_only_hooks = tuple(h for h in _DENSE_HOOKS if getattr(cls, h) is not getattr(InfoNCE, h))
+        cls._custom_positive_scale = cls.positive_scale_from_mean is not InfoNCE.positive_scale_from_mean
 
     def __init__(
         self,
@@ -78,6 +153,11 @@ class InfoNCE(ContrastiveLoss):
         no_positive: str = "error",
         tile_size: int | None = None,
         gather_distributed: bool = False,
+        duplicates: str = "positive",
+        decoupled: bool = False,
+        vmf_sigma: float | None = None,
+        hard_top_k: int | None = None,
+        hard_fraction: float | None = None,
     ) -> None:
         super().__init__(reduction)
         self.temperature = check_positive_float(temperature, "temperature")
@@ -86,10 +166,60 @@ class InfoNCE(ContrastiveLoss):
         self.similarity = self._similarity.name
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
         self.tile_size = check_tile_size(tile_size)
-        if not isinstance(gather_distributed, bool):
-            raise TypeError(f"gather_distributed: expected a bool, got {type(gather_distributed).__name__}")
+        for name, value in (("gather_distributed", gather_distributed), ("decoupled", decoupled)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
         self.gather_distributed = gather_distributed
+        self.duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
+        self.decoupled = decoupled
+        self.vmf_sigma = None if vmf_sigma is None else check_positive_float(vmf_sigma, "vmf_sigma")
+        if hard_top_k is not None and hard_fraction is not None:
+            raise ValueError("hard_top_k, hard_fraction: give at most one of them")
+        if hard_top_k is not None and (isinstance(hard_top_k, bool) or not isinstance(hard_top_k, int)
+                                       or hard_top_k < 1):
+            raise ValueError(f"hard_top_k: expected an integer >= 1, got {hard_top_k!r}")
+        if hard_fraction is not None and (isinstance(hard_fraction, bool) or not isinstance(hard_fraction, (int, float))
+                                          or not 0 < hard_fraction <= 1):
+            raise ValueError(f"hard_fraction: expected a number in (0, 1], got {hard_fraction!r}")
+        self.hard_top_k, self.hard_fraction = hard_top_k, hard_fraction
+        if self.tile_size is not None:
+            for variant in self.variants():
+                if not variant.tiles:
+                    raise ValueError(f"tile_size: {type(self).__name__} uses {variant.option!r} ({variant.changes}), "
+                                     "which has no tiled execution; use tile_size=None")
 
+    # ------------------------------------------------------------------ declared variants
+    def variants(self) -> tuple[Variant, ...]:
+        """The variant options this loss uses (see :data:`VARIANTS`)."""
+        active = {"decoupled": self.decoupled, "vmf_sigma": self.vmf_sigma is not None,
+                  "hard_negatives": self.hard_top_k is not None or self.hard_fraction is not None,
+                  "duplicates": self.duplicates == "exclude"}
+        return tuple(VARIANTS[name] for name, on in active.items() if on)
+
+    @property
+    def tiles(self) -> bool:
+        """Whether this configuration has a tiled execution."""
+        return all(v.tiles for v in self.variants()) and not self._dense_only_hooks
+
+    @property
+    def distributes(self) -> bool:
+        """Whether this configuration runs with ``gather_distributed`` (every variant does)."""
+        return all(v.distributes for v in self.variants())
+
+    @property
+    def positives_in_denominator(self) -> bool:
+        return not self.decoupled
+
+    @property
+    def _masks_denominator(self) -> bool:
+        return (self.hard_top_k is not None or self.hard_fraction is not None
+                or "denominator_mask" in self._dense_only_hooks)
+
+    @property
+    def _scales_positive(self) -> bool:
+        return self.vmf_sigma is not None or self._custom_positive_scale
+
+    # ------------------------------------------------------------------ call
     def forward(
         self,
         a: Tensor,
@@ -97,23 +227,39 @@ class InfoNCE(ContrastiveLoss):
         *,
         labels: Tensor | None = None,
         weights: SoftWeights | None = None,
+        denominator_weights: SoftWeights | None = None,
         negatives: Tensor | None = None,
+        candidates: Tensor | None = None,
+        positive_index: Tensor | None = None,
         temperature: Tensor | float | None = None,
     ) -> Tensor:
-        """Loss of embeddings ``a`` (and ``b``); ``temperature`` overrides the stored one
-        (e.g. a learnable CLIP logit scale passed as a tensor)."""
+        """Loss of embeddings ``a`` (and ``b``); see the class docstring for the arguments.
+        ``temperature`` overrides the stored one (e.g. a learnable CLIP logit scale as a tensor)."""
         check_same_device({"a": a, "b": b, "labels": labels, "negatives": negatives, "weights": weights,
-                           "temperature": temperature}, cpu_ok=("labels", "temperature"))
+                           "denominator_weights": denominator_weights, "candidates": candidates,
+                           "positive_index": positive_index, "temperature": temperature},
+                          cpu_ok=("labels", "positive_index", "temperature"))
+        group = None
+        if candidates is not None:
+            check_embeddings(a, "a", finite=False)
+            group = check_group(a, candidates, positive_index, listwise=b is None)
+        elif positive_index is not None:
+            raise ValueError("positive_index: only meaningful with candidates= (per-anchor candidate groups)")
+        group_size = 0 if group is None else group[0].shape[1]
         distributed = self.gather_distributed and ckdist.is_distributed()
+        local_a = a
         if distributed:
             if weights is not None:
                 raise ValueError("weights: soft weights are not supported with gather_distributed=True")
             batch = ckdist.gather_batch(a, b, labels, negatives)
             a, b, labels, negatives = batch.a, batch.b, batch.labels, batch.negatives
-        problem = build_problem(a, b, mode=self.mode, labels=labels, weights=weights,
-                                negatives=negatives, check_finite=False)
+        problem = build_problem(a, b, mode=self.mode, labels=labels, weights=weights, negatives=negatives,
+                                denominator_weights=denominator_weights, duplicates=self.duplicates,
+                                group_size=group_size, check_finite=False)
         if distributed:
             problem = ckdist.localize(problem, batch.start, batch.stop)
+        if group is not None:
+            problem = attach_group(problem, *group)
         tau = self._resolve_temperature(temperature)
         losses, counted, samples = [], [], []
         for direction, (loss, has_positive) in zip(
@@ -124,7 +270,7 @@ class InfoNCE(ContrastiveLoss):
             counted.append(has_positive)
             samples.append(direction.sample)
         per_sample, sample_counted = per_sample_mean(losses, counted, samples, problem.num_samples)
-        check_finite_result(per_sample, {"a": a, "b": b, "negatives": negatives})
+        check_finite_result(per_sample, {"a": local_a, "b": b, "negatives": negatives, "candidates": candidates})
         if distributed:
             return ckdist.distributed_reduce(per_sample, sample_counted, self.reduction)
         return self.reduce(per_sample, sample_counted)
@@ -152,10 +298,13 @@ class InfoNCE(ContrastiveLoss):
         self._check_tileable()
         options = dict(similarity=self._similarity, tile_size=self.tile_size,
                        positives_in_denominator=self.positives_in_denominator,
-                       positive_scale=self.positive_scale_from_mean)
+                       positive_scale=self.positive_scale_from_mean if self._scales_positive else None)
         if fused and self.mode == "symmetric" and len(problem.directions) == 2:
             return tiled_symmetric_rows(*problem.directions, tau, **options)  # type: ignore[arg-type]
-        return [tiled_direction_rows(d, tau, **options) for d in problem.directions]  # type: ignore[arg-type]
+        # A listwise direction has no shared candidates (no B x B matrix): its O(N K) rows run dense.
+        return [self.direction_rows(d, tau) if d.candidates.shape[0] == 0
+                else tiled_direction_rows(d, tau, **options)  # type: ignore[arg-type]
+                for d in problem.directions]
 
     # ------------------------------------------------------------------ pieces
     def logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
@@ -167,33 +316,58 @@ class InfoNCE(ContrastiveLoss):
         candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
         return sim.pairwise(anchors, candidates) / tau
 
+    def group_logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
+        """``(A, K)`` logits ``s(a_i, c_ik) / tau`` of each anchor's own candidates."""
+        assert direction.group is not None
+        sim = self._similarity
+        dtype = compute_dtype(direction.anchors, direction.group)
+        anchors = sim.prepare(direction.anchors).to(dtype).unsqueeze(1)
+        return sim.pairwise(anchors, sim.prepare(direction.group).to(dtype)).squeeze(1) / tau
+
     def direction_rows(
         self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """Per-anchor losses and has-positive flags of one direction (``logits``: precomputed
-        ``self.logits(direction, tau)``)."""
+        ``self.logits(direction, tau)``). Per-anchor candidates become extra columns."""
         if logits is None:
             logits = self.logits(direction, tau)
+        n_rows, n_shared = logits.shape
+        if direction.group is not None:
+            logits = torch.cat([logits, self.group_logits(direction, tau).to(logits.dtype)], 1)
+        q = direction.positives.denominator_tile(slice(0, n_rows), slice(0, logits.shape[1]), logits.dtype)
         pairs = self._sparse_positive_pairs(direction, logits)
         if pairs is not None:
             rows, cols = pairs
             scale = None
-            if type(self).positive_scale_from_mean is not InfoNCE.positive_scale_from_mean:
+            if self._scales_positive:
                 with torch.no_grad():
-                    counts = torch.bincount(rows, minlength=logits.shape[0]).clamp_min(1).to(logits.dtype)
+                    counts = torch.bincount(rows, minlength=n_rows).clamp_min(1).to(logits.dtype)
                     pos_mean = torch.zeros_like(counts).index_add_(0, rows, logits[rows, cols]) / counts
                 scale = self.positive_scale_from_mean(pos_mean, tau)
             return info_nce_pair_rows(logits, rows, cols, direction.positives.anchor_self,
                                       positives_in_denominator=self.positives_in_denominator,
-                                      positive_scale=scale)
+                                      positive_scale=scale, denominator_weight=q)
         weight, valid = direction.positives.dense(logits.dtype)
+        if direction.group is not None:
+            k = logits.shape[1] - n_shared
+            extra = torch.zeros(n_rows, k, dtype=weight.dtype, device=weight.device)
+            if direction.group_positive is not None:
+                extra.scatter_(1, direction.group_positive.unsqueeze(1), 1.0)
+            weight = torch.cat([weight, extra], 1)
+            valid = torch.cat([valid, torch.ones_like(extra, dtype=torch.bool)], 1)
+        scale = None
+        if self._scales_positive:
+            with torch.no_grad():
+                pos_mean = (weight * logits).sum(1) / weight.sum(1).clamp_min(1e-12)
+            scale = self.positive_scale_from_mean(pos_mean, tau)
         return info_nce_rows(
             logits,
             weight,
             valid,
             positives_in_denominator=self.positives_in_denominator,
             denominator_mask=self.denominator_mask(logits, weight, valid),
-            positive_scale=self.positive_scale(logits, weight, tau),
+            positive_scale=scale,
+            denominator_weight=q,
         )
 
     def _paired_symmetric_rows(
@@ -206,12 +380,13 @@ class InfoNCE(ContrastiveLoss):
         for direction in (forward, backward):
             pairs = direction.positives.pairs
             if (pairs is None or direction.positives.soft is not None or direction.positives.anchor_self is not None
+                    or direction.positives.has_denominator_weights or direction.group is not None
                     or not (torch.equal(pairs[0], index) and torch.equal(pairs[1], index))):
                 return None
-        if self._sparse_positive_pairs(forward, logits) is None:  # an overridden dense-only hook
+        if self._sparse_positive_pairs(forward, logits) is None:  # a dense-only denominator rule
             return None
         scales: list[Tensor | None] = [None, None]
-        if type(self).positive_scale_from_mean is not InfoNCE.positive_scale_from_mean:
+        if self._scales_positive:
             diag = logits.detach().diagonal()[:n]
             scales = [self.positive_scale_from_mean(diag, tau), self.positive_scale_from_mean(diag, tau)]
         row_loss, col_loss = info_nce_paired_symmetric_rows(
@@ -221,40 +396,54 @@ class InfoNCE(ContrastiveLoss):
         return [(row_loss, every), (col_loss, every)]
 
     def _sparse_positive_pairs(self, direction: Direction, logits: Tensor) -> tuple[Tensor, Tensor] | None:
-        """Hard positives as sparse pairs when the fast dense path applies (no soft weights, no
-        dense-only hook overridden, and at most a quarter of the matrix positive); else ``None``."""
-        cls = type(self)
-        if (direction.positives.soft is not None
-                or cls.denominator_mask is not InfoNCE.denominator_mask
-                or (cls.positive_scale is not InfoNCE.positive_scale
-                    and cls.positive_scale_from_mean is InfoNCE.positive_scale_from_mean)):
+        """Hard positives as sparse pairs (per-anchor group positives included) when the fast dense
+        path applies (no soft weights, no dense denominator rule, and at most a quarter of the
+        matrix positive); else ``None``."""
+        if direction.positives.soft is not None or self._masks_denominator:
             return None
-        return positive_pairs(direction.positives, limit=logits.numel() // 4)
+        pairs = positive_pairs(direction.positives, limit=logits.numel() // 4)
+        if pairs is None or direction.group_positive is None:
+            return pairs
+        rows = torch.arange(logits.shape[0], device=logits.device)
+        cols = direction.positives.num_candidates + direction.group_positive
+        return torch.cat([pairs[0], rows]), torch.cat([pairs[1], cols])
 
     def _check_tileable(self) -> None:
-        # A subclass that changes the dense pieces without a tiled counterpart would be silently
-        # ignored by the tiled path: refuse instead.
-        cls = type(self)
-        for hook in ("logits", "direction_rows", "denominator_mask"):
-            if getattr(cls, hook) is not getattr(InfoNCE, hook):
-                raise ValueError(f"tile_size: {cls.__name__} overrides {hook}() and has no tiled "
-                                 "execution; use tile_size=None")
-        if (cls.positive_scale is not InfoNCE.positive_scale
-                and cls.positive_scale_from_mean is InfoNCE.positive_scale_from_mean):
-            raise ValueError(f"tile_size: {cls.__name__} overrides positive_scale() without "
-                             "positive_scale_from_mean(); use tile_size=None")
+        # Declared at class creation: a subclass's dense hooks are never called by the tiled kernels.
+        if self._dense_only_hooks:
+            raise ValueError(f"tile_size: {type(self).__name__} overrides {', '.join(self._dense_only_hooks)}() "
+                             "and has no tiled execution; use tile_size=None")
+        for variant in self.variants():
+            if not variant.tiles:
+                raise ValueError(f"tile_size: {variant.option!r} has no tiled execution; use tile_size=None")
 
     def denominator_mask(self, logits: Tensor, weight: Tensor, valid: Tensor) -> Tensor | None:
-        """Extra restriction of the denominator set (hook for hard-negative variants)."""
-        return None
+        """Extra restriction of the dense denominator set: the hardest negatives when
+        ``hard_top_k`` / ``hard_fraction`` is set (a subclass may override it: dense only)."""
+        if self.hard_top_k is None and self.hard_fraction is None:
+            return None
+        from contrastkit.mining.hard_negatives import hardest_negatives_mask
 
-    def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor | None:
-        """Per-anchor factor on the positive term (hook for DCLW)."""
-        return None
+        negative = valid & (weight <= 0)
+        return (weight > 0) | hardest_negatives_mask(logits, negative, top_k=self.hard_top_k,
+                                                     fraction=self.hard_fraction)
 
     def positive_scale_from_mean(self, pos_mean: Tensor, tau: Tensor | float) -> Tensor | None:
-        """The same factor from each anchor's mean positive logit (the tiled path's hook)."""
-        return None
+        """Detached per-anchor factor on the positive term from each anchor's mean positive logit
+        (DCLW's vMF weight when ``vmf_sigma`` is set); used by the dense and the tiled path."""
+        if self.vmf_sigma is None:
+            return None
+        with torch.no_grad():
+            return self._vmf_weight(pos_mean * tau)
+
+    def _vmf_weight(self, pos_sim: Tensor) -> Tensor:
+        # The softmax runs over all anchors of the direction, on every rank when distributed.
+        assert self.vmf_sigma is not None
+        z = pos_sim / self.vmf_sigma
+        if self.gather_distributed and ckdist.is_distributed():
+            log_norm, count = ckdist.global_log_normalizer(z)
+            return 2 - count * torch.exp(z - log_norm)
+        return 2 - z.shape[0] * torch.softmax(z, dim=0)
 
     def _resolve_temperature(self, temperature: Tensor | float | None) -> Tensor | float:
         if temperature is None:
@@ -279,16 +468,28 @@ class InfoNCE(ContrastiveLoss):
             )
 
 
+def _preset_kwargs(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A preset's fixed variant options, refusing them as arguments."""
+    for key in cls._fixed:  # type: ignore[attr-defined]
+        if key in kwargs:
+            raise TypeError(f"{key}: fixed by {cls.__name__}; use InfoNCE({key}=...) to choose it")
+    return kwargs | cls._fixed  # type: ignore[attr-defined]
+
+
 class DCL(InfoNCE):
     """Decoupled contrastive loss (Yeh et al., ECCV 2022, "Decoupled Contrastive Learning", Eq. 6).
 
     ``L_i = -l_ip + log sum_{j not in P(i) and j != i} exp(l_ij)``: the positive is removed from
     the denominator, which removes the negative-positive coupling factor ``1 - p_pos`` from the
-    gradient. Paper default ``tau = 0.1``.
+    gradient. Paper default ``tau = 0.1``. Preset of ``InfoNCE(decoupled=True)``.
     """
 
     citation: ClassVar[str] = "Yeh et al. 2022, ECCV, Decoupled Contrastive Learning"
-    positives_in_denominator: ClassVar[bool] = False
+    _config_keys: ClassVar[tuple[str, ...]] = _BASE_KEYS
+    _fixed: ClassVar[dict[str, Any]] = {"decoupled": True}
+
+    def __init__(self, temperature: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(temperature, **_preset_kwargs(type(self), kwargs))
 
 
 class DCLW(DCL):
@@ -296,31 +497,22 @@ class DCLW(DCL):
 
     ``w_i = 2 - exp(s_ip / sigma) / E_k[exp(s_kp / sigma)] = 2 - A softmax_i(s_ip / sigma)`` over
     the ``A`` anchors, ``s_ip`` the anchor's (mean) positive similarity. The weight carries no
-    gradient, as in lightly's ``DCLWLoss``. Defaults ``tau = 0.1``, ``sigma = 0.5``.
+    gradient, as in lightly's ``DCLWLoss``. Defaults ``tau = 0.1``, ``sigma = 0.5``. Preset of
+    ``InfoNCE(decoupled=True, vmf_sigma=sigma)``.
     """
 
-    _config_keys: ClassVar[tuple[str, ...]] = InfoNCE._config_keys + ("sigma",)
+    _config_keys: ClassVar[tuple[str, ...]] = _BASE_KEYS + ("sigma",)
+    _fixed: ClassVar[dict[str, Any]] = {"decoupled": True}
 
-    def __init__(self, temperature: float = 0.1, *, sigma: float = 0.5, **kwargs: object) -> None:
-        super().__init__(temperature, **kwargs)  # type: ignore[arg-type]
-        self.sigma = check_positive_float(sigma, "sigma")
+    def __init__(self, temperature: float = 0.1, *, sigma: float = 0.5, **kwargs: Any) -> None:
+        if "vmf_sigma" in kwargs:
+            raise TypeError("vmf_sigma: DCLW takes sigma=")
+        super().__init__(temperature, vmf_sigma=check_positive_float(sigma, "sigma"), **kwargs)
 
-    def positive_scale(self, logits: Tensor, weight: Tensor, tau: Tensor | float) -> Tensor:
-        with torch.no_grad():
-            pos_sim = (weight * logits).sum(1) * tau / weight.sum(1).clamp_min(1e-12)
-            return self._vmf_weight(pos_sim)
-
-    def positive_scale_from_mean(self, pos_mean: Tensor, tau: Tensor | float) -> Tensor:
-        with torch.no_grad():
-            return self._vmf_weight(pos_mean * tau)
-
-    def _vmf_weight(self, pos_sim: Tensor) -> Tensor:
-        # The softmax runs over all anchors of the direction, on every rank when distributed.
-        z = pos_sim / self.sigma
-        if self.gather_distributed and ckdist.is_distributed():
-            log_norm, count = ckdist.global_log_normalizer(z)
-            return 2 - count * torch.exp(z - log_norm)
-        return 2 - z.shape[0] * torch.softmax(z, dim=0)
+    @property
+    def sigma(self) -> float:
+        assert self.vmf_sigma is not None
+        return self.vmf_sigma
 
 
 class HardNegativeInfoNCE(InfoNCE):
@@ -329,11 +521,12 @@ class HardNegativeInfoNCE(InfoNCE):
 
     ``L_i = -l_ip + log( exp(l_ip) + sum_{k in H(i)} exp(l_ik) )``, ``H(i)`` the ``top_k`` most
     similar negatives of anchor ``i`` (or the top ``fraction`` of them). With every negative
-    kept it equals :class:`InfoNCE`.
+    kept it equals :class:`InfoNCE`. Preset of ``InfoNCE(hard_top_k=...)`` / ``hard_fraction``;
+    dense only (the selection needs whole rows).
     """
 
     citation: ClassVar[str] = "Wang & Liu 2021, CVPR, Understanding the Behaviour of Contrastive Loss"
-    _config_keys: ClassVar[tuple[str, ...]] = InfoNCE._config_keys + ("top_k", "fraction")
+    _config_keys: ClassVar[tuple[str, ...]] = _BASE_KEYS + ("decoupled", "top_k", "fraction")
 
     def __init__(
         self,
@@ -341,24 +534,26 @@ class HardNegativeInfoNCE(InfoNCE):
         *,
         top_k: int | None = None,
         fraction: float | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(temperature, **kwargs)  # type: ignore[arg-type]
         if (top_k is None) == (fraction is None):
             raise ValueError("top_k, fraction: give exactly one of them")
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
             raise ValueError(f"top_k: expected an integer >= 1, got {top_k!r}")
         if fraction is not None and not 0 < fraction <= 1:
             raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
-        if self.tile_size is not None:
-            raise ValueError("tile_size: HardNegativeInfoNCE selects the top-k negatives of whole rows "
-                             "and has no tiled execution; use tile_size=None")
-        self.top_k = top_k
-        self.fraction = fraction
+        for key in ("hard_top_k", "hard_fraction"):
+            if key in kwargs:
+                raise TypeError(f"{key}: HardNegativeInfoNCE takes top_k= / fraction=")
+        super().__init__(temperature, hard_top_k=top_k, hard_fraction=fraction, **kwargs)
 
-    def denominator_mask(self, logits: Tensor, weight: Tensor, valid: Tensor) -> Tensor:
-        from contrastkit.mining.hard_negatives import hardest_negatives_mask
+    @property
+    def top_k(self) -> int | None:
+        return self.hard_top_k
 
-        negative = valid & (weight <= 0)
-        return (weight > 0) | hardest_negatives_mask(logits, negative, top_k=self.top_k,
-                                                     fraction=self.fraction)
+    @property
+    def fraction(self) -> float | None:
+        return self.hard_fraction
+
+
+__all__ = ["DCL", "DCLW", "VARIANTS", "HardNegativeInfoNCE", "InfoNCE", "Variant"]

@@ -70,12 +70,12 @@ class SepCLR(ContrastiveLoss):
     citation: ClassVar[str] = ("Louiset et al. 2024, ICLR, Separating common from salient patterns with "
                                "contrastive representation learning")
     _config_keys: ClassVar[tuple[str, ...]] = ("beta_salient", "beta_reg", "lambda_jem", "tau_align", "tau_unif")
+    reductions: ClassVar[tuple[str, ...]] = ("mean", "sum")
+    part_names: ClassVar[tuple[str, ...]] = ("common", "salient", "reg", "jem")
 
     def __init__(self, beta_salient: float = 1000.0, beta_reg: float = 1000.0, lambda_jem: float = 10.0, *,
                  tau_align: float = 0.5, tau_unif: float = 0.5, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        if reduction == "none":
-            raise ValueError("reduction: SepCLR is one value per batch (uniformity terms); use 'mean' or 'sum'")
+        super().__init__(reduction)  # one value per batch (uniformity terms): no "none"
         self.beta_salient = _non_negative(beta_salient, "beta_salient")
         self.beta_reg = _non_negative(beta_reg, "beta_reg")
         self.lambda_jem = _non_negative(lambda_jem, "lambda_jem")

@@ -6,7 +6,7 @@ loss between the two modalities (SiamLIP, BYOLIP, BarLIP, SwALIP); SLIP adds Sim
 follows the ``loss(a, b)`` convention on two ``(N, d)`` batches of paired embeddings.
 
 Batch-statistics losses (Barlow Twins, VICReg, SwAV) are one number per batch: ``reduction``
-``"mean"`` and ``"sum"`` return it, ``"none"`` is refused.
+``"mean"`` and ``"sum"`` return it, ``"none"`` is refused (their ``reductions`` say so).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ def _pair(a: Tensor, b: Tensor, *, min_rows: int = 1) -> tuple[Tensor, Tensor]:
 
 
 class _BatchLoss(ContrastiveLoss):
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        if reduction == "none":
-            raise ValueError("reduction: this loss is one value per batch; use 'mean' or 'sum'")
+    """A loss that is one value per batch: ``mean`` and ``sum`` return it, ``none`` is refused."""
+
+    reductions: ClassVar[tuple[str, ...]] = ("mean", "sum")
 
 
 def _off_diagonal(m: Tensor) -> Tensor:
@@ -74,15 +73,20 @@ class BarlowTwins(_BatchLoss):
         self.scale = check_positive_float(scale, "scale")
         self.eps = check_positive_float(eps, "eps")
 
-    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+    part_names: ClassVar[tuple[str, ...]] = ("on_diagonal", "off_diagonal")
+
+    def parts(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
+        """The unweighted terms ``sum_i (1 - C_ii)^2`` and ``sum_{i != j} C_ij^2``."""
         a, b = _pair(a, b, min_rows=2)
         n = a.shape[0]
         za = (a - a.mean(0)) / torch.sqrt(a.var(0, unbiased=False) + self.eps)
         zb = (b - b.mean(0)) / torch.sqrt(b.var(0, unbiased=False) + self.eps)
         c = za.T @ zb / n
-        on = (1 - torch.diagonal(c)).pow(2).sum()
-        off = _off_diagonal(c).pow(2).sum()
-        return self.scale * (on + self.lambda_offdiag * off)
+        return {"on_diagonal": (1 - torch.diagonal(c)).pow(2).sum(), "off_diagonal": _off_diagonal(c).pow(2).sum()}
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        p = self.parts(a, b)
+        return self.scale * (p["on_diagonal"] + self.lambda_offdiag * p["off_diagonal"])
 
 
 class NegativeCosine(ContrastiveLoss):
@@ -145,12 +149,18 @@ class VICReg(_BatchLoss):
         cov = z.T @ z / (n - 1)
         return var, _off_diagonal(cov).pow(2).sum() / d
 
-    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+    part_names: ClassVar[tuple[str, ...]] = ("invariance", "variance", "covariance")
+
+    def parts(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
+        """The unweighted terms ``s(Z, Z')``, ``v(Z) + v(Z')`` and ``c(Z) + c(Z')``."""
         a, b = _pair(a, b, min_rows=2)
-        inv = F.mse_loss(a, b)
         va, ca = self._var_cov(a)
         vb, cb = self._var_cov(b)
-        return self.sim_weight * inv + self.var_weight * (va + vb) + self.cov_weight * (ca + cb)
+        return {"invariance": F.mse_loss(a, b), "variance": va + vb, "covariance": ca + cb}
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        p = self.parts(a, b)
+        return self.sim_weight * p["invariance"] + self.var_weight * p["variance"] + self.cov_weight * p["covariance"]
 
 
 def sinkhorn(scores: Tensor, *, epsilon: float = 0.05, iterations: int = 3) -> Tensor:

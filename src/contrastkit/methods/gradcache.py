@@ -75,6 +75,47 @@ def _call(encoder: Callable[..., Tensor], chunk: Batch) -> Tensor:
     return out
 
 
+def _stateful_modules(encoders: Sequence[Any], extra: Sequence[nn.Module]) -> list[nn.Module]:
+    """Distinct modules whose buffers the forward passes may update (encoders, bound methods' owners)."""
+    found: list[nn.Module] = []
+    for obj in [*encoders, *extra]:
+        module = obj if isinstance(obj, nn.Module) else getattr(obj, "__self__", None)
+        if isinstance(module, nn.Module) and all(module is not m for m in found):
+            found.append(module)
+    return found
+
+
+class _BufferSnapshot:
+    """Copies of every buffer (BatchNorm ``running_mean/var``, ``num_batches_tracked``, queues, ...).
+
+    The no-grad pass and the re-forward each run every chunk once in train mode; without a restore
+    in between, buffers updated in ``forward`` would be updated twice per step. Restoring them before
+    the re-forward makes it see the very states the first pass saw, so its outputs match the cache and
+    the step ends with the state of one ordinary chunked forward.
+    """
+
+    def __init__(self, modules: Sequence[nn.Module]) -> None:
+        self.saved: list[tuple[nn.Module, str, Tensor]] = []
+        seen: set[int] = set()
+        for module in modules:
+            for owner in module.modules():
+                if id(owner) in seen:
+                    continue
+                seen.add(id(owner))
+                for name, buf in owner._buffers.items():
+                    if isinstance(buf, Tensor):
+                        self.saved.append((owner, name, buf.detach().clone()))
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for owner, name, saved in self.saved:
+            current = owner._buffers.get(name)
+            if isinstance(current, Tensor) and current.shape == saved.shape and current.dtype == saved.dtype:
+                current.copy_(saved)
+            else:  # the forward replaced the buffer (e.g. a queue rebuilt with torch.cat)
+                owner._buffers[name] = saved.clone()
+
+
 class _RandomState:
     """CPU (and CUDA, for the given devices) random state, captured now and replayable later."""
 
@@ -99,8 +140,13 @@ def grad_cache_step(
     chunk_size: int,
     *,
     no_sync: bool = True,
+    stateful_modules: Sequence[nn.Module] = (),
 ) -> Tensor:
     """One GradCache forward/backward: accumulates ``dL/dtheta`` into the encoders' ``.grad``.
+
+    Module state is that of one ordinary chunked forward: buffers updated in train mode (BatchNorm
+    running statistics and ``num_batches_tracked``, ...) are restored after the no-grad pass, so the
+    re-forward updates them exactly once per chunk.
 
     Args:
         encoders: one encoder per input, or a single encoder shared by every input (two views).
@@ -110,6 +156,9 @@ def grad_cache_step(
         loss_fn: ``loss_fn(*embeddings) -> scalar``, e.g. ``InfoNCE(...)``.
         chunk_size: rows per encoder call (``>= 1``).
         no_sync: skip DDP gradient synchronisation for all but the last re-forward.
+        stateful_modules: modules whose buffers the encoders update when the encoders are plain
+            callables (a lambda around a model); ``nn.Module`` encoders and bound methods of modules
+            are found automatically.
 
     Returns:
         The detached loss value.
@@ -125,7 +174,8 @@ def grad_cache_step(
     if len(encoder_list) != len(inputs):
         raise ValueError(f"encoders: expected one encoder per input ({len(inputs)}), got {len(encoder_list)}")
 
-    # 1. Embed without a graph, remembering the random state of every chunk.
+    # 1. Embed without a graph, remembering the random state of every chunk (and the buffers).
+    snapshot = _BufferSnapshot(_stateful_modules(encoder_list, stateful_modules))
     cached: list[Tensor] = []
     states: list[list[tuple[slice, _RandomState]]] = []
     for encoder, batch in zip(encoder_list, inputs, strict=True):
@@ -146,13 +196,16 @@ def grad_cache_step(
         raise ValueError("loss_fn: expected a scalar tensor")
     grads = torch.autograd.grad(loss, cached, allow_unused=True)
 
-    # 3. Re-embed each chunk with a graph under the same random state; push the cached gradient.
+    # 3. Re-embed each chunk with a graph under the same random state and buffers; push the cached gradient.
+    snapshot.restore()
     jobs = [(m, rows, state) for m, chunk_states in enumerate(states) for rows, state in chunk_states]
     for k, (m, rows, state) in enumerate(jobs):
         grad = grads[m]
-        if grad is None:
-            continue
         encoder = encoder_list[m]
+        if grad is None:  # no gradient to push, but the chunk's buffer updates must still happen once
+            with torch.no_grad(), state.replay():
+                _call(encoder, _slice(inputs[m], rows))
+            continue
         last = k == len(jobs) - 1
         sync = contextlib.nullcontext()
         if no_sync and not last and hasattr(encoder, "no_sync"):
@@ -174,6 +227,7 @@ class GradCache:
         chunk_size: int,
         *,
         no_sync: bool = True,
+        stateful_modules: Sequence[nn.Module] = (),
     ) -> None:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
@@ -181,10 +235,11 @@ class GradCache:
         self.loss_fn = loss_fn
         self.chunk_size = chunk_size
         self.no_sync = no_sync
+        self.stateful_modules = tuple(stateful_modules)
 
     def __call__(self, *inputs: Batch) -> Tensor:
         return grad_cache_step(self.encoders, inputs, self.loss_fn, self.chunk_size,
-                               no_sync=self.no_sync)
+                               no_sync=self.no_sync, stateful_modules=self.stateful_modules)
 
 
 __all__ = ["GradCache", "grad_cache_step"]

@@ -34,7 +34,8 @@ def representation_metrics(
     knn_k: int = 20,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Linear probe and kNN on backbone features; geometry on normalised projector outputs.
+    """Linear probe and kNN (top-1, top-5, DINO's weighted vote) on backbone features; geometry on
+    normalised projector outputs.
 
     ``alignment`` uses two augmented views of each test image (Wang & Isola 2020);
     ``uniformity`` and ``tolerance`` (Wang & Liu 2021) use the clean test images.
@@ -44,6 +45,7 @@ def representation_metrics(
     metrics = {
         "linear_probe_accuracy": ev.linear_probe(h_train, train_labels, h_test, test_labels, seed=seed),
         "knn_accuracy": ev.knn_accuracy(h_train, train_labels, h_test, test_labels, k=knn_k),
+        "knn_top5_accuracy": ev.knn_accuracy(h_train, train_labels, h_test, test_labels, k=knn_k, topk=5),
         "uniformity": ev.uniformity(z_test),
         "tolerance": ev.tolerance(z_test, test_labels),
         "effective_rank": ev.effective_rank(h_test),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +19,25 @@ from contrastkit.methods.batching import StepTicks
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.view_contrastive import SimCLR, SupCon, ViewContrastive
 from contrastkit.pipeline.builders import build_augment, build_loss, build_model
-from contrastkit.pipeline.checkpoint import AtomicCheckpointIO, load_checkpoint
+from contrastkit.pipeline.checkpoint import (
+    AtomicCheckpointIO,
+    checkpoint_recipe,
+    load_checkpoint,
+    remove_stale_temporaries,
+)
 from contrastkit.pipeline.evaluation import baseline_metrics, embed, representation_metrics
 from contrastkit.pipeline.recipe import Recipe
 from contrastkit.pipeline.report import write_report
-from contrastkit.pipeline.runfolder import METRICS_FILE, load_run, save_model, write_json
+from contrastkit.pipeline.runfolder import METRICS_FILE, check_model_size, load_run, save_model, write_json
 
 METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo}
 LAST_CHECKPOINT = "last.ckpt"
+MAX_STEPS = 10**9  # Lightning and the step-indexed batches need steps far below 2**63
+# Recipe keys a resume may change: they do not alter the trajectory of the trained weights
+# (hardware, logging, checkpoint cadence, evaluation) or extend it (max_steps).
+RESUME_MAY_CHANGE = ("name", "trainer.max_steps", "trainer.log_every_n_steps", "trainer.checkpoint_every_n_steps",
+                     "trainer.num_threads", "trainer.accelerator", "trainer.devices", "trainer.strategy",
+                     "trainer.num_nodes", "evaluate.")
 
 
 @dataclass
@@ -84,10 +96,29 @@ def make_trainer(
         save_last=True,
         save_top_k=-1,
         auto_insert_metric_name=False,
+        # a moved run folder must not start a "last-v1.ckpt" next to a stale last.ckpt: always overwrite
+        enable_version_counter=False,
     )
+    try:
+        return _lightning_trainer(recipe, run_dir, checkpoint, progress, callbacks)
+    except Exception as err:  # noqa: BLE001 - Lightning raises several types for an unusable device setup
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+        if not isinstance(err, (MisconfigurationException, ValueError, RuntimeError)):
+            raise
+        first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        raise ValueError(f"trainer: accelerator={t.accelerator!r}, devices={t.devices}, strategy={t.strategy!r}, "
+                         f"precision={t.precision!r} cannot run here: {first[:200]}") from None
+
+
+def _lightning_trainer(recipe: Recipe, run_dir: Path, checkpoint: ModelCheckpoint, progress: bool,
+                       callbacks: list[Callback] | None) -> L.Trainer:
+    t = recipe.trainer
     return L.Trainer(
         max_steps=t.max_steps,
-        max_epochs=1,  # one pass over StepTicks is the whole run (the progress bar shows "Epoch 0/0")
+        # StepTicks holds max_steps ticks, so a fresh run is one epoch; no epoch limit, because a run
+        # resumed with a larger max_steps continues past the end of its first epoch
+        max_epochs=-1,
         accelerator=t.accelerator,
         devices=t.devices,
         num_nodes=t.num_nodes,
@@ -95,7 +126,7 @@ def make_trainer(
         precision=t.precision,
         logger=_loggers(run_dir),
         callbacks=[checkpoint, *(callbacks or [])],
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO({"recipe": recipe.model_dump(mode="json")})],
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=t.log_every_n_steps,
@@ -103,6 +134,61 @@ def make_trainer(
         num_sanity_val_steps=0,
         default_root_dir=run_dir,
     )
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out |= _flatten(value, f"{prefix}{key}.")
+        return out or {prefix[:-1]: {}}
+    return {prefix[:-1]: data}
+
+
+def recipe_changes(saved: dict[str, Any], current: Recipe) -> list[str]:
+    """Dotted keys whose value differs between a checkpoint's recipe and ``current`` and that a
+    resume may not change (everything except :data:`RESUME_MAY_CHANGE`), as ``"key: old -> new"``."""
+    old, new = _flatten(saved), _flatten(current.model_dump(mode="json"))
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if key in RESUME_MAY_CHANGE or key.startswith(tuple(k for k in RESUME_MAY_CHANGE if k.endswith("."))):
+            continue
+        if old.get(key, "<unset>") != new.get(key, "<unset>"):
+            changes.append(f"{key}: {old.get(key, '<unset>')!r} -> {new.get(key, '<unset>')!r}")
+    return changes
+
+
+def _is_rank_zero() -> bool:
+    return all(os.environ.get(v, "0") == "0" for v in ("LOCAL_RANK", "NODE_RANK", "RANK"))
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"output: {folder} exists and is not a folder; choose another --output")
+
+
+def check_resume(recipe: Recipe, last: Path, *, allow_recipe_change: bool = False) -> int:
+    """Verify ``last`` (checksum, recipe, step) before resuming; returns its global step.
+
+    Raises:
+        FileNotFoundError / ValueError: missing, corrupt or foreign checkpoint; a checkpoint of a
+            different recipe (unless ``allow_recipe_change``); a checkpoint beyond ``trainer.max_steps``.
+    """
+    checkpoint = load_checkpoint(last)
+    saved = checkpoint_recipe(checkpoint)
+    if saved is None:
+        raise ValueError(f"checkpoint: {last} records no recipe; it was not written by contrastkit train")
+    changes = recipe_changes(saved, recipe)
+    if changes and not allow_recipe_change:
+        shown = "; ".join(changes[:4]) + (f"; and {len(changes) - 4} more" if len(changes) > 4 else "")
+        raise ValueError(f"checkpoint: {last} was written by a different recipe ({shown}); resume with the "
+                         "same recipe, or pass --allow-recipe-change to continue anyway")
+    step = int(checkpoint.get("global_step", 0))
+    if step > recipe.trainer.max_steps:
+        raise ValueError(f"trainer.max_steps: {recipe.trainer.max_steps} is below the checkpoint's step {step}; "
+                         "resume can only continue a run")
+    return step
 
 
 def train(
@@ -113,32 +199,51 @@ def train(
     progress: bool = True,
     evaluate: bool = True,
     callbacks: list[Callback] | None = None,
+    allow_recipe_change: bool = False,
 ) -> RunResult:
     """Train ``recipe`` into ``run_dir``, evaluate, and write the run folder.
 
-    ``resume=True`` continues from ``run_dir/checkpoints/last.ckpt``; without it, a folder that
-    already holds checkpoints is refused rather than overwritten.
+    ``resume=True`` continues from ``run_dir/checkpoints/last.ckpt`` after checking it (checksum,
+    same recipe up to :data:`RESUME_MAY_CHANGE`, step not beyond ``trainer.max_steps``): a run
+    resumed with a larger ``max_steps`` trains exactly the missing steps and ends with the weights of
+    an uninterrupted run of that length. Without ``resume``, a folder that already holds checkpoints
+    is refused rather than overwritten. Leftover temporary files of a killed run are removed first.
     """
     run_dir = Path(run_dir)
+    _check_run_dir(run_dir)
+    if recipe.trainer.max_steps > MAX_STEPS:
+        raise ValueError(f"trainer.max_steps: expected at most {MAX_STEPS}, got {recipe.trainer.max_steps}")
     last = run_dir / "checkpoints" / LAST_CHECKPOINT
     if resume:
-        load_checkpoint(last)  # fails clearly on a missing or corrupt checkpoint before any work
+        # fails clearly on a missing, corrupt, foreign or mismatched checkpoint before any work
+        start_step = check_resume(recipe, last, allow_recipe_change=allow_recipe_change)
     elif (run_dir / "checkpoints").exists() and any((run_dir / "checkpoints").iterdir()):
         raise FileExistsError(
             f"output: {run_dir} already holds checkpoints; pass --resume to continue it or choose another folder"
         )
+    if _is_rank_zero():
+        for folder in (run_dir, run_dir / "checkpoints"):
+            remove_stale_temporaries(folder)
     if recipe.trainer.num_threads:
         torch.set_num_threads(recipe.trainer.num_threads)
     train_split, test_split = load_splits(recipe)
+    check_model_size(recipe.model, train_split.images.shape[1], train_split.images.shape[-1])
     module = build_module(recipe, train_split.images, train_split.labels)
-    trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
-    loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
-    # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
-    warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
-    warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
-    trainer.fit(module, train_dataloaders=loader, ckpt_path=str(last) if resume else None)
-    if trainer.global_rank != 0:
-        return RunResult(run_dir, {})
+    if resume and start_step == recipe.trainer.max_steps:
+        # nothing left to train: export the checkpoint's weights, write no new checkpoint
+        if not _is_rank_zero():
+            return RunResult(run_dir, {})
+        module.load_state_dict(load_checkpoint(last)["state_dict"])
+    else:
+        trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
+        loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
+        # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
+        warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
+        warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
+        warnings.filterwarnings("ignore", message=".*The dirpath has changed from.*")
+        trainer.fit(module, train_dataloaders=loader, ckpt_path=str(last) if resume else None)
+        if trainer.global_rank != 0:
+            return RunResult(run_dir, {})
     save_model(run_dir, module.model, recipe, tuple(train_split.images.shape[1:]))
     metrics = evaluate_run(run_dir, recipe=recipe, module=module) if evaluate else {}
     return RunResult(run_dir, metrics)

@@ -32,13 +32,15 @@ Trial / patient level forms (``pairs=``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from contrastkit._validation import check_labels
+from contrastkit._validation import check_labels, check_positive_float
+from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.infonce import InfoNCE
 from contrastkit.timeseries.losses import hierarchical_contrastive_loss
 
@@ -90,7 +92,7 @@ class COMETOutput:
     parts: dict[str, Tensor]
 
 
-class COMETLoss(nn.Module):
+class COMETLoss(ContrastiveLoss):
     """COMET's four-level loss ``l_P L_P + l_T L_T + l_S L_S + l_O L_O`` (Wang et al., NeurIPS 2023).
 
     Args:
@@ -98,13 +100,21 @@ class COMETLoss(nn.Module):
             (missing levels get 0). Official default 0.25 each.
         pairs: trial / patient form, ``"labels"`` or ``"official"`` (see module docstring).
         temperature: ``tau`` of the trial / patient levels (0.1).
+        reduction: ``mean`` only: each level is already a mean over its own anchors (instances,
+            time steps, trials), so there is no one value per input row.
+
+    The call returns a :class:`COMETOutput` (the total and its per-level ``parts``, which
+    :meth:`parts` also returns) rather than a bare tensor.
     """
 
-    citation = "Wang et al. 2023, NeurIPS, Contrast Everything: hierarchical CL for medical time series"
+    citation: ClassVar[str] = "Wang et al. 2023, NeurIPS, Contrast Everything: hierarchical CL for medical time series"
+    _config_keys: ClassVar[tuple[str, ...]] = ("weights", "pairs", "temperature")
+    reductions: ClassVar[tuple[str, ...]] = ("mean",)
+    part_names: ClassVar[tuple[str, ...]] = LEVELS
 
     def __init__(self, weights: dict[str, float] | None = None, *, pairs: str = "labels",
-                 temperature: float = 0.1):
-        super().__init__()
+                 temperature: float = 0.1, reduction: str = "mean"):
+        super().__init__(reduction)
         weights = dict.fromkeys(LEVELS, 0.25) if weights is None else dict(weights)
         unknown = set(weights) - set(LEVELS)
         if unknown:
@@ -114,7 +124,12 @@ class COMETLoss(nn.Module):
         if pairs not in PAIR_FORMS:
             raise ValueError(f"pairs: unknown option {pairs!r}; expected one of {PAIR_FORMS}")
         self.weights = {lvl: float(weights.get(lvl, 0.0)) for lvl in LEVELS}
-        self.pairs, self.temperature = pairs, temperature
+        self.pairs, self.temperature = pairs, check_positive_float(temperature, "temperature")
+
+    def parts(self, group_views: tuple[Tensor, Tensor] | None, masked_views: tuple[Tensor, Tensor] | None,
+              **ids: Tensor | None) -> dict[str, Tensor]:
+        """The unweighted loss of every level with a weight > 0 (same arguments as the call)."""
+        return self(group_views, masked_views, **ids).parts
 
     def forward(self, group_views: tuple[Tensor, Tensor] | None,
                 masked_views: tuple[Tensor, Tensor] | None, *, trial_ids: Tensor | None = None,
@@ -133,6 +148,7 @@ class COMETLoss(nn.Module):
                 if group_views is None or ids is None:
                     raise ValueError(f"{level}_ids: level {level!r} has weight {w[level]} and needs "
                                      "group_views and its ids")
+                ids = check_labels(ids, group_views[0].shape[0], f"{level}_ids")
                 parts[level] = id_contrastive_loss(*group_views, ids, temperature=self.temperature,
                                                    pairs=self.pairs)
         for level, alpha in (("sample", 1.0), ("observation", 0.0)):

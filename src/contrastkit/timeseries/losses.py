@@ -22,13 +22,16 @@ form :func:`contrastkit.functional.forms.info_nce_rows`, and equals calling
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from contrastkit.functional.forms import info_nce_rows
+from contrastkit.functional.grouped import grouped_infonce  # re-exported: moved to the core
 from contrastkit.functional.positives import Positives
-from contrastkit.functional.similarity import Similarity, get_similarity
+from contrastkit.functional.similarity import Similarity
+from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.infonce import InfoNCE
 
 
@@ -39,28 +42,6 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
                              f"{getattr(z, 'shape', type(z).__name__)}")
     if z1.shape != z2.shape:
         raise ValueError(f"z2: expected the same shape as z1 {tuple(z1.shape)}, got {tuple(z2.shape)}")
-
-
-def grouped_infonce(
-    anchors: Tensor, candidates: Tensor, positive_weight: Tensor, valid: Tensor, *,
-    temperature: float = 1.0, similarity: str | Similarity = "dot",
-) -> Tensor:
-    """``G`` independent InfoNCE problems with the same positive pattern, solved in one batch.
-
-    ``anchors``: ``(G, A, D)``, ``candidates``: ``(G, C, D)``; ``positive_weight`` / ``valid``:
-    ``(A, C)`` tiles as produced by :meth:`contrastkit.functional.positives.Positives.dense`.
-    Every problem uses the core row form :func:`~contrastkit.functional.forms.info_nce_rows`:
-    ``L_gi = -sum_j p_ij l_gij / sum_j p_ij + log sum_{j valid} exp(l_gij)``, ``l = s / tau``.
-    Returns ``(G, A)`` per-anchor losses (0 for anchors without positives).
-    """
-    sim = get_similarity(similarity)
-    g, a, _ = anchors.shape
-    dtype = torch.float32 if anchors.dtype in (torch.float16, torch.bfloat16) else anchors.dtype
-    logits = sim.pairwise(sim.prepare(anchors), sim.prepare(candidates)).to(dtype) / temperature
-    c = logits.shape[-1]
-    loss, _ = info_nce_rows(logits.reshape(g * a, c), positive_weight.to(dtype).repeat(g, 1),
-                            valid.repeat(g, 1))
-    return loss.view(g, a)
 
 
 def grouped_two_view_infonce(
@@ -145,16 +126,21 @@ def hierarchical_contrastive_loss(
     return loss / max(depth, 1)
 
 
-class HierarchicalContrastiveLoss(nn.Module):
-    """Module face of :func:`hierarchical_contrastive_loss` (TS2Vec, Yue et al. 2022).
+class HierarchicalContrastiveLoss(ContrastiveLoss):
+    """Loss face of :func:`hierarchical_contrastive_loss` (TS2Vec, Yue et al. 2022).
 
-    ``L = 1/K sum_k [alpha L_inst^(k) + (1 - alpha) L_temp^(k)]`` over max-pooled scales.
+    ``L = 1/K sum_k [alpha L_inst^(k) + (1 - alpha) L_temp^(k)]`` over max-pooled scales. Call
+    ``loss(z1, z2)`` with ``(B, T, D)`` views. ``reduction``: ``mean`` only (each scale is a mean
+    over time steps and series together, so there is no one value per input row).
     """
 
-    citation = "Yue et al. 2022, AAAI, TS2Vec: Towards Universal Representation of Time Series"
+    citation: ClassVar[str] = "Yue et al. 2022, AAAI, TS2Vec: Towards Universal Representation of Time Series"
+    _config_keys: ClassVar[tuple[str, ...]] = ("alpha", "temporal_unit", "final_instance")
+    reductions: ClassVar[tuple[str, ...]] = ("mean",)
 
-    def __init__(self, alpha: float = 0.5, temporal_unit: int = 0, final_instance: bool = True):
-        super().__init__()
+    def __init__(self, alpha: float = 0.5, temporal_unit: int = 0, final_instance: bool = True, *,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
         if isinstance(temporal_unit, bool) or not isinstance(temporal_unit, int) or temporal_unit < 0:

@@ -1,8 +1,10 @@
-"""Images: offline datasets with fixed splits, batched augmentations and small encoders."""
+"""Images: offline datasets and your own (folder, numpy, table), batched augmentations, encoders."""
 
 from contrastkit.vision.augment import (
     BatchAugment,
     GaussianNoise,
+    KorniaAugment,
+    MultiViewAugment,
     RandomCircularShift,
     RandomErase,
     RandomHorizontalFlip,
@@ -10,6 +12,10 @@ from contrastkit.vision.augment import (
     RandomResizedCrop,
     RandomRotation,
     SimCLRAugment,
+    byol_augment,
+    dino_multicrop,
+    natural_view,
+    simclr_augment,
 )
 from contrastkit.vision.data import (
     IMAGE_DATASETS,
@@ -28,15 +34,20 @@ from contrastkit.vision.encoders import (
     MLPEncoder,
     ProjectionHead,
     SmallCNN,
+    TimmBackbone,
     build_encoder,
     extract_features,
+    timm_backbone,
 )
+from contrastkit.vision.sources import images_from_numpy, images_from_table, load_image_folder
 
 __all__ = [
     "ENCODERS",
     "IMAGE_DATASETS",
     "BatchAugment",
     "GaussianNoise",
+    "KorniaAugment",
+    "MultiViewAugment",
     "ImageSplit",
     "MLPEncoder",
     "ProjectionHead",
@@ -48,14 +59,23 @@ __all__ = [
     "RandomRotation",
     "SimCLRAugment",
     "SmallCNN",
+    "TimmBackbone",
     "build_encoder",
+    "byol_augment",
+    "dino_multicrop",
     "extract_features",
     "get_image_dataset",
+    "images_from_numpy",
+    "images_from_table",
     "load_digits",
     "load_digits_canvas",
     "load_digits_canvas_longtail",
     "load_fashion_mnist",
+    "load_image_folder",
     "longtail_counts",
+    "natural_view",
     "raw_pixel_features",
     "read_idx",
+    "simclr_augment",
+    "timm_backbone",
 ]

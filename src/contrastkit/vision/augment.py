@@ -15,7 +15,9 @@ intensity, for natural images; shift + intensity + noise for the digit canvases,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -317,3 +319,189 @@ class SimCLRAugment(nn.Module):
         """Fashion-MNIST views: resized crop (area 0.5-1), flip, intensity U(0.8, 1.2), N(0, 0.05)."""
         return cls([RandomResizedCrop(scale=scale), RandomHorizontalFlip(0.5), RandomIntensity(0.8, 1.2),
                     GaussianNoise(0.05)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Natural-image views with kornia: SimCLR, BYOL and DINO multi-crop presets.
+# kornia is an optional dependency (``pip install 'contrastkit[vision]'``); it is imported on
+# first use so that the torch-only augmentations above never need it.
+
+KORNIA_HINT = "kornia is needed for the natural-image augmentations; install it with pip install 'contrastkit[vision]'"
+
+
+def _kornia() -> Any:
+    try:
+        import kornia.augmentation as K
+    except ImportError as err:
+        raise ImportError(KORNIA_HINT) from err
+    return K
+
+
+@contextmanager
+def _seeded(generator: torch.Generator | None, device: torch.device) -> Iterator[None]:
+    """Run kornia's parameter sampling (global RNG) from a seed drawn from ``generator``.
+
+    kornia draws from the global RNG; forking it and seeding from ``generator`` makes a call
+    reproducible without touching the caller's global random state.
+    """
+    if generator is None:
+        yield
+        return
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _check_size(size: object, name: str) -> tuple[int, int]:
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in size)):
+        raise ValueError(f"{name}: expected an image side >= 1 or an (height, width) pair, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def blur_kernel_size(side: int) -> int:
+    """SimCLR's blur kernel: 10 % of the image side, made odd (23 for 224, as in BYOL), at least 3."""
+    return max(3, int(0.1 * side) // 2 * 2 + 1)
+
+
+class KorniaAugment(BatchAugment):
+    """A kornia pipeline behind the :class:`BatchAugment` contract (``sample_params`` / ``apply``).
+
+    ``KorniaAugment(K.RandomResizedCrop((32, 32)), K.ColorJitter(...), ...)`` runs the kornia
+    augmentations in order with per-sample parameters, on the input's device. With a
+    ``generator`` the parameters are drawn reproducibly (kornia's global-RNG sampling is run from
+    a seed drawn from the generator). Inputs: float ``(B, C, H, W)`` in ``[0, 1]``; colour
+    jitter and grey-scale expect ``C = 3``.
+    """
+
+    def __init__(self, *augmentations: nn.Module) -> None:
+        super().__init__()
+        K = _kornia()
+        if not augmentations:
+            raise ValueError("augmentations: expected at least one kornia augmentation")
+        self.pipeline = K.AugmentationSequential(*augmentations)
+        self.needs_rgb = any(isinstance(a, (K.ColorJitter, K.ColorJiggle, K.RandomGrayscale)) for a in augmentations)
+
+    def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        _check_images(x)
+        if self.needs_rgb and x.shape[1] != 3:
+            raise ValueError(f"x: colour jitter / grey-scale expect RGB images (B, 3, H, W), got shape "
+                             f"{tuple(x.shape)}; repeat a grey channel with x.expand(-1, 3, -1, -1)")
+        with _seeded(generator, x.device):
+            return {"kornia": self.pipeline.forward_parameters(x.shape)}
+
+    def apply(self, x: Tensor, params: dict[str, Any]) -> Tensor:
+        return self.pipeline(x, params=params["kornia"])
+
+
+def natural_view(size: int | tuple[int, int], *, scale: tuple[float, float] = (0.08, 1.0),
+                 jitter: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 0.2), p_jitter: float = 0.8,
+                 p_gray: float = 0.2, p_blur: float = 0.5, sigma: tuple[float, float] = (0.1, 2.0),
+                 p_solarize: float = 0.0, p_flip: float = 0.5) -> KorniaAugment:
+    """One natural-image view: resized crop, flip, colour jitter, grey-scale, blur, solarise.
+
+    The composition of SimCLR (Chen et al., ICML 2020, appendix A), shared by BYOL and DINO with
+    other probabilities. ``jitter`` is (brightness, contrast, saturation, hue) strength, applied
+    with probability ``p_jitter`` in a random order (torchvision's ``ColorJitter``). The blur
+    kernel is :func:`blur_kernel_size` of the crop side, ``sigma ~ U(sigma)``; solarisation
+    inverts pixels above 0.5. A probability of 0 drops the step.
+    """
+    K = _kornia()
+    hw = _check_size(size, "size")
+    scale = _check_range(scale, "scale", low=1e-6, high=1.0)
+    for name, p in (("p_jitter", p_jitter), ("p_gray", p_gray), ("p_blur", p_blur),
+                    ("p_solarize", p_solarize), ("p_flip", p_flip)):
+        _check_prob(p, name)
+    if not isinstance(jitter, (tuple, list)) or len(jitter) != 4 or any(j < 0 for j in jitter):
+        raise ValueError(f"jitter: expected four strengths >= 0 (brightness, contrast, saturation, hue), "
+                         f"got {jitter!r}")
+    steps: list[nn.Module] = [K.RandomResizedCrop(hw, scale=scale, ratio=(3 / 4, 4 / 3))]
+    if p_flip > 0:
+        steps.append(K.RandomHorizontalFlip(p=p_flip))
+    if p_jitter > 0:
+        b, c, s, h = (float(j) for j in jitter)
+        steps.append(K.ColorJitter(b, c, s, h, p=p_jitter))
+    if p_gray > 0:
+        steps.append(K.RandomGrayscale(p=p_gray))
+    if p_blur > 0:
+        k = blur_kernel_size(min(hw))
+        steps.append(K.RandomGaussianBlur((k, k), _check_range(sigma, "sigma", low=1e-6), p=p_blur))
+    if p_solarize > 0:
+        steps.append(K.RandomSolarize(thresholds=0.0, additions=0.0, p=p_solarize))
+    return KorniaAugment(*steps)
+
+
+class MultiViewAugment(nn.Module):
+    """A fixed list of per-view augmentations: ``forward(x, generator)`` returns one tensor per view.
+
+    Asymmetric methods draw each view from its own distribution (BYOL's two views, DINO's global
+    and local crops); views may have different sizes, so the result is a list.
+    """
+
+    def __init__(self, views: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not views:
+            raise ValueError("views: expected at least one view augmentation")
+        for i, v in enumerate(views):
+            if not isinstance(v, BatchAugment):
+                raise TypeError(f"views[{i}]: expected a BatchAugment, got {type(v).__name__}")
+        self.views = nn.ModuleList(views)
+
+    def __len__(self) -> int:
+        return len(self.views)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
+        x = _check_images(x)
+        return [v(x, generator) for v in self.views]
+
+
+def simclr_augment(size: int | tuple[int, int], *, strength: float = 1.0, blur: bool = True) -> SimCLRAugment:
+    """SimCLR's view (Chen et al., ICML 2020, appendix A); two draws give the pair of views.
+
+    Random resized crop (area 0.08-1, aspect 3/4-4/3), flip 0.5, colour jitter
+    (0.8s, 0.8s, 0.8s, 0.2s) with probability 0.8 for colour strength ``s = strength``, grey-scale
+    0.2, Gaussian blur (kernel 10 % of the side, sigma 0.1-2) with probability 0.5 (``blur=False``
+    for CIFAR-sized images, as the paper does).
+    """
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or strength < 0:
+        raise ValueError(f"strength: expected a colour-jitter strength >= 0, got {strength!r}")
+    s = float(strength)
+    return SimCLRAugment([natural_view(size, jitter=(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s),
+                                       p_blur=0.5 if blur else 0.0)])
+
+
+def byol_augment(size: int | tuple[int, int]) -> MultiViewAugment:
+    """BYOL's two asymmetric views (Grill et al., NeurIPS 2020, table 6).
+
+    Both: resized crop (0.08-1), flip 0.5, colour jitter (0.4, 0.4, 0.2, 0.1) with probability
+    0.8, grey-scale 0.2. View 1: blur probability 1.0, no solarisation. View 2: blur 0.1,
+    solarisation 0.2.
+    """
+    common = {"jitter": (0.4, 0.4, 0.2, 0.1), "p_jitter": 0.8, "p_gray": 0.2}
+    return MultiViewAugment([natural_view(size, p_blur=1.0, p_solarize=0.0, **common),
+                             natural_view(size, p_blur=0.1, p_solarize=0.2, **common)])
+
+
+def dino_multicrop(global_size: int | tuple[int, int] = 224, local_size: int | tuple[int, int] = 96,
+                   n_local: int = 8, *, global_scale: tuple[float, float] = (0.4, 1.0),
+                   local_scale: tuple[float, float] = (0.05, 0.4)) -> MultiViewAugment:
+    """DINO's multi-crop (Caron et al., ICCV 2021; official ``DataAugmentationDINO``): 2 global + ``n_local`` local.
+
+    All crops: flip 0.5, colour jitter (0.4, 0.4, 0.2, 0.1) with probability 0.8, grey-scale 0.2.
+    Global crops (area ``global_scale``, default 0.4-1): the first blurred with probability 1.0,
+    the second 0.1 and solarised 0.2. Local crops (area ``local_scale``, default 0.05-0.4,
+    side ``local_size``): blur 0.5. The list holds the two global crops first.
+    """
+    if isinstance(n_local, bool) or not isinstance(n_local, int) or n_local < 0:
+        raise ValueError(f"n_local: expected a number of local crops >= 0, got {n_local!r}")
+    common = {"jitter": (0.4, 0.4, 0.2, 0.1), "p_jitter": 0.8, "p_gray": 0.2}
+    views: list[nn.Module] = [
+        natural_view(global_size, scale=global_scale, p_blur=1.0, **common),
+        natural_view(global_size, scale=global_scale, p_blur=0.1, p_solarize=0.2, **common),
+    ]
+    views += [natural_view(local_size, scale=local_scale, p_blur=0.5, **common) for _ in range(n_local)]
+    return MultiViewAugment(views)

@@ -106,6 +106,46 @@ class ProjectionHead(nn.Module):
         return self.net(x)
 
 
+TIMM_HINT = "timm_backbone needs timm; install it with pip install 'contrastkit[timm]' (it pulls torchvision)"
+
+
+class TimmBackbone(nn.Module):
+    """A timm model without its classifier: ``(B, C, H, W)`` images to ``(B, feature_dim)`` pooled features.
+
+    Built by :func:`timm_backbone`; ``name`` and ``in_channels`` are kept so the model can be
+    rebuilt (``save_pretrained`` / ``from_pretrained``).
+    """
+
+    def __init__(self, name: str, in_channels: int = 3, pretrained: bool = False, **kwargs: object) -> None:
+        super().__init__()
+        try:
+            import timm
+        except ImportError as err:
+            raise ImportError(TIMM_HINT) from err
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name: expected a timm model name such as 'resnet18', got {name!r}")
+        if name not in timm.list_models() and name.split(".")[0] not in timm.list_models():
+            raise ValueError(f"name: timm has no model {name!r} (see timm.list_models())")
+        self.name, self.in_channels = name, _check_pos_int(in_channels, "in_channels")
+        self.model = timm.create_model(name, pretrained=pretrained, num_classes=0, in_chans=in_channels, **kwargs)
+        self.feature_dim = int(self.model.num_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x: expected a (B, {self.in_channels}, H, W) batch, got shape {tuple(x.shape)}")
+        return self.model(x)
+
+
+def timm_backbone(name: str, pretrained: bool = False, *, in_channels: int = 3, **kwargs: object) -> TimmBackbone:
+    """A timm backbone by name (e.g. ``"resnet18"``, ``"vit_tiny_patch16_224"``) with the head removed.
+
+    Needs the optional extra ``contrastkit[timm]``; ``pretrained=True`` lets timm fetch weights
+    from its hub (off by default: nothing is downloaded unless asked). ``kwargs`` go to
+    ``timm.create_model``. The result has ``feature_dim`` for a :class:`ProjectionHead`.
+    """
+    return TimmBackbone(name, in_channels, pretrained, **kwargs)
+
+
 ENCODERS: dict[str, Callable[..., nn.Module]] = {"small_cnn": SmallCNN, "mlp": MLPEncoder}
 
 
