@@ -81,14 +81,15 @@ def run(max_lens=(50, 20), batch_size: int = 256, steps: int = 5, repeats: int =
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=Path("bench-seqrec.json"))
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per timed repeat")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (the minimum is kept)")
     args = parser.parse_args(argv)
-    records = run(steps=args.steps)
+    records = run(steps=args.steps, repeats=args.repeats)
     meta = {"torch": torch.__version__, "machine": platform.processor() or platform.machine(),
             "load_average": os.getloadavg(), "threads": 1}
     args.json.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
     for r in records:
-        print(r)
+        print(r, flush=True)
 
 
 if __name__ == "__main__":

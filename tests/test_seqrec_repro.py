@@ -17,7 +17,7 @@ def test_registered_and_recipe_complete(name):
     s = R.seqrec_settings(R.load_recipe(name))
     assert s["dataset"] == "ml-100k" and s["epochs"] >= 1 and len(R.load_recipe(name)["training"]["seeds"]) == 3
     q = R.seqrec_settings(R.load_recipe(name), quick=True)
-    assert q["epochs"] == 1 and q["max_users"] == 100
+    assert q["epochs"] == 1 and q["max_users"] == 50
 
 
 def test_shared_runs_have_one_key():
