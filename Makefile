@@ -5,7 +5,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/pip
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-no-data test-slow lint data peer-parity hf4-parity bench clean
+.PHONY: demo test test-no-data test-slow lint docs data peer-parity hf4-parity bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-slow: $(VENV)/.test-installed
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# The documentation site (mkdocs + mkdocstrings), built offline; --strict turns every warning into an error.
+docs: $(VENV)/.test-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 peer-parity:
 	bash scripts/peer_parity.sh
 
@@ -56,4 +60,4 @@ bench: $(VENV)/.test-installed
 	$(VENV)/bin/python -m benchmarks.losses --json benchmarks/results/losses.json
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache site

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from contrastkit.reproduce import REGISTRY
+from contrastkit.papers import PAPERS, list_papers
+from contrastkit.papers._table import reproduce_help
 
 app = typer.Typer(
     help="contrastkit: contrastive representation learning as composable parts.",
@@ -86,14 +87,13 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run folder written 
     _print_metrics(metrics)
 
 
-@app.command()
+@app.command(help=reproduce_help(list_papers()))
 def reproduce(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(sorted(REGISTRY))}")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(PAPERS)}")],
     quick: Annotated[bool, typer.Option(help="Fast smoke variant (1 seed, tiny budget)")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON")] = None,
 ) -> None:
-    """Run a paper's miniature and check its claims over seeds."""
-    from contrastkit.reproduce import get_reproduction
+    from contrastkit.papers import get_reproduction
 
     try:
         fn = get_reproduction(name)
@@ -106,6 +106,26 @@ def reproduce(
         result.save(json_path)
     if not result.passed() and not quick:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def papers(
+    markdown: Annotated[bool, typer.Option(help="Print the README results table (Markdown) instead")] = False,
+) -> None:
+    """The registered papers: name, title, modality, loss, claim and measured outcome."""
+    from contrastkit.papers._table import COLUMNS, markdown_table
+
+    specs = list_papers()
+    if markdown:
+        typer.echo(markdown_table(specs))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*COLUMNS, title="contrastkit papers (folders: src/contrastkit/papers/<name>/)", show_lines=True)
+    for p in specs:
+        table.add_row(p.name, f"{p.title} ({p.citation})", p.modality, p.loss, p.claim, p.outcome)
+    Console(width=max(160, Console().width)).print(table)
 
 
 @bench_app.command("losses")

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit.losses.infonce import InfoNCE
-from contrastkit.methods.batching import batch_rows
 from contrastkit.methods.momentum import MomentumEncoder
 from contrastkit.methods.view_contrastive import ViewContrastive
 from contrastkit.mining.queue import MemoryQueue
@@ -44,12 +43,8 @@ class MoCo(ViewContrastive):
             self.model.train(was_training)
         return int(z.shape[1])
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        step = int(self.global_step)
-        index = batch_rows(step, len(self.images), self.batch_size, self.seed,
-                           self.global_rank, self.trainer.world_size if self._trainer else 1)
-        x = self.images[index.to(self.images.device)]
-        view_q, view_k = self.views(x, step)
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        view_q, view_k = self.views(batch["images"], step)
         _, q = self.model(view_q)
         with torch.no_grad():
             self.key_encoder.update(self.momentum)
@@ -58,5 +53,4 @@ class MoCo(ViewContrastive):
         negatives = self.queue.negatives() if len(self.queue) else None
         loss = self.loss_fn(q, k, negatives=negatives)
         self.queue.enqueue(k)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(index))
-        return loss
+        return {"loss": loss}

@@ -2,7 +2,7 @@
 
 The module owns the encoder, the projection head and the augmentation; the loss is a part
 (``contrastkit.losses``) and never owns a model. Batches arrive as row indices into an in-memory
-dataset (see :class:`contrastkit.pipeline.data.StepBatches`), so the batch and its augmentation at
+dataset (see :class:`contrastkit.training.StepModule`), so the batch and its augmentation at
 global step ``t`` depend only on ``(seed, t)``: a resumed run replays exactly.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.cacr import CACR
-from contrastkit.methods.batching import batch_rows
+from contrastkit.training.base import StepModule
+from contrastkit.training.sources import InMemorySource
 
 
 class EncoderWithHead(nn.Module):
@@ -34,7 +34,7 @@ class EncoderWithHead(nn.Module):
         return h, self.projector(h)
 
 
-class ViewContrastive(L.LightningModule):
+class ViewContrastive(StepModule):
     """Contrastive learning on ``n_views`` augmented views of each sample.
 
     ``loss(z_1, z_2[, labels=y])`` for two-view losses (NT-Xent, DCL, DCLW, SupCon, ...) or
@@ -67,20 +67,15 @@ class ViewContrastive(L.LightningModule):
         weight_decay: float = 0.0,
         seed: int = 0,
     ) -> None:
-        super().__init__()
         if n_views < 2:
             raise ValueError(f"n_views: expected at least 2 views, got {n_views}")
+        super().__init__(InMemorySource(images=images, labels=labels), batch_size=batch_size, lr=lr,
+                         weight_decay=weight_decay, seed=seed, optimizer="adamw")
         self.model = model
         self.loss_fn = loss
         self.augment = augment
-        self.register_buffer("images", images, persistent=False)
-        self.register_buffer("labels", labels, persistent=False)
         self.n_views = n_views
-        self.batch_size = batch_size
         self.use_labels = use_labels
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.seed = seed
 
     def setup(self, stage: str) -> None:
         # Under DDP the negatives must come from every rank, with gradients (functional.distributed).
@@ -95,9 +90,17 @@ class ViewContrastive(L.LightningModule):
         """Backbone features (what downstream probes use)."""
         return self.model.encoder(x)
 
+    @property
+    def images(self) -> Tensor:
+        return self.source.images
+
+    @property
+    def labels(self) -> Tensor:
+        return self.source.labels
+
     def views(self, x: Tensor, step: int) -> list[Tensor]:
         # Reseeding per step (not once per run) is what makes a resumed run replay exactly.
-        torch.manual_seed(self.seed * 1_000_003 + step * 1009 + self.global_rank)
+        self.reseed(step)
         return [self.augment(x) for _ in range(self.n_views)]
 
     def contrastive_loss(self, z: list[Tensor], labels: Tensor) -> Tensor:
@@ -106,20 +109,16 @@ class ViewContrastive(L.LightningModule):
         kwargs: dict[str, Any] = {"labels": labels} if self.use_labels else {}
         return self.loss_fn(z[0], z[1], **kwargs)
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        step = int(self.global_step)
-        index = batch_rows(step, len(self.images), self.batch_size, self.seed,
-                           self.global_rank, self.trainer.world_size if self._trainer else 1)
-        index = index.to(self.images.device)
-        x, y = self.images[index], self.labels[index]
-        views = self.views(x, step)
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        views = self.views(batch["images"], step)
         _, z = self.model(torch.cat(views))
-        loss = self.contrastive_loss(list(z.chunk(self.n_views)), y)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(index))
-        return loss
+        return {"loss": self.contrastive_loss(list(z.chunk(self.n_views)), batch.get("labels"))}
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+    def log_terms(self, terms: dict[str, Tensor], batch_size: int, **kwargs: Any) -> None:
+        super().log_terms(terms, batch_size, prog_bar=True, **kwargs)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())  # the loss and a momentum copy are not optimised
 
 
 class SimCLR(ViewContrastive):

@@ -104,7 +104,7 @@ def make_trainer(
     except Exception as err:  # noqa: BLE001 - Lightning raises several types for an unusable device setup
         from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-        if not isinstance(err, (MisconfigurationException, ValueError, RuntimeError)):
+        if not isinstance(err, (MisconfigurationException, ValueError, RuntimeError, ImportError)):
             raise
         first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
         raise ValueError(f"trainer: accelerator={t.accelerator!r}, devices={t.devices}, strategy={t.strategy!r}, "
@@ -236,6 +236,8 @@ def train(
         module.load_state_dict(load_checkpoint(last)["state_dict"])
     else:
         trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
+        for logger in trainer.loggers:  # the recipe as hyper-parameters: TensorBoard's HPARAMS tab, CSV hparams.yaml
+            logger.log_hyperparams(recipe.model_dump())
         loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
         # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
         warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")

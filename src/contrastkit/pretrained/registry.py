@@ -34,8 +34,11 @@ class Entry:
     module: str
     qualname: str
     describe: Callable[[nn.Module], dict[str, Any]] | None = None  # None: kwargs recorded by @register
+    registered: type | None = None  # a user's class, kept as is (it may live in __main__ or a notebook)
 
     def cls(self) -> type:
+        if self.registered is not None:
+            return self.registered
         obj: Any = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
@@ -146,7 +149,7 @@ def register(name: str) -> Callable[[M], M]:
                 object.__setattr__(self, _INIT_ATTR, (name, recorded))
 
         cls.__init__ = recording_init  # type: ignore[misc]
-        _BY_NAME[name] = Entry(name, cls.__module__, cls.__qualname__)
+        _BY_NAME[name] = Entry(name, cls.__module__, cls.__qualname__, registered=cls)
         return cls
 
     return decorate
@@ -158,8 +161,9 @@ def _entry_for(module: nn.Module) -> Entry | None:
         return _BY_NAME[recorded[0]]
     cls = type(module)
     for e in _BY_NAME.values():
-        same_module = cls.__module__ == e.module or cls.__module__.startswith(e.module + ".")  # torch.nn.modules.*
-        if e.describe is not None and same_module and e.qualname == cls.__qualname__ and e.cls() is cls:
+        # identity of the class, not its __module__: torch.nn.Linear lives in torch.nn.modules.linear and a
+        # contrastkit class may be re-exported from where it used to live
+        if e.describe is not None and e.qualname == cls.__qualname__ and e.cls() is cls:
             return e
     return None
 

@@ -1,42 +1,32 @@
-"""Paper miniatures with their claims checked over seeds: ``contrastkit reproduce NAME``."""
+"""Paper reproductions with their claims checked over seeds: ``contrastkit reproduce NAME``.
+
+The reproductions live in :mod:`contrastkit.papers` (one folder per paper). This package keeps the
+result objects (:class:`Claim`, :class:`ReproResult`) and, for one release, the old import paths:
+:data:`REGISTRY` (name -> old ``"module:function"``, still importable) and :func:`get_reproduction`.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from contrastkit.reproduce.result import Claim, ReproResult
 
-# name -> "module:function"; modules are imported lazily so optional extras stay optional.
-REGISTRY: dict[str, str] = {
-    "dcl": "contrastkit.reproduce.vision:dcl",
-    "cacr": "contrastkit.reproduce.vision:cacr",
-    "temperature": "contrastkit.reproduce.vision:temperature",
-    "autotcl": "contrastkit.reproduce.timeseries:autotcl",
-    "comet": "contrastkit.reproduce.timeseries:comet",
-    "dbpm": "contrastkit.reproduce.timeseries:dbpm",
-    "forecasting": "contrastkit.reproduce.timeseries:forecasting",
-    "simctg": "contrastkit.reproduce.generation:simctg",
-    "rankgen": "contrastkit.reproduce.generation:rankgen",
-    "claps": "contrastkit.reproduce.generation:claps",
-    "clip": "contrastkit.reproduce.multimodal:clip",
-    "cwcl": "contrastkit.reproduce.multimodal:cwcl",
-    "fini": "contrastkit.reproduce.multimodal:fini",
-    "hydra": "contrastkit.reproduce.multimodal:hydra",
-    "sepclr": "contrastkit.reproduce.multimodal:sepclr",
-    "supremix": "contrastkit.reproduce.multimodal:supremix",
-    "cl4srec": "contrastkit.reproduce.seqrec:cl4srec",
-    "sra-cl": "contrastkit.reproduce.seqrec:sra_cl",
-    "mclrec": "contrastkit.reproduce.seqrec:mclrec",
+_OLD_MODULE = {
+    "dcl": "vision", "cacr": "vision", "temperature": "vision",
+    "autotcl": "timeseries", "comet": "timeseries", "dbpm": "timeseries", "forecasting": "timeseries",
+    "simctg": "generation", "rankgen": "generation", "claps": "generation",
+    "clip": "multimodal", "cwcl": "multimodal", "fini": "multimodal", "hydra": "multimodal",
+    "sepclr": "multimodal", "supremix": "multimodal",
 }
+# Deprecated: name -> "module:function" of the old layout (thin re-exports of contrastkit.papers).
+REGISTRY: dict[str, str] = {name: f"contrastkit.reproduce.{module}:{name}" for name, module in _OLD_MODULE.items()}
 
 
 def get_reproduction(name: str) -> Callable[..., ReproResult]:
-    """The reproduction function registered under ``name``."""
-    if name not in REGISTRY:
-        raise ValueError(f"name: unknown reproduction {name!r}; expected one of {sorted(REGISTRY)}")
-    module_name, function = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module_name), function)
+    """The reproduction of paper ``name`` (see :func:`contrastkit.papers.get_reproduction`)."""
+    from contrastkit.papers import get_reproduction as get
+
+    return get(name)
 
 
 __all__ = ["REGISTRY", "Claim", "ReproResult", "get_reproduction"]

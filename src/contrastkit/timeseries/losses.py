@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit._validation import check_same_device
 from contrastkit.functional.grouped import grouped_infonce  # re-exported: moved to the core
 from contrastkit.functional.positives import Positives
 from contrastkit.functional.similarity import Similarity
@@ -36,6 +37,7 @@ from contrastkit.losses.infonce import InfoNCE
 
 
 def _check_views(z1: Tensor, z2: Tensor) -> None:
+    check_same_device({"z1": z1, "z2": z2})
     for name, z in (("z1", z1), ("z2", z2)):
         if not isinstance(z, Tensor) or z.dim() != 3:
             raise ValueError(f"{name}: expected a tensor (batch, time, dims), got "

@@ -1,0 +1,40 @@
+"""Where a paper's files live: ``papers/<package>/recipe.yaml`` (package = name with ``-`` -> ``_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+PAPERS_ROOT = Path(__file__).resolve().parent
+
+
+def package_name(name: str) -> str:
+    """The Python package of paper ``name`` (``"sra-cl"`` -> ``"sra_cl"``)."""
+    return name.replace("-", "_")
+
+
+def recipe_path(name: str, root: Path | None = None) -> Path:
+    """``<root>/<package>/recipe.yaml`` of paper ``name``, else ``<root>/<name>.yaml``, else an extra recipe
+    ``<root>/*/<name>.yaml`` shipped in another paper's folder (e.g. ``clip/lit.yaml``).
+
+    ``root`` defaults to the papers package. ``FileNotFoundError`` names the places looked at.
+    """
+    root = PAPERS_ROOT if root is None else Path(root)
+    main = root / package_name(name) / "recipe.yaml"
+    if main.is_file():
+        return main
+    flat = root / f"{name}.yaml"  # a flat folder of recipes (the pre-papers layout)
+    if flat.is_file():
+        return flat
+    extra = sorted(root.glob(f"*/{name}.yaml"))
+    if extra:
+        return extra[0]
+    raise FileNotFoundError(f"recipe: no recipe for {name!r} (looked for {main} and {root}/*/{name}.yaml)")
+
+
+def read_recipe(name: str, root: Path | None = None) -> Any:
+    """The YAML of :func:`recipe_path`, read with the bounded safe loader (plain data, no tags)."""
+    from contrastkit._yaml import load_yaml
+
+    path = recipe_path(name, root)
+    return load_yaml(path, source=str(path))

@@ -1,0 +1,72 @@
+"""Shared helpers of the time-series reproductions (AutoTCL, COMET, DBPM, forecasting probe).
+
+Each reproduction reads its plain-data recipe ``papers/<name>/recipe.yaml`` (the single source of every
+setting and claim threshold) with :func:`load_recipe`; :func:`_get` reads a dotted key and names a missing
+one; ``quick`` entries override ``training.<key>``. Data are the sets bundled with aeon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+from torch import Tensor
+
+from contrastkit.papers._common import PAPERS_ROOT, read_recipe
+from contrastkit.timeseries.encoder import TSEncoder
+from contrastkit.training.fit import make_trainer
+
+RECIPES = PAPERS_ROOT  # papers/<name>/recipe.yaml
+
+
+_ENCODER_KEYS = ("hidden_dims", "repr_dims", "depth", "mask_mode")
+
+
+def load_recipe(name: str) -> dict[str, Any]:
+    """The plain-data recipe ``recipes/<name>.yaml`` (``yaml.safe_load``); its ``name`` must match."""
+    recipe = read_recipe(name, RECIPES)
+    if not isinstance(recipe, dict):
+        raise ValueError(f"recipe {name!r}: expected a mapping at the top level, got {type(recipe).__name__}")
+    if recipe.get("name") != name:
+        raise ValueError(f"recipe {name!r}: expected the key 'name: {name}', got {recipe.get('name')!r}")
+    return recipe
+
+
+def _get(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:
+    """The value at the dotted ``path`` of ``recipe``; a missing key raises ``ValueError`` naming it.
+
+    With ``quick``, an entry ``quick.<key>`` overrides ``training.<key>``.
+    """
+    head, _, key = path.partition(".")
+    overrides = recipe.get("quick") or {}
+    if quick and head == "training" and isinstance(overrides, dict) and key in overrides:
+        return overrides[key]
+    node: Any = recipe
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"recipe {recipe.get('name')!r}: missing required key {path!r}")
+        node = node[part]
+    return node
+
+
+def _seeds(recipe: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> tuple[int, ...]:
+    chosen = tuple(_get(recipe, "training.seeds") if seeds is None else seeds)
+    return chosen[:1] if quick else chosen
+
+
+def _trainer(trainer: dict[str, Any], **kwargs: Any) -> L.Trainer:
+    """The recipe's ``training.trainer`` section through :func:`contrastkit.training.make_trainer`."""
+    return make_trainer(trainer, **kwargs)
+
+
+def _probe(train_emb: Tensor, train_y: Tensor, test_emb: Tensor, test_y: Tensor) -> float:
+    from contrastkit.evaluate import linear_probe
+
+    return float(linear_probe(train_emb, train_y, test_emb, test_y))
+
+
+def _encoder(channels: int, enc: dict[str, Any]) -> TSEncoder:
+    return TSEncoder(channels, output_dims=enc["repr_dims"], hidden_dims=enc["hidden_dims"],
+                     depth=enc["depth"], mask_mode=enc["mask_mode"])
+

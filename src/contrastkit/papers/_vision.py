@@ -1,0 +1,71 @@
+"""Shared helpers of the image reproductions (DCL, CACR, temperature): a base training recipe from
+``papers/<name>/recipe.yaml`` varied by overrides, trained and evaluated by the ``train`` pipeline, with
+finished full runs cached by the hash of their recipe. Quick variants train ``QUICK_STEPS`` steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from contrastkit.papers._common import PAPERS_ROOT, read_recipe
+from contrastkit.pipeline.recipe import Recipe, apply_override, parse_recipe
+
+RECIPES = PAPERS_ROOT  # papers/<name>/recipe.yaml
+
+
+QUICK_STEPS = 15
+
+
+def base_recipe(name: str) -> dict[str, Any]:
+    return read_recipe(name, RECIPES)
+
+
+def variant(base: dict[str, Any], overrides: Sequence[str], quick: bool) -> Recipe:
+    import copy
+
+    data = copy.deepcopy(base)
+    for item in overrides:
+        apply_override(data, item)
+    if quick:
+        apply_override(data, f"trainer.max_steps={QUICK_STEPS}")
+    return parse_recipe(data)
+
+
+def cache_dir() -> Path:
+    """Where finished reproduction runs are remembered (``$CONTRASTKIT_CACHE`` or ``~/.cache/contrastkit``)."""
+    return Path(os.environ.get("CONTRASTKIT_CACHE", Path.home() / ".cache" / "contrastkit")) / "reproduce"
+
+
+def run(recipe: Recipe, probe: Callable[[Any, Recipe], dict[str, float]] | None = None,
+        *, cache: bool = True) -> dict[str, float]:
+    """Train + evaluate ``recipe`` in a temporary folder and return its metrics.
+
+    ``probe(model, recipe)`` adds measurements on the trained model. Finished full runs are cached
+    by the hash of their recipe, so an interrupted reproduction continues where it stopped.
+    """
+    from contrastkit.pipeline.runfolder import load_model
+    from contrastkit.pipeline.train import train
+
+    key = hashlib.sha256(json.dumps(recipe.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{recipe.name}-{key}.json"
+    if cache and path.is_file():
+        return json.loads(path.read_text())
+    with tempfile.TemporaryDirectory(prefix=f"ck-{recipe.name}-") as tmp:
+        metrics = train(recipe, tmp, progress=False).metrics
+        if probe is not None:
+            metrics |= probe(load_model(tmp), recipe)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(metrics))
+    return metrics
+
+
+def _seeds(quick: bool, seeds: Sequence[int]) -> list[int]:
+    return [seeds[0]] if quick else list(seeds)
+

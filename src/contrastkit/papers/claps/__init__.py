@@ -1,0 +1,18 @@
+"""Contrastive Learning with Adversarial Perturbations for Conditional Text Generation (Lee et al., ICLR 2021): the
+paper's spec (claim, files, outcome; see README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='claps',
+    title='Contrastive Learning with Adversarial Perturbations for Conditional Text Generation',
+    citation='Lee et al., ICLR 2021',
+    modality='text-generation',
+    loss='contrastkit.generation.claps:claps_logits_loss',
+    module='contrastkit.generation.claps:CLAPS',
+    reproduction="contrastkit.papers.claps.reproduce:reproduce",
+    recipe='claps/recipe.yaml',
+    claim='noisy-source accuracy ≥ MLE',
+    outcome='0.69 vs 0.87 (**not reproduced**)',
+    readme="claps/README.md",
+)

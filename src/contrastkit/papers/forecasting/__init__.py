@@ -1,0 +1,18 @@
+"""TS2Vec: Towards Universal Representation of Time Series (Yue et al., AAAI 2022): the paper's spec (claim, files,
+outcome; see README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='forecasting',
+    title='TS2Vec: Towards Universal Representation of Time Series',
+    citation='Yue et al., AAAI 2022',
+    modality='timeseries',
+    loss='contrastkit.timeseries.losses:hierarchical_contrastive_loss',
+    module='contrastkit.methods.ts_contrastive:TS2Vec',
+    reproduction="contrastkit.papers.forecasting.reproduce:reproduce",
+    recipe='forecasting/recipe.yaml',
+    claim='ridge on TS2Vec representations beats the last value (Airline)',
+    outcome='only at horizon 12; raw-window ridge is 20–50× better (**not reproduced**)',
+    readme="forecasting/README.md",
+)

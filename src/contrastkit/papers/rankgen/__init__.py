@@ -1,0 +1,18 @@
+"""RankGen: Improving Text Generation with Large Ranking Models (Krishna et al., EMNLP 2022): the paper's spec (claim,
+files, outcome; see README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='rankgen',
+    title='RankGen: Improving Text Generation with Large Ranking Models',
+    citation='Krishna et al., EMNLP 2022',
+    modality='text-generation',
+    loss='contrastkit.generation.rankgen:rankgen_loss',
+    module='contrastkit.generation.rankgen:RankGenEncoder',
+    reproduction="contrastkit.papers.rankgen.reproduce:reproduce",
+    recipe='',
+    claim='reranked continuations closer to gold than sampling',
+    outcome='holds (gap 0.014 vs 0.048)',
+    readme="rankgen/README.md",
+)

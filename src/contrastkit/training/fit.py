@@ -1,0 +1,79 @@
+"""One trainer factory and one ``fit`` for every training module (reproductions, the CLI's ``train``).
+
+:func:`make_trainer` starts from quiet in-process defaults (CPU, one device, no checkpoints, no logger,
+no progress bar) and applies the recipe's trainer section (a mapping of ``lightning.Trainer`` keyword
+arguments) and then the call's overrides. :func:`fit` trains a module from its
+:class:`~contrastkit.training.sources.BatchSource` (or an explicit loader) and returns it in eval mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from contrastkit.training.steps import StepTicks
+
+DEFAULTS: dict[str, Any] = {
+    "accelerator": "cpu",
+    "devices": 1,
+    "enable_checkpointing": False,
+    "logger": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "num_sanity_val_steps": 0,
+}
+_QUIET_WARNINGS = (".*does not have many workers.*", ".*small batch size.*", ".*LeafSpec.*")
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's start-up banners and the warnings that tiny CPU runs always trigger."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for message in _QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+
+
+def make_trainer(settings: Mapping[str, Any] | None = None, *, quiet: bool = True, **overrides: Any) -> L.Trainer:
+    """``lightning.Trainer(**(DEFAULTS | settings | overrides))``.
+
+    Args:
+        settings: a recipe's trainer section (``lightning.Trainer`` keyword arguments, e.g.
+            ``{"accelerator": "cpu", "devices": 1}``); ``None`` keeps the defaults.
+        quiet: call :func:`quiet_lightning` first.
+        overrides: per-call keyword arguments (``max_steps=...``, ``max_epochs=...``).
+    """
+    if settings is not None and not isinstance(settings, Mapping):
+        raise TypeError(f"settings: expected a mapping of lightning.Trainer arguments, got {type(settings).__name__}")
+    if quiet:
+        quiet_lightning()
+    return L.Trainer(**(DEFAULTS | dict(settings or {}) | overrides))
+
+
+def fit(module: L.LightningModule, settings: Mapping[str, Any] | None = None, *, loader: DataLoader | None = None,
+        max_steps: int | None = None, **overrides: Any) -> L.LightningModule:
+    """Train ``module`` and return it in eval mode.
+
+    The data is ``loader`` when given, else the module's source (``module.data.loader(max_steps)``:
+    one tick per step for an in-memory source), else -- for a module that picks its own rows by global
+    step -- one :class:`~contrastkit.training.steps.StepTicks` tick per step. ``max_steps`` is then required.
+    """
+    if max_steps is not None:
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps: expected an integer >= 1, got {max_steps!r}")
+        overrides["max_steps"] = max_steps
+    if loader is None:
+        data = getattr(module, "data", None)
+        if (data is None or data.indexed) and max_steps is None:
+            raise ValueError("max_steps: a module fed by step (in-memory rows) needs the number of steps")
+        loader = data.loader(max_steps or 0) if data is not None else DataLoader(
+            StepTicks(max_steps or 0), batch_size=None, shuffle=False)
+    make_trainer(settings, **overrides).fit(module, loader)
+    return module.eval()
+
+
+__all__ = ["DEFAULTS", "fit", "make_trainer", "quiet_lightning"]
