@@ -16,6 +16,7 @@ from contrastkit.evaluate.geometry import (
 )
 from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
 
@@ -27,9 +28,11 @@ __all__ = [
     "effective_rank",
     "knn_accuracy",
     "linear_probe",
+    "ranking_metrics",
     "relative_penalty",
     "retrieval_metrics",
     "svm_probe",
+    "target_ranks",
     "tolerance",
     "uniformity",
     "zero_shot_accuracy",
