@@ -37,7 +37,8 @@ def _shareable(model: object) -> nn.Module:
         raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
     import lightning as L
 
-    if not (isinstance(model, L.LightningModule) and type(model).__module__.startswith("contrastkit.methods")):
+    if not (isinstance(model, L.LightningModule)
+            and type(model).__module__.startswith(("contrastkit.methods", "contrastkit.papers"))):
         return model
     if isinstance(getattr(model, "image_encoder", None), nn.Module) and hasattr(model, "image_head"):
         from contrastkit.pretrained.two_tower import ImageTextModel
