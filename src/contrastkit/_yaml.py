@@ -155,6 +155,8 @@ def load_yaml(
             return loader.construct_document(node)
         except yaml.YAMLError as err:  # e.g. ConstructorError for !!python/object tags
             raise YAMLLimitError(f"{name}: not valid YAML: {_short(err)}") from None
+        except ValueError as err:  # e.g. an integer of more than 4300 digits (int() refuses to convert it)
+            raise YAMLLimitError(f"{name}: value out of range: {_short(err)}") from None
     finally:
         loader.dispose()
 
