@@ -70,6 +70,7 @@ TRAIN_CASES = [
     ("recipe-5000-levels", "a: " + "[" * 5000 + "]" * 5000 + "\n", [], "nested deeper than"),
     ("recipe-too-large", "name: x\n" + "#" * 2_000_000 + "\n", [], "bytes, more than"),
     ("recipe-not-utf8", b"name: \xff\xfe\n", [], "UTF-8"),
+    ("recipe-control-characters", b"\x00\x01\x02", [], "unacceptable character #x0000"),
     ("recipe-top-level-list", "- 1\n- 2\n", [], "expected a mapping"),
     ("recipe-python-tag", "name: !!python/object/apply:os.system ['true']\n", [], "not valid YAML"),
     ("recipe-unknown-key", "trainer: {max_steps: 3, bogus: 1}\n", [], "trainer.bogus: unknown key"),
@@ -123,6 +124,9 @@ def _scramble_tensor_record(ckpt: Path) -> None:
 
 def _prepare(base: Path, tmp_path: Path, how: str) -> Path:
     out = tmp_path / "out"
+    if how == "under-file":  # a file on the way: the folder cannot be created
+        out.write_text("not a folder")
+        return out / "run"
     if how == "file":
         out.write_text("not a folder")
     elif how == "checkpoints-file":
@@ -144,6 +148,7 @@ def _prepare(base: Path, tmp_path: Path, how: str) -> Path:
 
 RESUME_CASES = [
     ("output-is-file", "file", [], "is not a folder"),
+    ("output-under-a-file", "under-file", [], "is a file, so"),
     ("output-checkpoints-is-file", "checkpoints-file", ["--resume"], "is not a folder"),
     ("output-has-checkpoints", "run", [], "already holds checkpoints"),
     ("resume-no-checkpoint", "no-checkpoint", ["--resume"], "no checkpoint"),

@@ -134,7 +134,10 @@ def load_yaml(
     if size > max_bytes:
         raise YAMLLimitError(f"{name}: {size} bytes, more than the {max_bytes} accepted")
 
-    loader = _BoundedLoader(text)
+    try:  # the reader refuses control characters when it is built
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as err:
+        raise YAMLLimitError(f"{name}: not valid YAML: {_short(err)}") from None
     loader.max_depth, loader.max_aliases = max_depth, max_aliases
     try:
         try:
