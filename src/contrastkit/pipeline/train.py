@@ -166,6 +166,12 @@ def _check_run_dir(run_dir: Path) -> None:
     for folder in (run_dir, run_dir / "checkpoints"):
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"output: {folder} exists and is not a folder; choose another --output")
+    for parent in Path(run_dir).absolute().parents:  # a file on the way makes the folder impossible to create
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"output: {parent} is a file, so {run_dir} cannot be created; "
+                                         "choose another --output")
+            break
 
 
 def check_resume(recipe: Recipe, last: Path, *, allow_recipe_change: bool = False) -> int:
