@@ -31,3 +31,14 @@ def test_tutorial_runs(name, tmp_path, monkeypatch):
         exec(compile(code, f"{name} block {i + 1}", "exec"), namespace)  # noqa: S102 - our own docs
     # every tutorial ends with a saved model folder that loads back
     assert any((tmp_path / d / "model.safetensors").is_file() for d in ("my-model", "my-clip", "my-ts2vec"))
+
+
+def test_every_public_package_has_an_api_page():
+    root = Path(__file__).resolve().parents[1]
+    packages = sorted(p.name for p in (root / "src" / "contrastkit").iterdir()
+                      if (p / "__init__.py").is_file() and not p.name.startswith("_") and p.name != "recipes")
+    nav = (root / "mkdocs.yml").read_text()
+    for name in packages:
+        page = root / "docs" / "api" / f"{name}.md"
+        assert page.is_file() and f"::: contrastkit.{name}" in page.read_text(), name
+        assert f"api/{name}.md" in nav, name

@@ -102,6 +102,35 @@ def check_positive_float(value: object, name: str) -> float:
     return float(value)
 
 
+def check_non_negative_float(value: object, name: str) -> float:
+    """A finite number ``>= 0`` (a loss-term weight that may switch the term off)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """An integer ``>= 1`` (bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return value
+
+
+def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
+    """``None`` (dense execution) or an integer ``>= 1``."""
+    if tile_size is None:
+        return None
+    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
+        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
+    return tile_size
+
+
 def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: unknown option {value!r}; expected one of {choices}")

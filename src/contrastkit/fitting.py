@@ -159,7 +159,7 @@ def _bind_data(method: L.LightningModule, data: Any, labels: Any,
         raise TypeError(f"data: expected a tensor, an array, a Dataset or a DataLoader, got {type(data).__name__}")
     x, y = _first_batch(loader)
     _check_supervision(method, y)
-    method.bind(None, None, x)
+    method.bind(None, None, x, loader)
     return loader, kind, x
 
 

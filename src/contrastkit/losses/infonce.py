@@ -13,11 +13,14 @@ import torch
 from torch import Tensor
 
 from contrastkit._validation import (
+    check_bool,
     check_choice,
     check_embeddings,
     check_finite_result,
     check_positive_float,
+    check_positive_int,
     check_same_device,
+    check_tile_size,
     compute_dtype,
 )
 from contrastkit.functional import distributed as ckdist
@@ -33,7 +36,7 @@ from contrastkit.functional.problem import (
     check_group,
 )
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
-from contrastkit.functional.tiled import check_tile_size, tiled_direction_rows, tiled_symmetric_rows
+from contrastkit.functional.tiled import tiled_direction_rows, tiled_symmetric_rows
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
 
 _SYMMETRIC_SIMILARITIES = (Cosine, Dot, NegSqEuclidean)  # s(x, y) = s(y, x)
@@ -166,18 +169,15 @@ class InfoNCE(ContrastiveLoss):
         self.similarity = self._similarity.name
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
         self.tile_size = check_tile_size(tile_size)
-        for name, value in (("gather_distributed", gather_distributed), ("decoupled", decoupled)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
-        self.gather_distributed = gather_distributed
+        self.gather_distributed = check_bool(gather_distributed, "gather_distributed")
+        check_bool(decoupled, "decoupled")
         self.duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
         self.decoupled = decoupled
         self.vmf_sigma = None if vmf_sigma is None else check_positive_float(vmf_sigma, "vmf_sigma")
         if hard_top_k is not None and hard_fraction is not None:
             raise ValueError("hard_top_k, hard_fraction: give at most one of them")
-        if hard_top_k is not None and (isinstance(hard_top_k, bool) or not isinstance(hard_top_k, int)
-                                       or hard_top_k < 1):
-            raise ValueError(f"hard_top_k: expected an integer >= 1, got {hard_top_k!r}")
+        if hard_top_k is not None:
+            check_positive_int(hard_top_k, "hard_top_k")
         if hard_fraction is not None and (isinstance(hard_fraction, bool) or not isinstance(hard_fraction, (int, float))
                                           or not 0 < hard_fraction <= 1):
             raise ValueError(f"hard_fraction: expected a number in (0, 1], got {hard_fraction!r}")
@@ -538,8 +538,8 @@ class HardNegativeInfoNCE(InfoNCE):
     ) -> None:
         if (top_k is None) == (fraction is None):
             raise ValueError("top_k, fraction: give exactly one of them")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"top_k: expected an integer >= 1, got {top_k!r}")
+        if top_k is not None:
+            check_positive_int(top_k, "top_k")
         if fraction is not None and not 0 < fraction <= 1:
             raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
         for key in ("hard_top_k", "hard_fraction"):

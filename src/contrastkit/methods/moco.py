@@ -39,9 +39,9 @@ class MoCo(ViewContrastive):
         self.key_encoder = MomentumEncoder(self.model)
         self.queue = MemoryQueue(self.queue_size, self._out_dim(sample))
 
-    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor) -> None:
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
         """See :meth:`ViewContrastive.bind`; also builds the key encoder and the queue."""
-        super().bind(images, labels, sample)
+        super().bind(images, labels, sample, loader)
         self._build_key_side(sample)
 
     def _out_dim(self, sample: Tensor) -> int:
@@ -52,10 +52,8 @@ class MoCo(ViewContrastive):
             self.model.train(was_training)
         return int(z.shape[1])
 
-    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-        step = int(self.global_step)
-        x, _ = self.step_inputs(batch, step)
-        view_q, view_k = self.views(x, step)
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        view_q, view_k = self.views(batch["images"], step)
         _, q = self.model(view_q)
         with torch.no_grad():
             self.key_encoder.update(self.momentum)
@@ -64,5 +62,4 @@ class MoCo(ViewContrastive):
         negatives = self.queue.negatives() if len(self.queue) else None
         loss = self.loss_fn(q, k, negatives=negatives)
         self.queue.enqueue(k)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(x))
-        return loss
+        return {"loss": loss}

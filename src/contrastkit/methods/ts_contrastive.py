@@ -47,7 +47,7 @@ class TS2Vec(L.LightningModule):
         self.register_buffer("series", None, persistent=False)
         self._step_seeded = False  # set by bind: reseed per step (existing loader-fed runs keep their RNG stream)
 
-    def bind(self, series: Tensor | None, labels: Tensor | None, sample: Tensor) -> None:
+    def bind(self, series: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
         """Attach in-memory series ``(n, C, T)`` (rows of step ``t`` from ``batch_rows``, RNG reseeded
         per step, so a resumed run replays), or ``None`` to train on a loader's batches. Labels are unused."""
         self.series = series

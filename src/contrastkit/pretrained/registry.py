@@ -161,8 +161,9 @@ def _entry_for(module: nn.Module) -> Entry | None:
         return _BY_NAME[recorded[0]]
     cls = type(module)
     for e in _BY_NAME.values():
-        same_module = cls.__module__ == e.module or cls.__module__.startswith(e.module + ".")  # torch.nn.modules.*
-        if e.describe is not None and same_module and e.qualname == cls.__qualname__ and e.cls() is cls:
+        # identity of the class, not its __module__: torch.nn.Linear lives in torch.nn.modules.linear and a
+        # contrastkit class may be re-exported from where it used to live
+        if e.describe is not None and e.qualname == cls.__qualname__ and e.cls() is cls:
             return e
     return None
 

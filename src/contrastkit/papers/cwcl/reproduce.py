@@ -26,8 +26,8 @@ from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
-    """CWCL vs InfoNCE with the frozen MiniLM text tower (papers-1.md §9). Claim: CWCL's zero-shot
-    accuracy >= InfoNCE's (3-seed means). Not gating: the notes' calibration found no gap at this
+    """CWCL vs InfoNCE with the frozen MiniLM text tower. Claim: CWCL's zero-shot
+    accuracy >= InfoNCE's (3-seed means). Not gating: the design's calibration found no gap at this
     scale (the MiniLM cosines crowd into a narrow band, so the weights are nearly flat); the
     sharpened-weight probe is reported next to it."""
     from contrastkit.papers.clip.module import CLIP

@@ -51,10 +51,10 @@ def digits_on_gratings(images8: Tensor, labels: Tensor, *, n_gratings: int = 5, 
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
-    """SepCLR (papers-1.md §5) on digits-on-gratings. Leakage of salient information (the digit) into
+    """SepCLR on digits-on-gratings. Leakage of salient information (the digit) into
     the common space = digit linear-probe accuracy on the common backbone, target test images.
     Claim (gating): SepCLR's leakage < both baselines' (no k-JEM; common term only = plain
-    alignment/uniformity contrastive learning). Reported: the notes' probe thresholds."""
+    alignment/uniformity contrastive learning). Reported: the design's probe thresholds."""
     from contrastkit.losses.sepclr import SepCLR
     from contrastkit.papers.sepclr.module import SepCLRModel
     from contrastkit.vision.data import load_digits
@@ -99,11 +99,11 @@ def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproRes
         Claim("less salient (digit) leakage into the common space than no-k-JEM and common-only baselines",
               m["sepclr"] < m["no_jem"] and m["sepclr"] < m["common_only"],
               "digit accuracy on c: " + _table(leak), gating=not quick),
-        Claim("notes: digit on s >= 85%, digit on c <= 40%, grating on c >= 85%, grating on s <= 40%",
+        Claim("design targets: digit on s >= 85%, digit on c <= 40%, grating on c >= 85%, grating on s <= 40%",
               _mean(s["digit_on_s"]) >= 0.85 and _mean(s["digit_on_c"]) <= 0.40
               and _mean(s["grating_on_c"]) >= 0.85 and _mean(s["grating_on_s"]) <= 0.40,
               "; ".join(f"{k} {fmt(v, 100)}%" for k, v in s.items()), gating=False),
-        Claim("notes: lambda_J = 0 raises grating accuracy on s by >= 10 points",
+        Claim("design targets: lambda_J = 0 raises grating accuracy on s by >= 10 points",
               _mean(rows["no_jem"]["grating_on_s"]) >= _mean(s["grating_on_s"]) + 0.10,
               f"no k-JEM {fmt(rows['no_jem']['grating_on_s'], 100)}% vs SepCLR {fmt(s['grating_on_s'], 100)}%",
               gating=False),

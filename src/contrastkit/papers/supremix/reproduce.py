@@ -67,7 +67,7 @@ def _distance_spearman(h: Tensor, y: Tensor) -> float:
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
-    """SupReMix (papers-1.md §12) on rotated real digits: ridge-probe MAE of the angle on frozen backbone
+    """SupReMix on rotated real digits: ridge-probe MAE of the angle on frozen backbone
     features. Claim (gating): SupReMix MAE <= SupCon-on-10-bins MAE and <= L1-regression MAE (3-seed
     means). Reported: Spearman correlation of embedding distance with |Δy| (SupReMix > SupCon)."""
     from contrastkit.papers.supremix.module import ContrastiveRegression
