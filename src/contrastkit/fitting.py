@@ -129,10 +129,10 @@ def _bind_data(method: L.LightningModule, data: Any, labels: Any,
         if x.dim() < 2 or x.shape[0] == 0:
             raise ValueError(f"data: expected a non-empty tensor (n, ...) of samples, got shape {tuple(x.shape)}")
         y = None if labels is None else _check_labels(labels, x.shape[0])
-        if batch_size > x.shape[0]:
-            raise ValueError(f"batch_size: {batch_size} exceeds the {x.shape[0]} samples of data")
         if not x.is_floating_point():
             raise TypeError(f"data: expected floating-point samples, got {x.dtype}; convert them, e.g. x.float() / 255")
+        if batch_size > x.shape[0]:
+            raise ValueError(f"batch_size: {batch_size} exceeds the {x.shape[0]} samples of data")
         _check_supervision(method, y)
         method.bind(x, y, x[:2])
         return None, "tensor", x[:2]
@@ -254,6 +254,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
     if not isinstance(method, L.LightningModule):
         raise TypeError(f"method: expected a contrastkit method (a LightningModule), got {type(method).__name__}")
     max_steps = _positive_int(max_steps, "max_steps")
+    if resume and output is None:
+        raise ValueError("resume: needs the run folder to continue; pass output=")
+    if trainer is not None and not isinstance(trainer, dict):
+        raise TypeError(f"trainer: expected a dict of lightning.Trainer arguments, got {type(trainer).__name__}")
     settings: dict[str, Any] = {}
     if batch_size is not None:
         if not hasattr(method, "batch_size"):
@@ -309,10 +313,6 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
                                   "choose another folder")
         every = _positive_int(checkpoint_every, "checkpoint_every") if checkpoint_every is not None else max_steps
         options |= _run_folder_trainer(out, identity, max_steps, every)
-    elif resume:
-        raise ValueError("resume: needs the run folder to continue; pass output=")
-    if trainer is not None and not isinstance(trainer, dict):
-        raise TypeError(f"trainer: expected a dict of lightning.Trainer arguments, got {type(trainer).__name__}")
     import warnings
 
     warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")

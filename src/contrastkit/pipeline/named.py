@@ -47,7 +47,7 @@ def resolve_recipe(recipe: str | Path) -> Path:
         paper = PAPERS_DIR / name.replace("-", "_") / "recipe.yaml"
         if paper.is_file():
             return paper
-    raise ValueError(f"recipe: {text!r} is neither a file nor a packaged recipe; expected a path or one of "
+    raise ValueError(f"recipe: file not found: {text}, and no packaged recipe has that name; known names: "
                      f"{', '.join(recipe_names())}")
 
 
