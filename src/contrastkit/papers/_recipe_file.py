@@ -1,0 +1,23 @@
+"""Read a YAML file of a paper folder (plain data, ``yaml.safe_load``), e.g. a reproduction's sweep settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def read_paper_yaml(folder: str | Path, name: str, filename: str = "reproduce.yaml") -> dict[str, Any]:
+    """The mapping in ``<folder>/<filename>``; its ``name`` key must be ``name``.
+
+    Raises:
+        ValueError: the file is not a mapping or names another paper.
+    """
+    import yaml
+
+    path = Path(folder) / filename
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    if data.get("name") != name:
+        raise ValueError(f"{path}: expected the key 'name: {name}', got {data.get('name')!r}")
+    return data
