@@ -9,7 +9,7 @@ import pytest
 
 TUTORIALS = Path(__file__).resolve().parents[1] / "docs" / "tutorials"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-NEEDS = {"images.md": ["kornia", "PIL"], "image-text.md": [], "timeseries.md": ["aeon"]}
+NEEDS = {"images.md": ["kornia", "PIL"], "image-text.md": [], "timeseries.md": ["aeon"], "own-data.md": []}
 
 
 def blocks(page: Path) -> list[str]:
@@ -31,3 +31,14 @@ def test_tutorial_runs(name, tmp_path, monkeypatch):
         exec(compile(code, f"{name} block {i + 1}", "exec"), namespace)  # noqa: S102 - our own docs
     # every tutorial ends with a saved model folder that loads back
     assert any((tmp_path / d / "model.safetensors").is_file() for d in ("my-model", "my-clip", "my-ts2vec"))
+
+
+def test_every_public_package_has_an_api_page():
+    root = Path(__file__).resolve().parents[1]
+    packages = sorted(p.name for p in (root / "src" / "contrastkit").iterdir()
+                      if (p / "__init__.py").is_file() and not p.name.startswith("_") and p.name != "recipes")
+    nav = (root / "mkdocs.yml").read_text()
+    for name in packages:
+        page = root / "docs" / "api" / f"{name}.md"
+        assert page.is_file() and f"::: contrastkit.{name}" in page.read_text(), name
+        assert f"api/{name}.md" in nav, name

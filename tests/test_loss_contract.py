@@ -248,6 +248,8 @@ def _papers() -> list[tuple[str, str, str | None]]:
 
 
 PAPERS = _papers()
+# Papers whose registered objective is still a free function (not yet a ContrastiveLoss class).
+NOT_YET_CONTRACT_LOSSES = {"autotcl", "forecasting", "simctg", "rankgen", "claps"}
 
 
 @pytest.mark.parametrize(("name", "reproduction", "loss"), PAPERS, ids=[p[0] for p in PAPERS])
@@ -256,7 +258,12 @@ def test_paper_has_a_quick_reproduction_and_a_contract_loss(name, reproduction, 
     assert callable(fn), name
     params = inspect.signature(fn).parameters
     assert "quick" in params, f"{name}: reproduction {reproduction} has no quick variant"
-    if loss is not None:
-        cls = _resolve(loss)
-        if isinstance(cls, type) and issubclass(cls, ContrastiveLoss):
-            assert cls in SPECS, f"{name}: loss {loss} has no contract spec"
+    if loss is None:  # the old registry names no loss
+        return
+    obj = _resolve(loss)
+    if name in NOT_YET_CONTRACT_LOSSES:
+        # Known gap, kept visible: this entry must leave the list once the paper names a loss class.
+        assert not (isinstance(obj, type) and issubclass(obj, ContrastiveLoss)), f"{name}: remove from the list"
+        return
+    assert isinstance(obj, type) and issubclass(obj, ContrastiveLoss), f"{name}: {loss} is not a ContrastiveLoss"
+    assert obj in SPECS, f"{name}: loss {loss} has no contract spec"

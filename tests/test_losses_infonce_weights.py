@@ -291,3 +291,49 @@ def test_half_precision_finite(dtype):
         assert torch.isfinite(value)
         grads = torch.autograd.grad(value, (a, b, neg, group))
         assert all(bool(torch.isfinite(g.float()).all()) for g in grads)
+
+
+@pytest.mark.parametrize("tile", [None, 3])
+def test_claps_imposter_column_is_a_candidate_group(tile):
+    """CLAPS's L_1 (Lee et al., ICLR 2021): in-batch targets plus each source's own imposter as an
+    extra column equals ``InfoNCE(a_to_b)`` with a ``K = 1`` candidate group."""
+    from contrastkit.generation.claps import claps_logits_loss
+
+    a, b, _, group, _, _, _ = _data(10)
+    ours = InfoNCE(TAU, mode="a_to_b", tile_size=tile)(a, b, candidates=group[:, :1])
+    _check(ours, claps_logits_loss(a, b, group[:, 0], None, TAU), (a, b, group))
+
+
+def test_variants_are_declared_options_and_presets_equal_them():
+    from contrastkit.losses import HardNegativeInfoNCE
+    from contrastkit.losses.infonce import VARIANTS
+
+    a, b, _, _, _, _, _ = _data(11)
+    pairs = [(DCL(0.2), InfoNCE(0.2, decoupled=True)),
+             (DCLW(0.2, sigma=0.3), InfoNCE(0.2, decoupled=True, vmf_sigma=0.3)),
+             (HardNegativeInfoNCE(0.2, top_k=2), InfoNCE(0.2, hard_top_k=2)),
+             (HardNegativeInfoNCE(0.2, fraction=0.5), InfoNCE(0.2, hard_fraction=0.5))]
+    for preset, option in pairs:
+        torch.testing.assert_close(preset(a, b), option(a, b), rtol=0, atol=0)
+        assert [v.option for v in preset.variants()] == [v.option for v in option.variants()]
+    assert {v.option: (v.tiles, v.distributes) for v in VARIANTS.values()} == {
+        "decoupled": (True, True), "vmf_sigma": (True, True), "hard_negatives": (False, True),
+        "duplicates": (True, True)}
+    assert InfoNCE().tiles and DCLW().tiles and InfoNCE(duplicates="exclude").tiles
+    assert not HardNegativeInfoNCE(top_k=1).tiles and HardNegativeInfoNCE(top_k=1).distributes
+    with pytest.raises(ValueError, match="tile_size: InfoNCE uses 'hard_negatives'"):
+        InfoNCE(hard_fraction=0.5, tile_size=8)
+    with pytest.raises(TypeError, match="decoupled: fixed by DCL"):
+        DCL(decoupled=False)
+    with pytest.raises(ValueError, match="hard_top_k, hard_fraction"):
+        InfoNCE(hard_top_k=1, hard_fraction=0.5)
+    with pytest.raises(ValueError, match="hard_top_k: expected an integer"):
+        InfoNCE(hard_top_k=0)
+    with pytest.raises(TypeError, match="decoupled: expected a bool"):
+        InfoNCE(decoupled="yes")  # type: ignore[arg-type]
+
+    class Masked(InfoNCE):  # overriding a dense hook declares the class dense-only, once
+        def denominator_mask(self, logits, weight, valid):
+            return valid
+
+    assert Masked._dense_only_hooks == ("denominator_mask",) and not Masked().tiles

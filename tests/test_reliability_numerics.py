@@ -38,8 +38,8 @@ from contrastkit.losses import (
     VICReg,
 )
 from contrastkit.losses.sepclr import align, unif
-from contrastkit.methods.clip import LogitScale
 from contrastkit.mining.queue import MemoryQueue
+from contrastkit.papers.clip.module import LogitScale
 from contrastkit.timeseries.losses import HierarchicalContrastiveLoss
 
 N, D = 6, 128

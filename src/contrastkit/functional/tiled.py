@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit._validation import compute_dtype
+from contrastkit._validation import check_tile_size, compute_dtype
 from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
 from contrastkit.functional.similarity import Cosine, Dot, Similarity
@@ -57,15 +57,6 @@ NEG_INF = float("-inf")
 # Above this many positive pairs per anchor, id-based exclusion uses a dense id comparison per
 # tile instead of a sparse pair list.
 _SPARSE_PAIRS_PER_ROW = 8
-
-
-def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
-    """``None`` (dense execution) or an integer ``>= 1``."""
-    if tile_size is None:
-        return None
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
-    return tile_size
 
 
 # ---------------------------------------------------------------------------------------- layout
@@ -470,6 +461,25 @@ def _join_group(
     return torch.logaddexp(lse, lse_group), num, total
 
 
+# ``tile_size="auto"``: the tile edge, and the size of the logit matrix (anchors x shared candidates)
+# from which the tiled kernel is used. Measured with benchmarks/losses.py (CPU, 1 thread, fwd+bwd;
+# docs/benchmarks.md, "Dense or tiled"): tile 1024 was never slower than 2048 and used 25-40 % less
+# memory; the shared two-view kernel (half the GEMMs) wins from a smaller matrix than CLIP's.
+AUTO_TILE_SIZE = 1024
+AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
+AUTO_MIN_ENTRIES = 4096 * 4096
+
+
+def auto_tile_size(direction: Direction) -> int | None:
+    """The tile ``tile_size="auto"`` uses for ``direction``: :data:`AUTO_TILE_SIZE` when its
+    ``(A, C)`` logit matrix over shared candidates has at least :data:`AUTO_MIN_ENTRIES_SHARED`
+    (two views / single view without extra negatives) or :data:`AUTO_MIN_ENTRIES` entries, else
+    ``None`` (dense: below that size the dense kernel is as fast or faster)."""
+    entries = direction.anchors.shape[0] * direction.candidates.shape[0]
+    threshold = AUTO_MIN_ENTRIES_SHARED if direction.shared else AUTO_MIN_ENTRIES
+    return AUTO_TILE_SIZE if entries >= threshold else None
+
+
 def _prepared(
     direction: Direction, similarity: Similarity
 ) -> tuple[Tensor, Tensor, torch.dtype]:
@@ -505,7 +515,7 @@ def tiled_direction_rows(
     DCLW's detached ``w``. Returns ``(loss, has_positive)``, both ``(A,)``.
     """
     tile = check_tile_size(tile_size)
-    assert tile is not None
+    assert isinstance(tile, int)
     anchors, candidates, _ = _prepared(direction, similarity)
     positives = direction.positives
     layout = build_layout(positives, not positives_in_denominator)
@@ -541,7 +551,7 @@ def tiled_symmetric_rows(
     given (their exclusions need not be transposes of each other).
     """
     tile = check_tile_size(tile_size)
-    assert tile is not None
+    assert isinstance(tile, int)
     n = backward.anchors.shape[0]
     fusable = (forward.positives.soft is None and backward.positives.soft is None
                and forward.anchors.shape[0] == backward.candidates.shape[0]
@@ -567,90 +577,15 @@ def tiled_symmetric_rows(
     ]
 
 
-# ---------------------------------------------------------------------------------------- bench
-def gemm_floor_seconds(rows: int, cols: int, dim: int, dtype: torch.dtype = torch.float32,
-                       tile: int = 4096) -> float:
-    """Process CPU time of the three products any exact loss needs (``X Y^T``, ``G Y``, ``G^T X``),
-    run tile by tile so that it fits in memory; the denominator of the benchmark's ratio."""
-    import time
-
-    x = torch.randn(rows, dim, dtype=dtype)
-    y = torch.randn(cols, dim, dtype=dtype)
-    buf = torch.empty(min(tile, rows), min(tile, cols), dtype=dtype)
-    out_x, out_y = torch.zeros_like(x), torch.zeros_like(y)
-    start = time.process_time()
-    for r in _blocks(rows, tile):
-        for c in _blocks(cols, tile):
-            s = buf[: r.stop - r.start, : c.stop - c.start]
-            torch.mm(x[r], y[c].T, out=s)
-            out_x[r].addmm_(s, y[c])
-            out_y[c].addmm_(s.T, x[r])
-    return time.process_time() - start
-
-
-def measure_fwd_bwd(
-    batch: int,
-    dim: int,
-    *,
-    mode: str = "two_view",
-    tile_size: int | None = 2048,
-    threads: int = 1,
-    dtype: str = "float32",
-    floor: bool = True,
-) -> dict[str, float]:
-    """Benchmark helper: fwd+bwd of ``InfoNCE(mode=..., tile_size=...)`` on random ``(batch, dim)``
-    views, run in a fresh Python process so that its peak resident memory is the loss's own.
-
-    Returns ``cpu_s`` (process CPU time of one fwd+bwd, after a warm-up at a small size),
-    ``peak_rss_mb`` (``ru_maxrss`` of that process), ``baseline_rss_mb`` (after creating the
-    inputs), ``floor_s`` (three-GEMM floor for the same matrix: ``2·batch`` rows for two-view,
-    ``batch`` for symmetric; computed in a second process) and ``ratio = cpu_s / floor_s``.
-    """
-    import json
-    import subprocess
-    import sys
-
-    code = f"""
-import json, resource, time, torch
-torch.set_num_threads({threads})
-from contrastkit.losses import InfoNCE
-loss = InfoNCE(0.1, mode={mode!r}, tile_size={tile_size!r})
-w = torch.randn(64, {dim}, requires_grad=True)
-loss(w, torch.randn(64, {dim})).backward()
-g = torch.Generator().manual_seed(0)
-a = torch.randn({batch}, {dim}, generator=g, dtype=torch.{dtype}).requires_grad_()
-b = torch.randn({batch}, {dim}, generator=g, dtype=torch.{dtype}).requires_grad_()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-t0, w0 = time.process_time(), time.perf_counter()
-loss(a, b).backward()
-out = dict(cpu_s=time.process_time() - t0, wall_s=time.perf_counter() - w0,
-           peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           baseline_rss_mb=base)
-print(json.dumps(out))
-"""
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    result: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
-    if floor:
-        n = 2 * batch if mode == "two_view" else batch
-        floor_code = (
-            f"import torch; torch.set_num_threads({threads});"
-            "from contrastkit.functional.tiled import gemm_floor_seconds as f;"
-            f"print(f({n}, {n}, {dim}, torch.{dtype}))"
-        )
-        run = subprocess.run([sys.executable, "-c", floor_code], capture_output=True, text=True,
-                             check=True)
-        result["floor_s"] = float(run.stdout.strip().splitlines()[-1])
-        result["ratio"] = result["cpu_s"] / result["floor_s"]
-    return result
-
-
 __all__ = [
+    "AUTO_MIN_ENTRIES",
+    "AUTO_MIN_ENTRIES_SHARED",
+    "AUTO_TILE_SIZE",
     "TileLayout",
     "TiledLogSumExp",
+    "auto_tile_size",
     "build_layout",
     "check_tile_size",
-    "gemm_floor_seconds",
-    "measure_fwd_bwd",
     "positive_pairs",
     "tiled_direction_rows",
     "tiled_symmetric_rows",

@@ -158,7 +158,7 @@ def rankgen_beam_search(model: nn.Module, scorer: RankGenEncoder | Scorer, prefi
     samples of ``L`` tokens, every candidate's whole continuation is scored against the prefix, and
     the ``B`` best are kept, until ``max_new_tokens``. ``N=20, B=1, L=max`` is plain reranking.
 
-    The token budget is reset per prefix (the official generator's counter is not: notes §17.1).
+    The token budget is reset per prefix (the official generator's counter is not).
     Returns ``(best continuation (1, n), its score)``.
     """
     if prefix_ids.dim() != 2 or prefix_ids.shape[0] != 1:

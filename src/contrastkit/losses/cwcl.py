@@ -72,6 +72,7 @@ class CWCL(ContrastiveLoss):
         "Contrastive Loss"
     )
     _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "reverse", "sharpen")
+    part_names: ClassVar[tuple[str, ...]] = ("u_to_v", "v_to_u")
 
     def __init__(
         self,
@@ -115,11 +116,21 @@ class CWCL(ContrastiveLoss):
             weights = cwcl_weights(frozen, sharpen=self.sharpen)
         else:
             weights = check_soft_weights(weights, (n, n), "weights")
-        forward = self._direction(a, b, weights=weights, temperature=temperature)
-        if self.reverse == "none":
-            return forward
-        reverse = weights.T if self.reverse == "weighted" else None
-        return forward + self._direction(b, a, weights=reverse, temperature=temperature)
+        return sum(self.parts(a, b, weights=weights, temperature=temperature).values())  # type: ignore[return-value]
+
+    def parts(self, a: Tensor, b: Tensor, *, frozen: Tensor | None = None, weights: Tensor | None = None,
+              temperature: Tensor | float | None = None) -> dict[str, Tensor]:
+        """The two directions ``u_to_v`` and ``v_to_u`` (absent when ``reverse="none"``); they sum to the loss.
+        Call with the same arguments as the loss (``forward`` validates them)."""
+        if (frozen is None) == (weights is None):
+            raise ValueError("frozen, weights: give exactly one (frozen-tower embeddings or an (N, N) weight matrix)")
+        if frozen is not None:
+            return self.parts(a, b, weights=cwcl_weights(frozen, sharpen=self.sharpen), temperature=temperature)
+        parts = {"u_to_v": self._direction(a, b, weights=weights, temperature=temperature)}
+        if self.reverse != "none":
+            reverse = weights.T if self.reverse == "weighted" and weights is not None else None
+            parts["v_to_u"] = self._direction(b, a, weights=reverse, temperature=temperature)
+        return parts
 
 
 __all__ = ["CWCL", "cwcl_weights"]

@@ -18,6 +18,7 @@ from torch import Tensor
 from contrastkit._validation import (
     check_embeddings,
     check_finite_result,
+    check_non_negative_float,
     check_positive_float,
     check_same_device,
     check_same_shape,
@@ -76,9 +77,9 @@ class SepCLR(ContrastiveLoss):
     def __init__(self, beta_salient: float = 1000.0, beta_reg: float = 1000.0, lambda_jem: float = 10.0, *,
                  tau_align: float = 0.5, tau_unif: float = 0.5, reduction: str = "mean") -> None:
         super().__init__(reduction)  # one value per batch (uniformity terms): no "none"
-        self.beta_salient = _non_negative(beta_salient, "beta_salient")
-        self.beta_reg = _non_negative(beta_reg, "beta_reg")
-        self.lambda_jem = _non_negative(lambda_jem, "lambda_jem")
+        self.beta_salient = check_non_negative_float(beta_salient, "beta_salient")
+        self.beta_reg = check_non_negative_float(beta_reg, "beta_reg")
+        self.lambda_jem = check_non_negative_float(lambda_jem, "lambda_jem")
         self.tau_align = check_positive_float(tau_align, "tau_align")
         self.tau_unif = check_positive_float(tau_unif, "tau_unif")
 
@@ -118,12 +119,6 @@ class SepCLR(ContrastiveLoss):
     def forward(self, c1: Tensor, c2: Tensor, s1: Tensor, s2: Tensor, *, is_target: Tensor) -> Tensor:
         p = self.parts(c1, c2, s1, s2, is_target=is_target)
         return p["common"] + self.beta_salient * p["salient"] + self.beta_reg * p["reg"] + self.lambda_jem * p["jem"]
-
-
-def _non_negative(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 __all__ = ["SepCLR", "align", "jem", "unif"]

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit.losses.infonce import InfoNCE
-from contrastkit.methods.batching import batch_rows
 from contrastkit.methods.momentum import MomentumEncoder
 from contrastkit.methods.view_contrastive import ViewContrastive
 from contrastkit.mining.queue import MemoryQueue
@@ -32,24 +31,29 @@ class MoCo(ViewContrastive):
                              "(queries against keys and queued negatives)")
         if not 0 <= momentum <= 1:
             raise ValueError(f"momentum: expected a number in [0, 1], got {momentum}")
-        self.key_encoder = MomentumEncoder(self.model)
-        self.queue = MemoryQueue(queue_size, self._out_dim())
-        self.momentum = momentum
+        self.momentum, self.queue_size = momentum, queue_size
+        if self.model is not None and self.images is not None:
+            self._build_key_side(self.images[:2])
 
-    def _out_dim(self) -> int:
+    def _build_key_side(self, sample: Tensor) -> None:
+        self.key_encoder = MomentumEncoder(self.model)
+        self.queue = MemoryQueue(self.queue_size, self._out_dim(sample))
+
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """See :meth:`ViewContrastive.bind`; also builds the key encoder and the queue."""
+        super().bind(images, labels, sample, loader)
+        self._build_key_side(sample)
+
+    def _out_dim(self, sample: Tensor) -> int:
         with torch.no_grad():
             was_training = self.model.training
             self.model.eval()
-            _, z = self.model(self.images[:2])
+            _, z = self.model(sample[:2])
             self.model.train(was_training)
         return int(z.shape[1])
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        step = int(self.global_step)
-        index = batch_rows(step, len(self.images), self.batch_size, self.seed,
-                           self.global_rank, self.trainer.world_size if self._trainer else 1)
-        x = self.images[index.to(self.images.device)]
-        view_q, view_k = self.views(x, step)
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        view_q, view_k = self.views(batch["images"], step)
         _, q = self.model(view_q)
         with torch.no_grad():
             self.key_encoder.update(self.momentum)
@@ -58,5 +62,4 @@ class MoCo(ViewContrastive):
         negatives = self.queue.negatives() if len(self.queue) else None
         loss = self.loss_fn(q, k, negatives=negatives)
         self.queue.enqueue(k)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(index))
-        return loss
+        return {"loss": loss}

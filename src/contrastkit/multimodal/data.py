@@ -6,7 +6,7 @@ caller passes ``images`` and ``labels``). Each image gets one caption drawn, wit
 the captions of its class. Two caption sets are documented here (see docs/multimodal.md):
 
 - **digits**: templates x number words, e.g. ``"handwritten seven"``. :data:`DIGIT_TEMPLATES` are the
-  4 templates of papers-1.md §0; :data:`DIGIT_TEMPLATES_8` adds 4 more (the CWCL miniature's 80
+  4 templates described in docs/data.md; :data:`DIGIT_TEMPLATES_8` adds 4 more (the CWCL miniature's 80
   captions). Zero-shot prompt :data:`DIGIT_PROMPT`; :data:`DIGIT_NUMERAL_PROMPT` uses the numeral
   (``"the digit 7"``), a word form never seen in training (a transfer probe for locked towers).
 - **fashion**: Fashion-MNIST classes with 3 hand-written descriptions each

@@ -5,27 +5,33 @@ measured result, deviations). Losses stay in the flat :mod:`contrastkit.losses` 
 
 :data:`PAPERS` maps a paper name to the ``"module:attr"`` of its spec, so listing the papers imports
 only the small ``papers/<pkg>/__init__.py`` files and optional extras (aeon, transformers) stay optional.
-Adding a paper = adding a folder and one line here; the CLI (``contrastkit papers``, ``contrastkit
-reproduce --help``) and the README results table are generated from the registry.
+Adding a paper = adding a folder (it is discovered, nothing shared is edited); the CLI (``contrastkit
+papers``, ``contrastkit reproduce --help``) and the README results table are generated from the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from contrastkit.papers._spec import MODALITIES, PaperSpec, resolve
 from contrastkit.reproduce.result import ReproResult
 
-# name -> "module:attr" of its PaperSpec (imported lazily)
-PAPERS: dict[str, str] = {
-    name: f"contrastkit.papers.{name.replace('-', '_')}:SPEC"
-    for name in (
-        "dcl", "cacr", "temperature",
-        "autotcl", "comet", "dbpm", "forecasting",
-        "simctg", "rankgen", "claps",
-        "clip", "cwcl", "fini", "hydra", "sepclr", "supremix",
-    )
-}
+_ROOT = Path(__file__).resolve().parent
+
+
+def _discover() -> dict[str, str]:
+    """Every ``papers/<pkg>/__init__.py`` (``pkg`` not starting with ``_``), found without importing it."""
+    found = {}
+    for init in sorted(_ROOT.glob("*/__init__.py")):
+        pkg = init.parent.name
+        if not pkg.startswith(("_", ".")):
+            found[pkg.replace("_", "-")] = f"contrastkit.papers.{pkg}:SPEC"
+    return found
+
+
+# name -> "module:attr" of its PaperSpec (imported lazily); a new folder registers itself.
+PAPERS: dict[str, str] = _discover()
 
 
 def get_paper(name: str) -> PaperSpec:
@@ -39,8 +45,9 @@ def get_paper(name: str) -> PaperSpec:
 
 
 def list_papers() -> list[PaperSpec]:
-    """Every registered paper's spec, in registry order."""
-    return [get_paper(name) for name in PAPERS]
+    """Every registered paper's spec, grouped by modality (in :data:`MODALITIES` order), then by name."""
+    specs = [get_paper(name) for name in PAPERS]
+    return sorted(specs, key=lambda s: (MODALITIES.index(s.modality), s.name))
 
 
 def get_reproduction(name: str) -> Callable[..., ReproResult]:

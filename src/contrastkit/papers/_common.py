@@ -33,7 +33,8 @@ def recipe_path(name: str, root: Path | None = None) -> Path:
 
 
 def read_recipe(name: str, root: Path | None = None) -> Any:
-    """The YAML of :func:`recipe_path` read with ``yaml.safe_load`` (plain data, no tags)."""
-    import yaml
+    """The YAML of :func:`recipe_path`, read with the bounded safe loader (plain data, no tags)."""
+    from contrastkit._yaml import load_yaml
 
-    return yaml.safe_load(recipe_path(name, root).read_text())
+    path = recipe_path(name, root)
+    return load_yaml(path, source=str(path))

@@ -127,20 +127,22 @@ def _claim(name: str, values: list[bool], detail: str, quick: bool) -> Claim:
     return Claim(name, all(values), detail + f" (holds in {sum(values)}/{len(values)} seeds)", gating=not quick)
 
 
-def _gpt2(vocab: int, seed: int, n_positions: int = 128) -> torch.nn.Module:
+def _gpt2(vocab: int, seed: int, n_positions: int = 128, n_embd: int = 64, n_layer: int = 2,
+          n_head: int = 4) -> torch.nn.Module:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=n_positions, n_embd=64, n_layer=2, n_head=4,
+    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
+                                      n_head=n_head,
                                       resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None,
                                       eos_token_id=None))
 
 
 def _train_lm(docs: torch.Tensor, *, seed: int, steps: int, simctg_margin: float | None, batch: int = 16,
-              lr: float = 3e-3, vocab: int = 200) -> torch.nn.Module:
+              lr: float = 3e-3, vocab: int = 200, model_kwargs: dict[str, int] | None = None) -> torch.nn.Module:
     from contrastkit.generation.simctg import simctg_lm_loss
 
-    model = _gpt2(vocab, seed).train()
+    model = _gpt2(vocab, seed, **(model_kwargs or {})).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     for _ in range(steps):

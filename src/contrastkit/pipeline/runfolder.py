@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from contrastkit.methods.view_contrastive import EncoderWithHead
-from contrastkit.pipeline.checkpoint import atomic_write_bytes
+from contrastkit.pipeline.checkpoint import atomic_write_bytes, default_file_mode
 from contrastkit.pipeline.recipe import ModelConfig, Recipe, parse_recipe
 
 MODEL_FILE = "model.safetensors"
@@ -41,6 +42,7 @@ def save_model(run_dir: str | Path, model: EncoderWithHead, recipe: Recipe, shap
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = run_dir / f".{MODEL_FILE}.tmp"
     save_file(state, str(tmp))
+    os.chmod(tmp, default_file_mode())  # safetensors creates 0600 files; a run folder follows the umask
     tmp.replace(run_dir / MODEL_FILE)
     config = {"recipe": recipe.model_dump(), "input_shape": list(shape), "format": "contrastkit-run/1"}
     write_json(run_dir / CONFIG_FILE, config)

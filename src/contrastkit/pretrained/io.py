@@ -29,6 +29,7 @@ FORMAT = "contrastkit-model/1"
 RUN_FORMAT = "contrastkit-run/1"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+_METHOD_PACKAGES = ("contrastkit.methods", "contrastkit.papers", "contrastkit.training")
 
 
 def _shareable(model: object) -> nn.Module:
@@ -37,7 +38,7 @@ def _shareable(model: object) -> nn.Module:
         raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
     import lightning as L
 
-    if not (isinstance(model, L.LightningModule) and type(model).__module__.startswith("contrastkit.methods")):
+    if not (isinstance(model, L.LightningModule) and type(model).__module__.startswith(_METHOD_PACKAGES)):
         return model
     if isinstance(getattr(model, "image_encoder", None), nn.Module) and hasattr(model, "image_head"):
         from contrastkit.pretrained.two_tower import ImageTextModel

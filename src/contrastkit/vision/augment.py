@@ -9,7 +9,7 @@ the batch; geometric transforms go through one ``affine_grid`` / ``grid_sample``
 
 Two independent draws of :class:`SimCLRAugment` give the two views of SimCLR (Chen et al.,
 ICML 2020), whose study of augmentations motivates the presets (crop + flip + colour, here
-intensity, for natural images; shift + intensity + noise for the digit canvases, papers-1.md §0).
+intensity, for natural images; shift + intensity + noise for the digit canvases, see docs/data.md).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class RandomCircularShift(BatchAugment):
 
     Equivalent to ``torch.roll(x[i], (dy_i, dx_i), dims=(-2, -1))`` per sample, done with two
     batched ``gather`` calls on modular index grids. Circular, so no content is lost: on the
-    digit canvases it moves the digit without clipping it (papers-1.md §0).
+    digit canvases it moves the digit without clipping it (see docs/data.md).
     """
 
     def __init__(self, max_shift: int = 4) -> None:
@@ -305,12 +305,12 @@ class SimCLRAugment(nn.Module):
     @classmethod
     def for_canvas(cls, max_shift: int = 4, intensity: tuple[float, float] = (0.8, 1.2),
                    noise_std: float = 0.05) -> SimCLRAugment:
-        """Digits-on-canvas views (papers-1.md §0): circular shift +-4, intensity U(0.8, 1.2), N(0, 0.05)."""
+        """Digits-on-canvas views (see docs/data.md): circular shift +-4, intensity U(0.8, 1.2), N(0, 0.05)."""
         return cls([RandomCircularShift(max_shift), RandomIntensity(*intensity), GaussianNoise(noise_std)])
 
     @classmethod
     def for_digits(cls) -> SimCLRAugment:
-        """Raw 8x8 digits (papers-1.md §0): shift +-1 px, rotation +-10 deg, intensity, noise 0.05."""
+        """Raw 8x8 digits (see docs/data.md): shift +-1 px, rotation +-10 deg, intensity, noise 0.05."""
         return cls([RandomCircularShift(1), RandomRotation(10.0), RandomIntensity(0.8, 1.2),
                     GaussianNoise(0.05)])
 

@@ -136,7 +136,7 @@ def load_digits_canvas(split: str = "train", *, canvas: int = 16, noise: float =
                        seed: int = 0) -> ImageSplit:
     """Digits-on-canvas: each 8x8 digit pasted at a random position of a ``canvas x canvas`` image.
 
-    The miniature benchmark of papers-1.md §0: raw 8x8 digits are too easy (a raw-pixel linear
+    The miniature benchmark described in docs/data.md: raw 8x8 digits are too easy (a raw-pixel linear
     probe reaches ~97%), so each digit (scaled to [0, 1]) is placed at a uniformly random
     top-left corner in ``[0, canvas - 8]^2`` on a background of ``U(0, noise)`` noise, then
     clipped to ``[0, 1]``. Placements and noise are drawn once for all 1,797 images in dataset
@@ -198,8 +198,9 @@ def load_digits_canvas_longtail(
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Parse an IDX file (LeCun's MNIST format, optionally gzipped) into a uint8 numpy array."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"  # by content, not by name (a download's .part file is gzipped)
+    with (gzip.open if gzipped else open)(path, "rb") as fh:
         data = fh.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ValueError(f"path: {path} is not an unsigned-byte IDX file (bad magic {data[:4]!r})")
@@ -259,7 +260,7 @@ def fashion_mnist_dir(root: str | os.PathLike[str] | None = None, *, download: b
             target = cache / f
             if target.is_file():
                 continue
-            tmp = target.with_suffix(".part")
+            tmp = target.with_name(f".{target.name}.part")
             try:
                 with urllib.request.urlopen(FASHION_MNIST_URL + f, timeout=30) as resp:
                     payload = resp.read()

@@ -18,7 +18,7 @@ class SmallCNN(nn.Module):
     """Conv-BN-ReLU blocks (3x3, stride 1, padding 1) followed by global max pooling.
 
     With the default ``widths=(32, 64)`` this is the 2-conv CNN of the digit miniatures
-    (papers-1.md §0): a randomly initialised copy already reaches ~75% linear-probe accuracy on
+    (see docs/data.md): a randomly initialised copy already reaches ~75% linear-probe accuracy on
     digits-on-canvas, because the max pool makes it translation invariant. ``pool_between``
     adds a 2x2 max pool after every block but the last (a larger receptive field for 28x28
     inputs). The output has ``feature_dim`` = ``widths[-1]`` features, or a final linear layer
@@ -60,7 +60,7 @@ class SmallCNN(nn.Module):
 class MLPEncoder(nn.Module):
     """``Flatten -> Linear(in_dim, hidden) -> BN -> ReLU -> Linear(hidden, out_dim)``.
 
-    The MLP encoder of the raw-digit miniatures (64 -> 256 -> 128, papers-1.md §0). Inputs of
+    The MLP encoder of the raw-digit miniatures (64 -> 256 -> 128). Inputs of
     any shape ``(B, ...)`` with ``in_dim`` elements per sample are flattened.
     """
 

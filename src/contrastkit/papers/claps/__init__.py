@@ -11,8 +11,8 @@ SPEC = PaperSpec(
     loss='contrastkit.generation.claps:claps_logits_loss',
     module='contrastkit.generation.claps:CLAPS',
     reproduction="contrastkit.papers.claps.reproduce:reproduce",
-    recipe='',
-    claim='noisy-source accuracy ≥ MLE',
-    outcome='0.69 vs 0.87 (**not reproduced**)',
+    recipe='claps/recipe.yaml',
+    claim='noisy-source token accuracy > MLE (pretrain → fine-tune, rescaled perturbations)',
+    outcome='CLAPS_OUTCOME',
     readme="claps/README.md",
 )

@@ -1,6 +1,6 @@
 """Two-tower image-text training: CLIP from scratch, LiT with a locked text tower, CWCL.
 
-Batches are row indices into in-memory pairs (:func:`contrastkit.methods.batching.batch_rows`), so the
+Batches are row indices into in-memory pairs (:class:`contrastkit.training.StepModule`), so the
 batch and its augmentation at global step ``t`` depend only on ``(seed, t)``, as in
 :mod:`contrastkit.methods.view_contrastive`. The loss is a part: symmetric
 :class:`~contrastkit.losses.InfoNCE` with the learnable temperature passed per call, or
@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import lightning as L
 import torch
 from torch import Tensor, nn
 
 from contrastkit.losses.cwcl import CWCL
 from contrastkit.losses.infonce import InfoNCE
-from contrastkit.methods.batching import batch_rows
+from contrastkit.training.base import StepModule
+from contrastkit.training.sources import InMemorySource
 
 LOSSES = ("clip", "cwcl")
 
@@ -70,7 +70,7 @@ class LogitScale(nn.Module):
         return 1 / self.scale()
 
 
-class CLIP(L.LightningModule):
+class CLIP(StepModule):
     """CLIP (Radford et al., ICML 2021): symmetric InfoNCE between image and text embeddings,
     ``L = ½ [CE(s I T^T, diag) + CE(s T I^T, diag)]`` with ``I``, ``T`` L2-normalised and a learnable
     logit scale ``s`` (:class:`LogitScale`).
@@ -117,7 +117,6 @@ class CLIP(L.LightningModule):
         weight_decay: float = 0.0,
         seed: int = 0,
     ) -> None:
-        super().__init__()
         if (frozen_text is None) == (text_encoder is None):
             raise ValueError("text_encoder, frozen_text: give exactly one (a trainable tower with caption_tokens, "
                              "or cached frozen embeddings)")
@@ -129,11 +128,11 @@ class CLIP(L.LightningModule):
             raise ValueError("loss: 'cwcl' takes its targets from a frozen text tower; pass frozen_text")
         if caption_ids.shape != (images.shape[0],):
             raise ValueError(f"caption_ids: expected shape ({images.shape[0]},), got {tuple(caption_ids.shape)}")
+        super().__init__(InMemorySource(images=images, caption_ids=caption_ids.long()), batch_size=batch_size, lr=lr,
+                         weight_decay=weight_decay, seed=seed, optimizer="adamw")
         self.image_encoder = image_encoder
         self.image_head = nn.Linear(image_feature_dim, embed_dim)
         self.text_encoder = text_encoder
-        self.register_buffer("images", images, persistent=False)
-        self.register_buffer("caption_ids", caption_ids.long(), persistent=False)
         self.register_buffer("caption_tokens", caption_tokens, persistent=False)
         self.register_buffer("frozen_text", None if frozen_text is None else frozen_text.float(), persistent=False)
         if frozen_text is not None and not text_head and frozen_text.shape[1] != embed_dim:
@@ -146,7 +145,6 @@ class CLIP(L.LightningModule):
         self.image_augment = image_augment
         self.text_augment = text_augment
         self.label_smoothing = float(label_smoothing)
-        self.batch_size, self.lr, self.weight_decay, self.seed = batch_size, lr, weight_decay, seed
 
     # ------------------------------------------------------------------ encoders
     def image_features(self, x: Tensor) -> Tensor:
@@ -169,12 +167,18 @@ class CLIP(L.LightningModule):
         return self.encode_tokens(self.caption_tokens[ids])
 
     # ------------------------------------------------------------------ training
+    @property
+    def images(self) -> Tensor:
+        return self.source.images
+
+    @property
+    def caption_ids(self) -> Tensor:
+        return self.source.caption_ids
+
     def batch(self, step: int) -> tuple[Tensor, Tensor]:
-        index = batch_rows(step, len(self.images), self.batch_size, self.seed, self.global_rank,
-                           self.trainer.world_size if self._trainer else 1).to(self.images.device)
-        # Reseeding per step makes the augmentation of step t independent of the history.
-        torch.manual_seed(self.seed * 1_000_003 + step * 1009 + self.global_rank)
-        return self.images[index], self.caption_ids[index]
+        """This rank's ``(images, caption_ids)`` of ``step`` (the RNG reseeded for the step's augmentation)."""
+        b = self.step_batch(step)
+        return b["images"], b["caption_ids"]
 
     def text_view(self, ids: Tensor, augment: bool) -> Tensor:
         if augment and self.text_augment is not None and self.frozen_text is None:
@@ -198,16 +202,8 @@ class CLIP(L.LightningModule):
         txt = self.text_view(ids, augment=True)
         return {"loss": self.pair_loss(img, txt, ids)}
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        x, ids = self.batch(int(self.global_step))
-        terms = self.training_loss(x, ids)
-        for name, value in terms.items():
-            self.log(f"train_{name}", value, on_step=True, on_epoch=False, batch_size=len(ids))
-        return terms["loss"]
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        params = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        return self.training_loss(batch["images"], batch["caption_ids"])
 
 
 class LiT(CLIP):

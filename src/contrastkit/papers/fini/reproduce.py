@@ -66,7 +66,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproRes
     """Fini et al. (TMLR 2023) in miniature: basic vs improved (CLIP-rocket) recipe x {CLIP, CLIP + SSL
     term}, zero-shot accuracy on test digits. Claim (gating, from the issue): the recipe's gain over
     basic CLIP >= the largest gain of an auxiliary SSL term under the basic recipe (3-seed means).
-    Reported: the notes' sub-claims (an aux term helps the basic recipe by >= 1 point; under the
+    Reported: the design's sub-claims (an aux term helps the basic recipe by >= 1 point; under the
     rocket recipe the best aux term is within 1 point of CLIP-rocket; the recipe gains >= 3 points)."""
     torch.set_num_threads(1)
     cfg = load_recipe("fini")
@@ -92,13 +92,13 @@ def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproRes
               recipe_gain >= best_gain,
               f"recipe {recipe_gain * 100:+.2f} points vs best aux ({best_aux}) {best_gain * 100:+.2f} points",
               gating=not quick),
-        Claim("basic recipe: an aux term beats CLIP by >= 1 point (notes)", best_gain >= 0.01,
+        Claim("basic recipe: an aux term beats CLIP by >= 1 point (design target)", best_gain >= 0.01,
               f"best {best_aux} {best_gain * 100:+.2f} points", gating=False),
-        Claim("rocket recipe: best aux term within 1 point of CLIP-rocket (notes)",
+        Claim("rocket recipe: best aux term within 1 point of CLIP-rocket (design target)",
               bool(rocket_aux) and abs(max(rocket_aux) - mean["rocket_clip"]) <= 0.01,
               f"best rocket aux {max(rocket_aux, default=float('nan')) * 100:.2f}% vs CLIP-rocket "
               f"{mean['rocket_clip'] * 100:.2f}%", gating=False),
-        Claim("CLIP-rocket >= basic CLIP + 3 points (notes)", recipe_gain >= 0.03,
+        Claim("CLIP-rocket >= basic CLIP + 3 points (design target)", recipe_gain >= 0.03,
               f"{recipe_gain * 100:+.2f} points", gating=False),
         Claim("all arms (zero-shot %, reported)", True, _table(acc), gating=False),
     ]

@@ -26,7 +26,7 @@ from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> ReproResult:
-    """Hydra / SimLAP (papers-1.md §6): SupCon with arbitrary class pairs as positives loses linear-probe
+    """Hydra / SimLAP: SupCon with arbitrary class pairs as positives loses linear-probe
     accuracy, the gated loss keeps it. Claims (gating): hydra_arbitrary >= supcon_arbitrary + 2 points
     and >= supcon - 2 points (3-seed means of backbone linear-probe accuracy); effective rank reported."""
     from contrastkit.papers.hydra.module import HydraContrastive

@@ -109,7 +109,7 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
-    """RankGen (Krishna et al., EMNLP 2022) in miniature on topic-biased Markov documents (notes §17.3).
+    """RankGen (Krishna et al., EMNLP 2022) in miniature on topic-biased Markov documents.
 
     World: order-2 Markov language (V 200) where each document has one of 4 latent topics (topic
     successors weighted x5); documents of 112 tokens, split points 32/64/96, prefixes of the 16

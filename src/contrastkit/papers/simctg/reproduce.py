@@ -1,13 +1,15 @@
 """Reproduction of A Contrastive Framework for Neural Text Generation (Su et al., NeurIPS 2022): SimCTG more isotropic;
 contrastive search lowers rep-n.
 
-Measured figures: ``docs/generation.md``.
+Settings: ``papers/simctg/recipe.yaml``; measured figures: ``docs/generation.md``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+
+from pydantic import Field
 
 from contrastkit.papers._generation import (
     _claim,
@@ -18,7 +20,63 @@ from contrastkit.papers._generation import (
     markov_documents,
     markov_table,
 )
+from contrastkit.papers._schema import (
+    FiniteFloat,
+    PaperRecipe,
+    PositiveFloat,
+    PositiveInt,
+    Section,
+    load_paper_recipe,
+)
 from contrastkit.reproduce.result import ReproResult, fmt
+
+
+class Data(Section):
+    vocab: PositiveInt
+    successors: PositiveInt
+    doc_length: PositiveInt
+    n_docs: PositiveInt
+    n_held: PositiveInt
+    held_seed_offset: int = Field(strict=True)
+    n_prompts: PositiveInt
+    prompt_length: PositiveInt
+
+
+class Model(Section):
+    n_positions: PositiveInt
+    n_embd: PositiveInt
+    n_layer: PositiveInt
+    n_head: PositiveInt
+
+
+class Trainer(Section):
+    steps: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+
+
+class Arm(Section):
+    margin: PositiveFloat | None
+
+
+class Decoding(Section):
+    new_tokens: PositiveInt
+    top_k: PositiveInt
+    penalty_alpha: FiniteFloat
+
+
+class SimCTGRecipe(PaperRecipe):
+    """``papers/simctg/recipe.yaml``."""
+
+    data: Data
+    model: Model
+    trainer: Trainer
+    arms: dict[str, Arm]
+    decoding: Decoding
+
+
+def load(quick: bool = False) -> SimCTGRecipe:
+    return load_paper_recipe("simctg", SimCTGRecipe, quick=quick)
 
 
 def _simctg_seed(seed: int, quick: bool) -> dict[str, float]:
@@ -26,36 +84,41 @@ def _simctg_seed(seed: int, quick: bool) -> dict[str, float]:
     from contrastkit.generation.metrics import model_isotropy, repetition_stats
 
     c0 = time.process_time()
-    steps, n_docs, n_prompts, new = (40, 400, 10, 24) if quick else (250, 2000, 20, 40)
-    table = markov_table(seed=seed)
-    docs, _ = markov_documents(n_docs, 48, table, seed=seed)
-    held, _ = markov_documents(64, 48, table, seed=seed + 500)
-    prompts = held[:n_prompts, :8]
+    r = load(quick)
+    d, tr, dec = r.data, r.trainer, r.decoding
+    table = markov_table(d.vocab, d.successors, seed=seed)
+    docs, _ = markov_documents(d.n_docs, d.doc_length, table, seed=seed)
+    held, _ = markov_documents(d.n_held, d.doc_length, table, seed=seed + d.held_seed_offset)
+    prompts = held[:d.n_prompts, :d.prompt_length]
     row: dict[str, float] = {}
-    for name, margin in (("mle", None), ("simctg", 0.5)):
-        model = _train_lm(docs, seed=seed, steps=steps, simctg_margin=margin)
+    for name, arm in r.arms.items():
+        model = _train_lm(docs, seed=seed, steps=tr.steps, simctg_margin=arm.margin, batch=tr.batch_size, lr=tr.lr,
+                          vocab=d.vocab, model_kwargs=r.model.model_dump())
         row[f"{name}_isotropy"] = model_isotropy(model, held)
-        greedy = contrastive_search(model, prompts, top_k=1, max_new_tokens=new, eos_token_id=[])
-        cs = contrastive_search(model, prompts, top_k=4, penalty_alpha=0.6, max_new_tokens=new, eos_token_id=[])
-        for dec, ids in (("greedy", greedy), ("contrastive", cs)):
-            for key, v in repetition_stats(_texts(ids[:, 8:])).items():
-                row[f"{name}_{dec}_{key}"] = v
+        greedy = contrastive_search(model, prompts, top_k=1, max_new_tokens=dec.new_tokens, eos_token_id=[])
+        cs = contrastive_search(model, prompts, top_k=dec.top_k, penalty_alpha=dec.penalty_alpha,
+                                max_new_tokens=dec.new_tokens, eos_token_id=[])
+        for name_dec, ids in (("greedy", greedy), ("contrastive", cs)):
+            for key, v in repetition_stats(_texts(ids[:, d.prompt_length:])).items():
+                row[f"{name}_{name_dec}_{key}"] = v
     row["_cpu_seconds"] = time.process_time() - c0
     return row
 
 
-def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
-    """SimCTG (Su et al., NeurIPS 2022) in miniature on the order-2 Markov language (notes §15.3).
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, processes: int = 1) -> ReproResult:
+    """SimCTG (Su et al., NeurIPS 2022) in miniature on the order-2 Markov language.
 
     Per seed: a tiny GPT-2 trained with MLE and one with SimCTG (rho 0.5), 2000 documents of 48
     tokens, 250 AdamW steps (quick: 40 steps, 1 seed). Measured: token isotropy
     ``1 - mean cos(h_i, h_j)`` on 64 held-out documents, and rep-2/3/4 of greedy vs contrastive
     search (k 4, alpha 0.6) continuations (40 tokens) of 20 held-out 8-token prompts.
     Claims: SimCTG is more isotropic than MLE; contrastive search has lower rep-2 than greedy
-    (for both models). ``processes > 1`` runs the seeds in parallel worker processes.
+    (for both models). ``processes > 1`` runs the seeds in parallel worker processes. Settings:
+    ``papers/simctg/recipe.yaml`` (``seeds=None``: the recipe's).
     """
     t0 = time.perf_counter()
-    seeds = [seeds[0]] if quick else list(seeds)
+    seeds = list(load(quick).seeds if seeds is None else seeds)
+    seeds = seeds[:1] if quick else seeds
     per, cpu = _run_seeds(_simctg_seed, seeds, quick, processes)
     iso_ok = [a > b for a, b in zip(per["simctg_isotropy"], per["mle_isotropy"], strict=True)]
     cs_ok = [all(per[f"{m}_contrastive_rep-2"][i] < per[f"{m}_greedy_rep-2"][i] for m in ("mle", "simctg"))

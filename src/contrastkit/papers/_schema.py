@@ -1,0 +1,115 @@
+"""The recipe schema of the paper reproductions: strict pydantic models, errors named by dotted key.
+
+Every recipe has ``name``, ``seeds``, then the paper's typed sections (``data``, ``model``,
+``trainer``, ``arms``, ``claims``) and a ``quick`` mapping whose entries are deep-merged over the
+other sections for ``--quick`` runs (it is validated by the same models after the merge).
+
+Strict means no coercion: ``"200"`` is not an integer, ``true`` is not a seed, ``"yes"`` is not a
+boolean, and a float must be finite (``.inf`` / ``.nan`` are rejected at load). An unknown key is an
+error. **Floats in YAML:** PyYAML implements YAML 1.1, which reads ``1e-3`` (no dot) as the *string*
+``"1e-3"``; this schema does not accept numeric strings, so write ``1.0e-3`` or ``0.001``. The error
+for such a string says so.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from contrastkit._yaml import load_yaml
+from contrastkit.papers._common import recipe_path
+
+StrictSeed = Annotated[int, Field(strict=True, ge=0)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
+
+
+class Section(BaseModel):
+    """A recipe section: unknown keys and coercions are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PaperRecipe(Section):
+    """The sections every paper recipe has; a paper subclasses it with typed ``data`` / ``model`` / ..."""
+
+    name: str
+    seeds: list[StrictSeed] = Field(min_length=1)
+    quick: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecipeError(ValueError):
+    """A recipe that does not validate; the message names every bad key by its dotted path."""
+
+
+R = TypeVar("R", bound=PaperRecipe)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _explain(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    got = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if err["type"] == "missing":
+        return f"{key}: missing required key"
+    hint = ""
+    if isinstance(got, str) and err["type"] in ("float_type", "int_type", "float_parsing", "int_parsing"):
+        try:
+            float(got)
+            hint = (" (YAML 1.1 reads 1e-3 as a string: write 1.0e-3)" if err["type"].startswith("float")
+                    else " (quoted numbers are strings; remove the quotes)")
+        except ValueError:
+            pass
+    return f"{key}: {err['msg']}, got {got!r}{hint}"
+
+
+def parse_paper_recipe(data: Any, model: type[R], *, quick: bool = False, source: str = "recipe") -> R:
+    """Validate a recipe mapping against ``model``; ``quick`` returns it with the ``quick`` section deep-merged
+    over the other sections. Both variants are always validated."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    over = data.get("quick", {})
+    if not isinstance(over, dict):
+        raise RecipeError(f"{source}: quick: expected a mapping, got {type(over).__name__}")
+    # both variants are validated, so a bad quick override fails a full load as well (and vice versa)
+    variants = {False: data, True: _merge(data, over)}
+    parsed: dict[bool, R] = {}
+    for is_quick, merged in variants.items():
+        try:
+            parsed[is_quick] = model.model_validate(merged)
+        except ValidationError as err:
+            where = " (with the quick overrides)" if is_quick else ""
+            problems = "\n  ".join(_explain(e) for e in err.errors())
+            raise RecipeError(f"{source}: invalid recipe{where}\n  {problems}") from None
+    return parsed[quick]
+
+
+def load_paper_recipe(name: str, model: type[R], *, quick: bool = False, path: str | Path | None = None) -> R:
+    """``papers/<name>/recipe.yaml`` (or ``path``), read with the bounded safe loader and validated strictly."""
+    file = Path(path) if path is not None else recipe_path(name)
+    try:
+        data = load_yaml(file, source=str(file))
+    except ValueError as err:  # syntax, tags and size / depth / alias limits (contrastkit._yaml)
+        raise RecipeError(str(err)) from None
+    recipe = parse_paper_recipe(data, model, quick=quick, source=str(file))
+    if recipe.name != name:
+        raise RecipeError(f"{file}: name: expected {name!r}, got {recipe.name!r}")
+    return recipe
+
+
+__all__ = ["FiniteFloat", "PaperRecipe", "PositiveFloat", "PositiveInt", "RecipeError", "Section", "StrictSeed",
+           "load_paper_recipe", "parse_paper_recipe"]

@@ -1,0 +1,81 @@
+"""The strict recipe schema of the reproductions (``contrastkit.papers._schema``) and the recipes that use it."""
+
+import pytest
+import yaml
+
+from contrastkit.papers._common import recipe_path
+from contrastkit.papers._schema import RecipeError, parse_paper_recipe
+from contrastkit.papers.claps.reproduce import CLAPSRecipe
+from contrastkit.papers.claps.reproduce import load as load_claps
+from contrastkit.papers.simctg.reproduce import SimCTGRecipe
+from contrastkit.papers.simctg.reproduce import load as load_simctg
+
+
+def _simctg():
+    return yaml.safe_load(recipe_path("simctg").read_text())
+
+
+def _bad(edit, match):
+    data = _simctg()
+    edit(data)
+    with pytest.raises(RecipeError, match=match):
+        parse_paper_recipe(data, SimCTGRecipe)
+
+
+def test_shipped_generation_recipes_hold_the_measured_settings():
+    # written out by hand: the settings docs/generation.md was measured with
+    full, quick = load_simctg(), load_simctg(quick=True)
+    assert full.seeds == [0, 1, 2] and list(full.arms) == ["mle", "simctg"]
+    assert (full.trainer.steps, full.data.n_docs, full.data.n_prompts, full.decoding.new_tokens) == (250, 2000, 20, 40)
+    q = quick
+    assert (q.trainer.steps, q.data.n_docs, q.data.n_prompts, q.decoding.new_tokens) == (40, 400, 10, 24)
+    assert full.trainer.lr == 3e-3 and full.arms["simctg"].margin == 0.5 and full.arms["mle"].margin is None
+    c, cq = load_claps(), load_claps(quick=True)
+    assert (c.trainer.steps, c.data.n_train, c.data.n_test) == (1000, 20000, 300)
+    assert (cq.trainer.steps, cq.data.n_train, cq.data.n_test) == (40, 2000, 100)
+    assert [a.mode for a in c.arms.values()] == ["mle", "naive", "claps"] and c.method.eps_pos == 3.0
+
+
+def test_unknown_key_is_named_by_its_dotted_path():
+    _bad(lambda d: d["trainer"].update(bogus=1), r"trainer\.bogus: unknown key")
+    _bad(lambda d: d.update(extra={}), r"extra: unknown key")
+
+
+def test_missing_key_is_named():
+    _bad(lambda d: d["data"].pop("n_docs"), r"data\.n_docs: missing required key")
+
+
+def test_no_coercion():
+    _bad(lambda d: d["trainer"].update(steps="200"), r"trainer\.steps: .*got '200' \(quoted numbers")
+    _bad(lambda d: d.update(seeds=[0, True]), r"seeds\.1: .*got True")
+    _bad(lambda d: d["arms"]["simctg"].update(margin="yes"), r"arms\.simctg\.margin")
+    _bad(lambda d: d["trainer"].update(steps=2.5), r"trainer\.steps")
+
+
+def test_floats_must_be_finite_and_yaml11_exponents_are_explained():
+    _bad(lambda d: d["trainer"].update(lr=float("inf")), r"trainer\.lr: .*finite")
+    _bad(lambda d: d["trainer"].update(lr=float("nan")), r"trainer\.lr")
+    data = yaml.safe_load("lr: 1e-3\nok: 1.0e-3\n")
+    assert data == {"lr": "1e-3", "ok": 0.001}  # why: PyYAML is YAML 1.1
+    _bad(lambda d: d["trainer"].update(lr="1e-3"), r"trainer\.lr: .*write 1\.0e-3")
+    good = _simctg()
+    good["trainer"]["lr"] = 3  # an integer is a valid float
+    assert parse_paper_recipe(good, SimCTGRecipe).trainer.lr == 3
+
+
+def test_quick_overrides_are_validated_too():
+    _bad(lambda d: d["quick"]["trainer"].update(steps="40"), r"with the quick overrides\)\n  trainer\.steps")
+    data = _simctg()
+    data["quick"]["trainer"]["steps"] = "40"
+    with pytest.raises(RecipeError, match=r"trainer\.steps"):
+        parse_paper_recipe(data, SimCTGRecipe, quick=True)
+    data["quick"] = ["not", "a", "mapping"]
+    with pytest.raises(RecipeError, match="quick: expected a mapping"):
+        parse_paper_recipe(data, SimCTGRecipe)
+
+
+def test_claps_mode_is_checked():
+    data = yaml.safe_load(recipe_path("claps").read_text())
+    data["arms"]["claps"]["mode"] = "clasp"
+    with pytest.raises(RecipeError, match=r"arms\.claps\.mode"):
+        parse_paper_recipe(data, CLAPSRecipe)
