@@ -316,6 +316,7 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
     import warnings
 
     warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     try:
         make_trainer(options | dict(trainer or {})).fit(method, loader, ckpt_path=ckpt_path)
     except RuntimeError as err:
