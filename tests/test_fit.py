@@ -192,6 +192,28 @@ def test_encoder_with_unpooled_output_names_encoder():
         ck.fit(SimCLR(encoder=nn.Conv2d(3, 4, 3), loss=InfoNCE(0.2)), data=_images(), max_steps=1, batch_size=8)
 
 
+def test_samples_the_encoder_cannot_take_name_data():
+    with pytest.raises(ValueError, match=r"^data: the encoder cannot take samples of shape \(1, 8, 8\)"):
+        ck.fit(SimCLR(encoder=_encoder(), loss=InfoNCE(0.2)), data=torch.rand(16, 1, 8, 8), max_steps=1, batch_size=8)
+    from contrastkit.timeseries import TSEncoder
+
+    with pytest.raises(ValueError, match=r"^data: TS2Vec expects series \(n, 2, length\)"):
+        ck.fit(TS2Vec(TSEncoder(2, 8, 8, 1)), data=torch.rand(16, 20), max_steps=1, batch_size=4)
+
+
+def test_a_method_holding_its_own_data_refuses_data():
+    from contrastkit.methods import CLIP
+    from contrastkit.multimodal.text import BagOfWordsEncoder
+
+    clip = CLIP(_encoder(), _images(8), torch.arange(8) % 2, image_feature_dim=6, embed_dim=4,
+                text_encoder=BagOfWordsEncoder(5, 4, 4), caption_tokens=torch.tensor([[2, 3], [3, 4]]), batch_size=4)
+    with pytest.raises(TypeError, match=r"^data: CLIP holds its own training data"):
+        ck.fit(clip, data=_images(8), max_steps=1)
+    before = _weights(clip.image_head)
+    ck.fit(clip, max_steps=2)
+    assert not torch.equal(_weights(clip.image_head), before)
+
+
 def test_method_arguments_are_checked():
     with pytest.raises(ValueError, match=r"^encoder: give exactly one of model="):
         SimCLR(loss=InfoNCE(0.2))

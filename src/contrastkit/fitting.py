@@ -298,8 +298,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
         loader = own.loader(max_steps) if own is not None and hasattr(own, "loader") else DataLoader(
             StepTicks(max_steps), batch_size=None, shuffle=False)
 
+    # a user's batches are split across ranks by Lightning's sampler; step-indexed rows split themselves
     options: dict[str, Any] = {"accelerator": "auto", "max_steps": max_steps, "max_epochs": -1,
-                               "enable_progress_bar": progress}
+                               "enable_progress_bar": progress,
+                               "use_distributed_sampler": kind in ("loader", "dataset")}
     ckpt_path = None
     if output is not None:
         out = Path(output)

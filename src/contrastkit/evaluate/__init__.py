@@ -5,6 +5,8 @@ where its definition uses cosine similarity, validates its inputs (errors name t
 and runs without gradients except :func:`relative_penalty`, which is differentiable.
 """
 
+import sys
+
 from contrastkit.evaluate.forecasting import chronological_split, ridge_forecast, sliding_windows
 from contrastkit.evaluate.geometry import (
     alignment,
@@ -20,6 +22,10 @@ from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.retrieval_metrics import class_retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
+
+# importing the submodule contrastkit.evaluate.retrieval_metrics binds that module to this package's
+# attribute of the same name; the public name is the function
+retrieval_metrics = sys.modules["contrastkit.evaluate.retrieval"].retrieval_metrics  # noqa: F811
 
 __all__ = [
     "chronological_split",
