@@ -161,6 +161,8 @@ BAD = [
     ("augment-not-callable", dict(data=_images(), augment=3), "augment: expected a callable"),
     ("vectors-without-augment", dict(data=torch.rand(16, 5), batch_size=8),
      "augment: SimCLR contrasts augmented views"),
+    ("seed-negative", dict(data=_images(), seed=-1), "seed: expected an integer >= 0"),
+    ("lr-nan", dict(data=_images(), lr=float("nan")), "lr: expected a finite number > 0"),
     ("resume-without-output", dict(data=_images(), resume=True), "resume: needs the run folder"),
 ]
 

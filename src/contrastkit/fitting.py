@@ -265,6 +265,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
         if isinstance(data, DataLoader):
             raise ValueError("batch_size: a DataLoader sets its own batch size; leave batch_size=None")
         method.batch_size = _positive_int(batch_size, "batch_size", 2)
+    if seed is not None:
+        _positive_int(seed, "seed", 0)
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf")):
+        raise ValueError(f"lr: expected a finite number > 0, got {lr!r}")
     for name, value in (("lr", lr), ("seed", seed)):
         if value is not None:
             if not hasattr(method, name):
