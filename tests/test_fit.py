@@ -136,6 +136,14 @@ class _Empty(Dataset):
         raise IndexError(i)
 
 
+class _Strings(Dataset):
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> str:
+        return f"image-{i}.png"
+
+
 def _mixed_loader() -> DataLoader:
     return DataLoader(_Mixed(), batch_size=4)
 
@@ -151,6 +159,9 @@ BAD = [
     ("labels-with-loader", dict(data=DataLoader(TensorDataset(_images()), batch_size=4), labels=torch.zeros(32)),
      "labels: a DataLoader brings its own labels"),
     ("not-data", dict(data="images.npy"), "data: expected a tensor"),
+    ("dataset-of-strings", dict(data=_Strings(), batch_size=4), "data: expected batches x or (x, y) of tensors"),
+    ("loader-of-dicts", dict(data=DataLoader([{"x": torch.rand(3, 8, 8)}] * 4, batch_size=2)),
+     "data: expected batches x or (x, y) of tensors, got dict"),
     ("no-data", dict(), "data: SimCLR has no training data"),
     ("int-images", dict(data=torch.zeros(8, 3, 8, 8, dtype=torch.uint8)), "data: expected floating-point"),
     ("batch-too-large", dict(data=_images(), batch_size=64), "batch_size: 64 exceeds the 32 samples"),

@@ -70,6 +70,10 @@ def _collate(batch: list[Any]) -> Any:
         if _STACK_ERROR in str(err):
             raise _mixed_sizes(err) from None
         raise
+    except TypeError as err:  # PIL images, strings, ...: default_collate only stacks tensors and numbers
+        detail = " ".join(str(err).split())[:160]
+        raise TypeError(f"data: expected samples x or (x, y) of tensors or arrays ({detail}); convert them in "
+                        "the Dataset, e.g. with a to-tensor transform") from None
 
 
 def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
