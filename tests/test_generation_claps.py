@@ -114,3 +114,22 @@ def test_errors() -> None:
         CLAPS(tiny_t5(0), eps_pos=-1)
     with pytest.raises(ValueError, match="tau"):
         CLAPS(tiny_t5(0), tau=0)
+
+
+def test_rescaled_states_follow_the_official_code() -> None:
+    """``rescaled_states``: ``hy`` is T5's rescaled decoder output (the official code's ``sequence_output *
+    model_dim ** -0.5``), the LM head on it still gives the model's logits, and a perturbation of size eps
+    in that space equals one of size eps * sqrt(d) in the raw space."""
+    raw, scaled = make(), make(rescaled_states=True)
+    src, mask, labels = batch()
+    st_raw, st = raw.states(src, mask, labels), scaled.states(src, mask, labels)
+    d = raw.model.config.d_model
+    torch.testing.assert_close(st["hy"], st_raw["hy"] * d ** -0.5)
+    torch.testing.assert_close(scaled.lm_logits(st["hy"]), st["logits"], atol=1e-5, rtol=1e-5)
+    imp_scaled = scaled.imposter(st["hy"], labels, eps=0.5)
+    imp_raw = raw.imposter(st_raw["hy"], labels, eps=0.5 * d ** 0.5)
+    torch.testing.assert_close(imp_scaled, imp_raw * d ** -0.5, atol=1e-5, rtol=1e-4)
+    out = scaled(src, mask, labels)
+    assert torch.isfinite(out["loss"]) and out["l1"] > 0
+    with pytest.raises(TypeError, match="rescaled_states"):
+        CLAPS(tiny_t5(0), rescaled_states=1)

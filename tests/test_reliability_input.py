@@ -58,7 +58,8 @@ TRAIN_CASES = [
     ("set-alias", None, ["--set", "name=*x"], "--set name"),
     # lax types: the schema coerced these silently (strict now, as the paper recipes)
     ("set-max-steps-quoted", None, ["--set", 'trainer.max_steps="200"'], "remove the quotes"),
-    ("set-max-steps-yes", None, ["--set", "trainer.max_steps=yes"], "trainer.max_steps: Input should be a valid integer"),
+    ("set-max-steps-yes", None, ["--set", "trainer.max_steps=yes"],
+     "trainer.max_steps: Input should be a valid integer"),
     ("set-seed-true", None, ["--set", "seed=true"], "seed: Input should be a valid integer"),
     ("set-seed-negative", None, ["--set", "seed=-1"], "seed: Input should be greater than or equal to 0"),
     ("set-seed-2-70", None, ["--set", f"seed={2**70}"], "seed: Input should be less than or equal to 4294967295"),

@@ -124,12 +124,16 @@ def check_bool(value: object, name: str) -> bool:
     return value
 
 
-def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
-    """``None`` (dense execution) or an integer ``>= 1``."""
+def check_tile_size(tile_size: object, name: str = "tile_size", *, auto: bool = False) -> int | str | None:
+    """``None`` (dense execution), an integer ``>= 1``, or (where ``auto``) the string ``"auto"``
+    (the library picks dense or tiled from the problem size)."""
     if tile_size is None:
         return None
+    if auto and tile_size == "auto":
+        return "auto"
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
+        expected = "None, 'auto' or an integer >= 1" if auto else "None or an integer >= 1"
+        raise ValueError(f"{name}: expected {expected}, got {tile_size!r}")
     return tile_size
 
 

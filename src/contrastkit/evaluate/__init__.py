@@ -16,20 +16,25 @@ from contrastkit.evaluate.geometry import (
 )
 from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.retrieval_metrics import class_retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [
     "chronological_split",
+    "class_retrieval_metrics",
     "ridge_forecast",
     "sliding_windows",
     "alignment",
     "effective_rank",
     "knn_accuracy",
     "linear_probe",
+    "ranking_metrics",
     "relative_penalty",
     "retrieval_metrics",
     "svm_probe",
+    "target_ranks",
     "tolerance",
     "uniformity",
     "zero_shot_accuracy",

@@ -18,6 +18,12 @@ projection ``g(H) = ReLU(W H + b)`` and masked mean pooling ``z = pool(g(H))``:
   ``CE([cos(z_x^i, z_y^j)/tau]_j ++ [cos(z_x^i, z~^i)/tau], i)`` (only row ``i``'s own imposter is an
   extra column) and ``L_2`` is the same with the diagonal replaced by ``cos(z_x^i, z_bar^i)``.
 
+State space (``rescaled_states``): T5 multiplies the decoder output by ``d_model^-0.5`` before its tied LM
+head. The official code applies that rescaling first and then builds the projection, the imposter and the
+distant target on the *rescaled* states ``H^y d^-0.5``, so ``eps`` is measured in that space.
+``rescaled_states=True`` follows the code; ``False`` (the default, kept for compatibility) perturbs the
+raw decoder states, where the same ``eps`` is ``sqrt(d_model)`` times smaller relative to the states.
+
 Choice on ``tau`` in ``L_2``: the official code computes ``L_2`` on raw cosines (no division by tau)
 while the paper writes every similarity over tau. ``tau_in_l2=False`` (default) follows the code, which
 produced the published numbers; ``tau_in_l2=True`` follows the paper's formula.
@@ -85,10 +91,12 @@ class CLAPS(nn.Module):
             ``z_y``) or ``mle``.
         tau: temperature (paper 0.1). eps_pos / eps_neg: perturbation sizes (paper 3.0 / 1.0).
         tau_in_l2: divide ``L_2``'s logits by ``tau`` (paper) instead of the code's raw cosines.
+        rescaled_states: build the projection and the perturbations on T5's rescaled decoder states
+            ``H^y d_model^-0.5`` (official code) instead of the raw ones (see the module doc).
     """
 
     def __init__(self, model: nn.Module, *, mode: str = "claps", tau: float = 0.1, eps_pos: float = 3.0,
-                 eps_neg: float = 1.0, tau_in_l2: bool = False) -> None:
+                 eps_neg: float = 1.0, tau_in_l2: bool = False, rescaled_states: bool = False) -> None:
         super().__init__()
         self.model = model
         self.mode = check_choice(mode, "mode", MODES)
@@ -97,19 +105,27 @@ class CLAPS(nn.Module):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ValueError(f"{name}: expected a number >= 0, got {v!r}")
         self.eps_pos, self.eps_neg, self.tau_in_l2 = float(eps_pos), float(eps_neg), tau_in_l2
+        if not isinstance(rescaled_states, bool):
+            raise TypeError(f"rescaled_states: expected a bool, got {type(rescaled_states).__name__}")
+        self.rescaled_states = rescaled_states
         d = model.config.d_model
         self.proj = nn.Sequential(nn.Linear(d, d), nn.ReLU())
         self._cont = InfoNCE(temperature=self.tau, mode="a_to_b")
 
     # ----------------------------------------------------------------- pieces
-    def lm_logits(self, hidden: Tensor) -> Tensor:
-        """The model's LM head on decoder states (T5 rescales by ``d_model^-0.5`` when tied)."""
+    def _output_scale(self) -> float:
+        """``d_model^-0.5`` for a tied T5 head (the model's own rescaling), else 1."""
         cfg = self.model.config
         scale = getattr(cfg, "scale_decoder_outputs", None)
         if scale is None:
             scale = getattr(cfg, "tie_word_embeddings", False) and cfg.model_type == "t5"
-        if scale:
-            hidden = hidden * (cfg.d_model ** -0.5)
+        return cfg.d_model ** -0.5 if scale else 1.0
+
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """The model's LM head on decoder states as :meth:`states` returns them (raw states are rescaled
+        by ``d_model^-0.5`` for a tied T5 head; with ``rescaled_states`` they already are)."""
+        if not self.rescaled_states:
+            hidden = hidden * self._output_scale()
         return self.model.get_output_embeddings()(hidden)
 
     def pool(self, hidden: Tensor, mask: Tensor) -> Tensor:
@@ -118,11 +134,14 @@ class CLAPS(nn.Module):
         return (self.proj(hidden) * m).sum(1) / m.sum(1).clamp_min(1.0)
 
     def states(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        """Encoder / decoder states and the teacher-forced NLL (``labels`` use -100 for padding)."""
+        """Encoder / decoder states and the teacher-forced NLL (``labels`` use -100 for padding); ``hy`` is
+        rescaled by ``d_model^-0.5`` when ``rescaled_states`` (the space the perturbations act in)."""
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels,
                          output_hidden_states=True, return_dict=True)
-        return {"hx": out.encoder_last_hidden_state, "hy": out.decoder_hidden_states[-1], "nll": out.loss,
-                "logits": out.logits}
+        hy = out.decoder_hidden_states[-1]
+        if self.rescaled_states:
+            hy = hy * self._output_scale()
+        return {"hx": out.encoder_last_hidden_state, "hy": hy, "nll": out.loss, "logits": out.logits}
 
     def _nll(self, hidden: Tensor, labels: Tensor) -> Tensor:
         logits = self.lm_logits(hidden).float()

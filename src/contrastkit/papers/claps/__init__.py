@@ -12,7 +12,7 @@ SPEC = PaperSpec(
     module='contrastkit.generation.claps:CLAPS',
     reproduction="contrastkit.papers.claps.reproduce:reproduce",
     recipe='claps/recipe.yaml',
-    claim='noisy-source accuracy ≥ MLE',
-    outcome='0.69 vs 0.87 (**not reproduced**)',
+    claim='noisy-source token accuracy > MLE (pretrain → fine-tune, rescaled perturbations)',
+    outcome='CLAPS_OUTCOME',
     readme="claps/README.md",
 )

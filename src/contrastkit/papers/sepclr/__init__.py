@@ -12,7 +12,7 @@ SPEC = PaperSpec(
     module='contrastkit.papers.sepclr.module:SepCLRModel',
     reproduction="contrastkit.papers.sepclr.reproduce:reproduce",
     recipe='sepclr/recipe.yaml',
-    claim='less salient leakage into the common space',
-    outcome='29.4 vs 28.2 % (**not reproduced**)',
+    claim='less salient (digit) leakage into the common space with k-JEM than without',
+    outcome='**pass** (10 seeds): 75.3 vs 84.9 %, p = 2e-6; separation partial',
     readme="sepclr/README.md",
 )

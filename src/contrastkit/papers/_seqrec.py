@@ -1,0 +1,266 @@
+"""Sequential-recommendation reproductions on MovieLens-100k (RecBole atomic files from the ``recbole`` wheel).
+
+Protocol: RecBole's (chronological leave-one-out, full ranking over all items, no sampled negatives), NDCG@10
+on the test split of the state with the best validation NDCG@10. Settings:
+``papers/{cl4srec,sra_cl,mclrec}/recipe.yaml`` (the single source of every setting and claim).
+Measured figures: ``docs/seqrec.md``.
+
+- :func:`cl4srec` (Xie et al., ICDE 2022): CL4SRec > SASRec;
+- :func:`sra_cl` (Cui et al., NeurIPS 2025): SRA-CL > CL4SRec > SASRec;
+- :func:`mclrec` (Qin et al., SIGIR 2023): MCLRec > CL4SRec > SASRec at batch 256, and MCLRec's gain over
+  CL4SRec larger at batch 64 than at 256.
+
+Every (method, batch size, seed) run is stored as JSON under ``<cache>/seqrec/runs`` keyed by a hash of its
+full settings, so the three reproductions share their SASRec / CL4SRec runs; ``use_cache=False`` retrains.
+Published reference: the only RecBole-protocol SASRec figure on ml-100k found is the model card
+``viberec/ML-100k-SASRec-Base`` on the Hugging Face hub (RecBole SASRec, ``LS: valid_and_test``, ``order: TO``,
+``mode: full``; **1 training epoch**, items filtered to ``[10, inf)`` interactions): test NDCG@10 0.0157,
+HR@10 0.0351. It is printed next to every figure, for what it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import torch
+
+from contrastkit.reproduce.result import Claim, ReproResult, fmt, mean_std
+from contrastkit.reproduce.stats import paired_comparison
+
+PUBLISHED = {"source": "huggingface.co/viberec/ML-100k-SASRec-Base (RecBole SASRec, 1 epoch, item 10-core)",
+             "NDCG@10": 0.0157, "HR@10": 0.0351}
+_METHODS = ("sasrec", "cl4srec", "mclrec", "sra_cl")
+
+
+# ------------------------------------------------------------------------------------------ settings
+def load_recipe(name: str) -> dict[str, Any]:
+    """The plain-data recipe ``papers/<pkg>/recipe.yaml`` (``yaml.safe_load``); its ``name`` must match."""
+    import yaml
+
+    from contrastkit.papers._common import recipe_path
+
+    recipe = yaml.safe_load(recipe_path(name).read_text())
+    if not isinstance(recipe, dict) or recipe.get("name") != name:
+        raise ValueError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
+    return recipe
+
+
+def _get(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:
+    """The value at the dotted ``path``; with ``quick`` an entry ``quick.<key>`` overrides ``training.<key>``."""
+    head, _, key = path.partition(".")
+    overrides = recipe.get("quick") or {}
+    if quick and head == "training" and isinstance(overrides, dict) and key in overrides:
+        return overrides[key]
+    node: Any = recipe
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"recipe {recipe.get('name')!r}: missing required key {path!r}")
+        node = node[part]
+    return node
+
+
+def seqrec_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
+    """Every setting of a seqrec reproduction, read from its recipe (``quick`` applies the overrides)."""
+    def get(path: str) -> Any:
+        return _get(recipe, path, quick)
+
+    methods = list(get("training.methods"))
+    bad = [m for m in methods if m not in _METHODS]
+    if bad:
+        raise ValueError(f"recipe {recipe.get('name')!r}: unknown methods {bad}; expected a subset of {_METHODS}")
+    return {
+        "dataset": get("dataset.name"),
+        "max_len": get("dataset.max_len"),
+        "k_core": get("dataset.k_core"),
+        "max_users": get("training.max_users"),
+        "encoder": {k: get(f"encoder.{k}") for k in ("hidden_size", "n_layers", "n_heads", "inner_size", "dropout")},
+        "methods": methods,
+        "hyper": {m: dict(get(f"methods.{m}")) for m in methods},
+        "batch_sizes": [int(b) for b in get("training.batch_sizes")],
+        "lr": get("training.lr"),
+        "epochs": get("training.epochs"),
+        "eval_every": get("training.eval_every"),
+        "windows": get("training.windows"),
+        "claims": dict(get("claims")),
+    }
+
+
+def _seeds(recipe: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> tuple[int, ...]:
+    chosen = tuple(_get(recipe, "training.seeds") if seeds is None else seeds)
+    return chosen[:1] if quick else chosen
+
+
+# ------------------------------------------------------------------------------------------ data
+_DATA: dict[tuple[Any, ...], Any] = {}
+
+
+def _data(s: dict[str, Any]) -> Any:
+    from contrastkit.seqrec.data import build_sequences, load_atomic, recbole_dataset_dir
+
+    key = (s["dataset"], s["max_len"], s["k_core"], s["max_users"])
+    if key not in _DATA:
+        atomic = load_atomic(recbole_dataset_dir(s["dataset"]))
+        if s["max_users"]:
+            keep = atomic.inter["user_id"].drop_duplicates().iloc[: int(s["max_users"])]
+            atomic.inter = atomic.inter[atomic.inter["user_id"].isin(keep)]
+        _DATA[key] = build_sequences(atomic, max_len=s["max_len"], k=s["k_core"])
+    return _DATA[key]
+
+
+def _semantic(data: Any, hyper: dict[str, Any]) -> dict[str, torch.Tensor]:
+    from contrastkit.seqrec.semantic import (
+        encode_texts,
+        item_neighbour_table,
+        item_texts,
+        nearest_neighbours,
+        user_texts,
+    )
+
+    items, users = encode_texts(item_texts(data)), encode_texts(user_texts(data))
+    return {"item_neighbours": item_neighbour_table(items, int(hyper["item_k"])),
+            "user_neighbours": nearest_neighbours(users, int(hyper["user_k"])), "user_semantic": users,
+            "user_sequences": data.train_sequences()}
+
+
+def _module(method: str, data: Any, s: dict[str, Any], seed: int) -> Any:
+    from contrastkit.methods.sasrec import SASRecModule
+    from contrastkit.papers.cl4srec.module import CL4SRec
+    from contrastkit.papers.mclrec.module import MCLRec
+    from contrastkit.papers.sra_cl.module import SRACL
+    from contrastkit.seqrec.encoders import SASRec
+
+    torch.manual_seed(seed)
+    enc = SASRec(data.n_items, data.max_len, validate=False, **s["encoder"])
+    hp = dict(s["hyper"][method])
+    if method == "sasrec":
+        return SASRecModule(enc, lr=s["lr"])
+    if method == "cl4srec":
+        return CL4SRec(enc, lr=s["lr"], seed=seed, **hp)
+    if method == "mclrec":
+        return MCLRec(enc, lr=s["lr"], seed=seed, **hp)
+    sem = _semantic(data, hp)
+    hp.pop("item_k")
+    hp.pop("user_k")
+    return SRACL(enc, lr=s["lr"], seed=seed, **sem, **hp)
+
+
+def run_key(method: str, batch_size: int, seed: int, s: dict[str, Any]) -> str:
+    """Hash of everything that determines a run (so reproductions can share runs)."""
+    spec = {k: s[k] for k in ("dataset", "max_len", "k_core", "max_users", "encoder", "lr", "epochs",
+                              "eval_every", "windows")}
+    spec |= {"method": method, "hyper": s["hyper"].get(method, {}), "batch_size": batch_size, "seed": seed}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def run_one(method: str, batch_size: int, seed: int, s: dict[str, Any], *, use_cache: bool = True) -> dict[str, Any]:
+    """Train and evaluate one (method, batch size, seed); the result dict is cached on disk."""
+    from contrastkit.methods.seqrec_fit import fit_seqrec
+    from contrastkit.seqrec.semantic import cache_dir
+
+    torch.set_num_threads(1)
+    key = run_key(method, batch_size, seed, s)
+    path = cache_dir() / "seqrec" / "runs" / f"{method}-b{batch_size}-s{seed}-{key}.json"
+    if use_cache and path.is_file():
+        return json.loads(path.read_text())
+    data = _data(s)
+    module = _module(method, data, s, seed)
+    run = fit_seqrec(module, data, epochs=int(s["epochs"]), batch_size=batch_size, seed=seed,
+                     windows=s["windows"], eval_every=int(s["eval_every"]))
+    out = asdict(run) | {"method": method, "batch_size": batch_size, "seed": seed}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def popularity(s: dict[str, Any]) -> dict[str, float]:
+    """Test metrics of ranking items by their training-set popularity (the precondition's floor)."""
+    from contrastkit.evaluate.ranking import ranking_metrics
+
+    data = _data(s)
+    counts = torch.zeros(data.n_items)
+    for seq in data.sequences:
+        train = torch.as_tensor(seq[:-2] - 1)
+        counts.index_add_(0, train, torch.ones(len(train)))
+    _, targets = data.eval_inputs("test")
+    return ranking_metrics(counts.expand(data.n_users, -1).contiguous(), targets - 1)
+
+
+# ------------------------------------------------------------------------------------------ reproduction
+def _reproduce(name: str, quick: bool, seeds: Sequence[int] | None, use_cache: bool) -> ReproResult:
+    recipe = load_recipe(name)
+    s = seqrec_settings(recipe, quick)
+    seeds = _seeds(recipe, quick, seeds)
+    start = time.time()
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {m: {} for m in s["methods"]}
+    for batch_size in s["batch_sizes"]:
+        for method in s["methods"]:
+            if method in ("sasrec", "sra_cl") and batch_size != s["batch_sizes"][0]:
+                continue  # only the batch-size claim needs the second batch size, for CL4SRec and MCLRec
+            runs[method][batch_size] = [run_one(method, batch_size, seed, s, use_cache=use_cache) for seed in seeds]
+    metric = s["claims"].get("metric", "NDCG@10")
+    b0 = s["batch_sizes"][0]
+
+    def values(method: str, batch_size: int = b0) -> list[float]:
+        return [r["test"][metric] for r in runs[method][batch_size]]
+
+    pop = popularity(s)
+    result = ReproResult(name, quick=quick)
+    sas = values("sasrec")
+    result.claims.append(Claim.from_test(
+        f"SASRec {metric} > popularity ({pop[metric]:.4f})",
+        paired_comparison(sas, [pop[metric]] * len(sas)), precondition=True, gating=not quick,
+        note=f"SASRec {fmt(sas, 1, 4)}"))
+    for winner, loser, batch_size in s["claims"]["beats"]:
+        w, lo = values(winner, batch_size), values(loser, batch_size)
+        result.claims.append(Claim.from_test(
+            f"{winner} > {loser} on test {metric} (batch {batch_size})", paired_comparison(w, lo), gating=not quick,
+            note=f"{winner} {fmt(w, 1, 4)} vs {loser} {fmt(lo, 1, 4)}; published RecBole SASRec ml-100k "
+                 f"{PUBLISHED[metric]:.4f}" if metric in PUBLISHED else ""))
+    gap = s["claims"].get("larger_gain_at_small_batch")
+    if gap:
+        method, base = gap["method"], gap["baseline"]
+        small, large = min(s["batch_sizes"]), max(s["batch_sizes"])
+        g_small = [a - b for a, b in zip(values(method, small), values(base, small), strict=True)]
+        g_large = [a - b for a, b in zip(values(method, large), values(base, large), strict=True)]
+        result.claims.append(Claim.from_test(
+            f"{method}'s gain over {base} larger at batch {small} than at batch {large}",
+            paired_comparison(g_small, g_large), gating=not quick,
+            note=f"gain@{small} {fmt(g_small, 1, 4)}, gain@{large} {fmt(g_large, 1, 4)}"))
+    table = {}
+    for method, by_batch in runs.items():
+        for batch_size, rs in by_batch.items():
+            cell = {}
+            for key in ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR"):
+                m, sd = mean_std([r["test"][key] for r in rs])
+                cell[key] = [m, sd]
+            cell["sequences_per_second"] = mean_std([r["sequences_per_second"] for r in rs])[0]
+            cell["seconds"] = mean_std([r["seconds"] for r in rs])[0]
+            cell["best_epoch"] = [r["best_epoch"] for r in rs]
+            table[f"{method}@{batch_size}"] = cell
+    result.metrics = {"test": table, "popularity": pop, "published_sasrec_ml100k": PUBLISHED,
+                      "seeds": list(seeds), "settings": {k: v for k, v in s.items() if k != "claims"},
+                      "seconds": time.time() - start}
+    return result
+
+
+def cl4srec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+    """CL4SRec vs SASRec on ml-100k (``papers/cl4srec/recipe.yaml``)."""
+    return _reproduce("cl4srec", quick, seeds, use_cache)
+
+
+def sra_cl(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+    """SRA-CL vs CL4SRec vs SASRec on ml-100k (``papers/sra_cl/recipe.yaml``)."""
+    return _reproduce("sra-cl", quick, seeds, use_cache)
+
+
+def mclrec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+    """MCLRec vs CL4SRec vs SASRec on ml-100k at two batch sizes (``papers/mclrec/recipe.yaml``)."""
+    return _reproduce("mclrec", quick, seeds, use_cache)
+
+
+__all__ = ["PUBLISHED", "cl4srec", "mclrec", "popularity", "run_key", "run_one", "seqrec_settings", "sra_cl"]

@@ -1,0 +1,84 @@
+"""The reproductions that passed before, under the same rules: preconditions and paired per-seed claims,
+decided on fabricated per-seed numbers (the miniatures themselves are tested in test_multimodal_repro.py
+and test_generation_repro.py)."""
+
+from __future__ import annotations
+
+from contrastkit.papers._claims import load_recipe
+from contrastkit.papers.clip import paired as clip
+from contrastkit.papers.fini import paired as fini
+from contrastkit.papers.hydra import paired as hydra
+from contrastkit.papers.rankgen import paired as rankgen
+from contrastkit.papers.simctg import paired as simctg
+
+J = [0.004, -0.006, 0.003, 0.0, -0.002]
+
+
+def v(x: float, k: float = 1.0, rev: bool = False) -> list[float]:
+    return [x + k * d for d in (J[::-1] if rev else J)]
+
+
+def test_clip() -> None:
+    cfg = load_recipe(clip.RECIPE)
+    rows = {"clip": {"zero_shot": v(0.97), "zero_shot_numeral": v(0.10)},
+            "lit": {"zero_shot": v(0.95, rev=True), "zero_shot_numeral": v(0.95, rev=True)},
+            "clip_fashion": {"zero_shot": v(0.55)}}
+    assert clip.decide(cfg, rows, quick=False).outcome() == "pass"
+    assert clip.decide(cfg, dict(rows, clip_fashion={"zero_shot": v(0.49)}), quick=False).outcome() == "fail"
+    dead = dict(rows, lit={"zero_shot": v(0.2), "zero_shot_numeral": v(0.2)})
+    assert clip.decide(cfg, dead, quick=False).outcome() == "not testable"
+
+
+def test_hydra() -> None:
+    cfg = load_recipe(hydra.RECIPE)
+    acc = {"supcon": v(0.97), "supcon_arbitrary": v(0.85, rev=True), "hydra_arbitrary": v(0.96, 0.5)}
+    assert hydra.decide(cfg, {"linear_probe": acc}, quick=False).outcome() == "pass"
+    worse = dict(acc, hydra_arbitrary=v(0.90, 0.5))
+    assert hydra.decide(cfg, {"linear_probe": worse}, quick=False).outcome() == "fail"
+    no_harm = dict(acc, supcon_arbitrary=v(0.97, rev=True))
+    assert hydra.decide(cfg, {"linear_probe": no_harm}, quick=False).outcome() == "not testable"
+
+
+def test_fini() -> None:
+    cfg = load_recipe(fini.RECIPE)
+    acc = {"basic_clip": v(0.88), "basic_simclr": v(0.90, rev=True), "basic_siamlip": v(0.89),
+           "rocket_clip": v(0.93, 0.5)}
+    assert fini.decide(cfg, {"zero_shot": acc}, quick=False).outcome() == "pass"
+    assert fini.decide(cfg, {"zero_shot": dict(acc, rocket_clip=v(0.89))}, quick=False).outcome() == "fail"
+    dead = {k: [x - 0.6 for x in val] for k, val in acc.items()}
+    assert fini.decide(cfg, {"zero_shot": dead}, quick=False).outcome() == "not testable"
+
+
+def test_simctg() -> None:
+    cfg = load_recipe(simctg.RECIPE)
+    per = {"mle_isotropy": v(0.6), "simctg_isotropy": v(0.9, rev=True),
+           "mle_greedy_rep-2": v(40.0, 100), "mle_contrastive_rep-2": v(2.0, 100, rev=True),
+           "simctg_greedy_rep-2": v(35.0, 100), "simctg_contrastive_rep-2": v(1.5, 100, rev=True)}
+    assert simctg.decide(cfg, per, quick=False).outcome() == "pass"
+    assert simctg.decide(cfg, dict(per, simctg_isotropy=v(0.55)), quick=False).outcome() == "fail"
+    no_degeneration = dict(per, **{"mle_greedy_rep-2": v(3.0, 100)})
+    assert simctg.decide(cfg, no_degeneration, quick=False).outcome() == "not testable"
+
+
+def test_rankgen() -> None:
+    cfg = load_recipe(rankgen.RECIPE)
+    per = {"topic_gap_sampled": v(0.05), "topic_gap_reranked": v(0.01, rev=True)}
+    assert rankgen.decide(cfg, per, quick=False).outcome() == "pass"
+    assert rankgen.decide(cfg, dict(per, topic_gap_reranked=v(0.06)), quick=False).outcome() == "fail"
+    learned = {"topic_gap_sampled": v(0.01), "topic_gap_reranked": v(0.012)}
+    assert rankgen.decide(cfg, learned, quick=False).outcome() == "not testable"
+    assert rankgen.decide(cfg, per, quick=True).outcome() == "smoke"
+
+
+def test_power_precondition_only_excuses_an_inconclusive_comparison() -> None:
+    from contrastkit.papers._claims import power_precondition
+    from contrastkit.reproduce.stats import paired_comparison
+
+    base = [0.0] * 5
+    inconclusive = paired_comparison([0.01, -0.02, 0.03, -0.01, 0.0], base)
+    assert not power_precondition("x", inconclusive, paper_effect=0.001).passed
+    opposite = paired_comparison([-0.5, -0.45, -0.55, -0.5, -0.48], base)  # CI wholly below 0
+    assert opposite.ci[1] < 0 and opposite.mde > 0.001
+    assert power_precondition("x", opposite, paper_effect=0.001).passed
+    held = paired_comparison([0.5, 0.45, 0.55, 0.5, 0.48], base)
+    assert power_precondition("x", held, paper_effect=0.001).passed
