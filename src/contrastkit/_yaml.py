@@ -67,7 +67,8 @@ class _BoundedLoader(yaml.SafeLoader):
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if (key.tag, key.value) in seen:
-                        raise YAMLLimitError(f"duplicate key {_short(key.value, 60)!r} (line {key.start_mark.line + 1})")
+                        line = key.start_mark.line + 1
+                        raise YAMLLimitError(f"duplicate key {_short(key.value, 60)!r} (line {line})")
                     seen.add((key.tag, key.value))
         return node
 
