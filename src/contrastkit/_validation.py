@@ -26,6 +26,8 @@ def check_embeddings(
         raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
     if x.shape[-1] == 0:
         raise ValueError(f"{name}: embedding dimension is 0 (shape {tuple(x.shape)})")
+    if finite and x.is_meta:  # no values to check (or to compute with): say so instead of a torch error
+        raise ValueError(f"{name}: expected a tensor with values, got one on the 'meta' device")
     if finite and not torch.isfinite(x).all():
         raise ValueError(f"{name}: contains NaN or inf values")
     return x

@@ -18,10 +18,12 @@ from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.retrieval_metrics import class_retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [
     "chronological_split",
+    "class_retrieval_metrics",
     "ridge_forecast",
     "sliding_windows",
     "alignment",
