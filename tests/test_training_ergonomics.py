@@ -153,3 +153,28 @@ def test_wandb_logger_offline_or_clear_error(tmp_path):
         pytest.skip("wandb not installed: only the import guard is tested")
     logger = wandb_logger(save_dir=str(tmp_path))
     assert logger is not None
+
+
+def test_recipe_keys_drive_the_pipeline(tmp_path):
+    from contrastkit.pipeline.recipe import RecipeError, parse_recipe
+    from contrastkit.pipeline.train import train
+
+    tiny = {
+        "name": "tiny", "seed": 3, "data": {"dataset": "digits", "augment": "canvas"},
+        "model": {"encoder": "small_cnn", "encoder_kwargs": {"widths": [8, 16]}, "projector_out_dim": 16},
+        "method": {"name": "simclr", "loss": "infonce", "loss_kwargs": {"temperature": 0.2}},
+        "optim": {"lr": 0.3, "optimizer": "lars", "schedule": "warmup_cosine", "warmup_steps": 2,
+                  "weight_decay": 1.0e-6},
+        "trainer": {"max_steps": 4, "batch_size": 16, "checkpoint_every_n_steps": 4, "log_every_n_steps": 1,
+                    "accumulate_grad_batches": 2, "monitor": "train_loss"},
+        "evaluate": {"baselines": False},
+    }
+    recipe = parse_recipe(tiny)
+    train(recipe, tmp_path / "run", progress=False, evaluate=False)
+    assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
+    with pytest.raises(RecipeError, match="optim.optimizer"):
+        parse_recipe(tiny | {"optim": {"optimizer": "rmsprop"}})
+    with pytest.raises(RecipeError, match="trainer.accumulate_grad_batches"):
+        parse_recipe(tiny | {"trainer": {"accumulate_grad_batches": 0}})
+    with pytest.raises(RecipeError, match="optim.warmup: unknown key"):
+        parse_recipe(tiny | {"optim": {"warmup": 3}})

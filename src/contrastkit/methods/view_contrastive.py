@@ -50,6 +50,9 @@ class ViewContrastive(StepModule):
         batch_size: global batch size (split across ranks under DDP).
         lr, weight_decay: AdamW settings.
         seed: base seed of the per-step augmentation RNG.
+        optimizer, schedule: the optimizer name and the schedule / accumulation keywords of
+            :class:`~contrastkit.training.base.StepModule` (``momentum``, ``lr_schedule``, ``warmup_steps``,
+            ``final_lr_factor``, ``accumulate_grad_batches``).
     """
 
     def __init__(
@@ -66,11 +69,13 @@ class ViewContrastive(StepModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         seed: int = 0,
+        optimizer: str = "adamw",
+        **schedule: Any,
     ) -> None:
         if n_views < 2:
             raise ValueError(f"n_views: expected at least 2 views, got {n_views}")
         super().__init__(InMemorySource(images=images, labels=labels), batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, seed=seed, optimizer="adamw")
+                         weight_decay=weight_decay, seed=seed, optimizer=optimizer, **schedule)
         self.model = model
         self.loss_fn = loss
         self.augment = augment

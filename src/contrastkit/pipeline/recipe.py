@@ -39,6 +39,11 @@ class MethodConfig(_Strict):
 class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    optimizer: Literal["adam", "adamw", "sgd", "lars"] = "adamw"
+    momentum: float = Field(0.9, ge=0, lt=1)  # sgd / lars only
+    schedule: Literal["constant", "warmup_cosine"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    final_lr_factor: float = Field(0.0, ge=0, le=1)
 
 
 class TrainerConfig(_Strict):
@@ -52,6 +57,11 @@ class TrainerConfig(_Strict):
     checkpoint_every_n_steps: int = Field(100, gt=0)
     log_every_n_steps: int = Field(10, gt=0)
     num_threads: int | None = Field(None, gt=0)
+    accumulate_grad_batches: int = Field(1, gt=0)  # mean of micro-batch losses; negatives stay per micro-batch
+    wandb: bool = False  # also log to Weights & Biases, offline (needs the wandb extra)
+    monitor: str | None = None  # keep checkpoints/best.ckpt by this logged metric (e.g. train_loss)
+    monitor_mode: Literal["min", "max"] = "min"
+    early_stop_patience: int | None = Field(None, gt=0)  # with monitor: stop after this many checks without gain
 
 
 class EvalConfig(_Strict):

@@ -34,7 +34,7 @@ def wandb_logger(project: str = "contrastkit", *, save_dir: str = ".", offline: 
 
 
 def best_checkpoint(dirpath: str, monitor: str, *, mode: str = "min", every_n_train_steps: int = 1,
-                    patience: int | None = None) -> list[Any]:
+                    patience: int | None = None, save_last: bool = True) -> list[Any]:
     """Callbacks keeping the best checkpoint by a logged metric (``best.ckpt`` in ``dirpath``, plus
     ``last.ckpt``) and, with ``patience``, stopping once ``monitor`` has not improved for ``patience``
     checks. ``monitor`` is a logged name such as ``"train_loss"`` or a validation metric."""
@@ -45,7 +45,7 @@ def best_checkpoint(dirpath: str, monitor: str, *, mode: str = "min", every_n_tr
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
     callbacks: list[Any] = [ModelCheckpoint(dirpath=dirpath, filename="best", monitor=monitor, mode=mode,
-                                            save_top_k=1, save_last=True, every_n_train_steps=every_n_train_steps,
+                                            save_top_k=1, save_last=save_last, every_n_train_steps=every_n_train_steps,
                                             enable_version_counter=False)]
     if patience is not None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
