@@ -87,7 +87,7 @@ def _one_step_params(module: Tiny, loss: torch.Tensor) -> torch.Tensor:
 
 def test_accumulation_is_the_mean_of_micro_batch_losses_not_a_big_batch():
     x = torch.randn(32, 6, generator=torch.Generator().manual_seed(1))
-    kw = dict(batch_size=4, lr=0.5, optimizer="sgd", momentum=0.0)
+    kw = dict(batch_size=4, lr=0.5, optimizer="sgd", optimizer_momentum=0.0)
     ref = Tiny(x, **kw)
     r0, r1 = batch_rows(0, 32, 4, 0), batch_rows(1, 32, 4, 0)
     mean_loss = (ref.batch_loss(x[r0]) + ref.batch_loss(x[r1])) / 2

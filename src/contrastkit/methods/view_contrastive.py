@@ -51,7 +51,7 @@ class ViewContrastive(StepModule):
         lr, weight_decay: AdamW settings.
         seed: base seed of the per-step augmentation RNG.
         optimizer, schedule: the optimizer name and the schedule / accumulation keywords of
-            :class:`~contrastkit.training.base.StepModule` (``momentum``, ``lr_schedule``, ``warmup_steps``,
+            :class:`~contrastkit.training.base.StepModule` (``optimizer_momentum``, ``lr_schedule``, ``warmup_steps``,
             ``final_lr_factor``, ``accumulate_grad_batches``).
     """
 

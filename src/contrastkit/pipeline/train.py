@@ -72,7 +72,7 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
         weight_decay=recipe.optim.weight_decay,
         seed=recipe.seed,
         optimizer=recipe.optim.optimizer,
-        momentum=recipe.optim.momentum,
+        optimizer_momentum=recipe.optim.momentum,
         lr_schedule=recipe.optim.schedule,
         warmup_steps=recipe.optim.warmup_steps,
         final_lr_factor=recipe.optim.final_lr_factor,

@@ -48,7 +48,7 @@ class StepModule(L.LightningModule):
         batch_size: global batch size (split across ranks under DDP); for an in-memory source.
         lr, weight_decay: optimizer settings; ``optimizer``: ``"adam"`` or ``"adamw"``.
         seed: base seed of the step's rows and augmentation RNG.
-        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum ``momentum``) or ``"lars"``
+        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (heavy-ball momentum ``optimizer_momentum``) or ``"lars"``
             (:class:`~contrastkit.training.lars.LARS`; biases and norm parameters excluded from decay and
             adaptation).
         lr_schedule: ``"constant"`` or ``"warmup_cosine"`` (:func:`~contrastkit.training.schedules.warmup_cosine`
@@ -59,7 +59,7 @@ class StepModule(L.LightningModule):
 
     def __init__(self, source: BatchSource | Any, *, batch_size: int, lr: float, weight_decay: float = 0.0,
                  seed: int = 0, optimizer: Literal["adam", "adamw", "sgd", "lars"] = "adamw",
-                 momentum: float = 0.9, lr_schedule: Literal["constant", "warmup_cosine"] = "constant",
+                 optimizer_momentum: float = 0.9, lr_schedule: Literal["constant", "warmup_cosine"] = "constant",
                  warmup_steps: int = 0, final_lr_factor: float = 0.0, accumulate_grad_batches: int = 1) -> None:
         super().__init__()
         if optimizer not in OPTIMIZERS:
@@ -72,8 +72,9 @@ class StepModule(L.LightningModule):
             low = 0 if name == "warmup_steps" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+        m = optimizer_momentum
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
+            raise ValueError(f"optimizer_momentum: expected a number in [0, 1), got {m!r}")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
             raise ValueError(f"lr: expected a finite learning rate > 0, got {lr!r}")
         source = as_source(source)
@@ -83,7 +84,7 @@ class StepModule(L.LightningModule):
             self._source = source
         self.batch_size, self.lr, self.weight_decay, self.seed = batch_size, lr, weight_decay, seed
         self.optimizer_name = optimizer
-        self.momentum, self.lr_schedule = float(momentum), lr_schedule
+        self.optimizer_momentum, self.lr_schedule = float(optimizer_momentum), lr_schedule
         self.warmup_steps, self.final_lr_factor = warmup_steps, final_lr_factor
         self.accumulate_grad_batches = accumulate_grad_batches
 
@@ -163,11 +164,11 @@ class StepModule(L.LightningModule):
         if self.optimizer_name == "adam":
             return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
         if self.optimizer_name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.optimizer_momentum, weight_decay=self.weight_decay)
         if self.optimizer_name == "lars":
             wanted = {id(p) for p in params}
             named = [(n, p) for n, p in self.named_parameters() if id(p) in wanted]
-            return LARS(lars_param_groups(named, self.weight_decay), lr=self.lr, momentum=self.momentum)
+            return LARS(lars_param_groups(named, self.weight_decay), lr=self.lr, momentum=self.optimizer_momentum)
         return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
 
     def configure_optimizers(self) -> Any:
