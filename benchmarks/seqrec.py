@@ -35,8 +35,8 @@ def _time(fn, repeats: int) -> tuple[float, float]:
 
 def run(max_lens=(50, 20), batch_size: int = 256, steps: int = 5, repeats: int = 3) -> list[dict]:
     from contrastkit.evaluate import ranking_metrics
-    from contrastkit.methods.cl4srec import CL4SRec
     from contrastkit.methods.sasrec import SASRecModule
+    from contrastkit.papers.cl4srec.module import CL4SRec
     from contrastkit.seqrec import SASRec, load_seqrec
 
     torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import pytest
 
 TUTORIALS = Path(__file__).resolve().parents[1] / "docs" / "tutorials"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-NEEDS = {"images.md": ["kornia", "PIL"], "image-text.md": [], "timeseries.md": ["aeon"]}
+NEEDS = {"images.md": ["kornia", "PIL"], "image-text.md": [], "timeseries.md": ["aeon"], "own-data.md": []}
 
 
 def blocks(page: Path) -> list[str]:

@@ -128,10 +128,10 @@ def test_dino_center_update_and_loss_hand_values():
 def test_dino_trains_with_multicrop_and_updates_center():
     torch.manual_seed(0)
     x, y = _data()
-    m = DINO(_model(out=12), _noise, x, y, batch_size=8, lr=0.01, n_local_crops=2, local_size=6,
+    m = DINO(_model(out=12), None, _noise, x, y, batch_size=8, lr=0.01, n_local_crops=2, local_size=6,
              teacher_temp_warmup_steps=2)
     assert m.crops(x[:8], 0)[2].shape[-1] == 6
     fit(m, max_steps=3)
     assert m.center.abs().sum() > 0
     with pytest.raises(ValueError, match="local_size"):
-        DINO(_model(), _noise, x, y, batch_size=8, local_size=12)
+        DINO(_model(), None, _noise, x, y, batch_size=8, local_size=12)

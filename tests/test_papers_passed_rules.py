@@ -68,3 +68,17 @@ def test_rankgen() -> None:
     learned = {"topic_gap_sampled": v(0.01), "topic_gap_reranked": v(0.012)}
     assert rankgen.decide(cfg, learned, quick=False).outcome() == "not testable"
     assert rankgen.decide(cfg, per, quick=True).outcome() == "smoke"
+
+
+def test_power_precondition_only_excuses_an_inconclusive_comparison() -> None:
+    from contrastkit.papers._claims import power_precondition
+    from contrastkit.reproduce.stats import paired_comparison
+
+    base = [0.0] * 5
+    inconclusive = paired_comparison([0.01, -0.02, 0.03, -0.01, 0.0], base)
+    assert not power_precondition("x", inconclusive, paper_effect=0.001).passed
+    opposite = paired_comparison([-0.5, -0.45, -0.55, -0.5, -0.48], base)  # CI wholly below 0
+    assert opposite.ci[1] < 0 and opposite.mde > 0.001
+    assert power_precondition("x", opposite, paper_effect=0.001).passed
+    held = paired_comparison([0.5, 0.45, 0.55, 0.5, 0.48], base)
+    assert power_precondition("x", held, paper_effect=0.001).passed

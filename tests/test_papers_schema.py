@@ -5,8 +5,6 @@ import yaml
 
 from contrastkit.papers._common import recipe_path
 from contrastkit.papers._schema import RecipeError, parse_paper_recipe
-from contrastkit.papers.claps.reproduce import CLAPSRecipe
-from contrastkit.papers.claps.reproduce import load as load_claps
 from contrastkit.papers.simctg.reproduce import SimCTGRecipe
 from contrastkit.papers.simctg.reproduce import load as load_simctg
 
@@ -30,10 +28,6 @@ def test_shipped_generation_recipes_hold_the_measured_settings():
     q = quick
     assert (q.trainer.steps, q.data.n_docs, q.data.n_prompts, q.decoding.new_tokens) == (40, 400, 10, 24)
     assert full.trainer.lr == 3e-3 and full.arms["simctg"].margin == 0.5 and full.arms["mle"].margin is None
-    c, cq = load_claps(), load_claps(quick=True)
-    assert (c.trainer.steps, c.data.n_train, c.data.n_test) == (1000, 20000, 300)
-    assert (cq.trainer.steps, cq.data.n_train, cq.data.n_test) == (40, 2000, 100)
-    assert [a.mode for a in c.arms.values()] == ["mle", "naive", "claps"] and c.method.eps_pos == 3.0
 
 
 def test_unknown_key_is_named_by_its_dotted_path():
@@ -74,8 +68,3 @@ def test_quick_overrides_are_validated_too():
         parse_paper_recipe(data, SimCTGRecipe)
 
 
-def test_claps_mode_is_checked():
-    data = yaml.safe_load(recipe_path("claps").read_text())
-    data["arms"]["claps"]["mode"] = "clasp"
-    with pytest.raises(RecipeError, match=r"arms\.claps\.mode"):
-        parse_paper_recipe(data, CLAPSRecipe)

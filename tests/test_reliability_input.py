@@ -56,10 +56,22 @@ TRAIN_CASES = [
     ("set-into-scalar", None, ["--set", "name.x=1"], "not a mapping"),
     ("set-empty-key", None, ["--set", "trainer..x=1"], "dotted key"),
     ("set-alias", None, ["--set", "name=*x"], "--set name"),
+    # lax types: the schema coerced these silently (strict now, as the paper recipes)
+    ("set-max-steps-quoted", None, ["--set", 'trainer.max_steps="200"'], "remove the quotes"),
+    ("set-max-steps-yes", None, ["--set", "trainer.max_steps=yes"],
+     "trainer.max_steps: Input should be a valid integer"),
+    ("set-seed-true", None, ["--set", "seed=true"], "seed: Input should be a valid integer"),
+    ("set-seed-negative", None, ["--set", "seed=-1"], "seed: Input should be greater than or equal to 0"),
+    ("set-seed-2-70", None, ["--set", f"seed={2**70}"], "seed: Input should be less than or equal to 4294967295"),
+    ("set-seed-5000-digits", None, ["--set", "seed=" + "9" * 5000], "--set seed: value out of range"),
+    ("set-baselines-yes-string", None, ["--set", "evaluate.baselines='yes'"], "evaluate.baselines: Input should be"),
+    ("set-lr-inf", None, ["--set", "optim.lr=.inf"], "optim.lr: Input should be a finite number"),
+    ("recipe-lr-1e-3", yaml.safe_dump(TINY) + "optim: {lr: 1e-3}\n", [], "write 1.0e-3"),
     ("recipe-alias-bomb", _bomb(), [], "expands to more than"),
     ("recipe-5000-levels", "a: " + "[" * 5000 + "]" * 5000 + "\n", [], "nested deeper than"),
     ("recipe-too-large", "name: x\n" + "#" * 2_000_000 + "\n", [], "bytes, more than"),
     ("recipe-not-utf8", b"name: \xff\xfe\n", [], "UTF-8"),
+    ("recipe-control-characters", b"\x00\x01\x02", [], "unacceptable character #x0000"),
     ("recipe-top-level-list", "- 1\n- 2\n", [], "expected a mapping"),
     ("recipe-python-tag", "name: !!python/object/apply:os.system ['true']\n", [], "not valid YAML"),
     ("recipe-unknown-key", "trainer: {max_steps: 3, bogus: 1}\n", [], "trainer.bogus: unknown key"),
@@ -113,6 +125,9 @@ def _scramble_tensor_record(ckpt: Path) -> None:
 
 def _prepare(base: Path, tmp_path: Path, how: str) -> Path:
     out = tmp_path / "out"
+    if how == "under-file":  # a file on the way: the folder cannot be created
+        out.write_text("not a folder")
+        return out / "run"
     if how == "file":
         out.write_text("not a folder")
     elif how == "checkpoints-file":
@@ -134,6 +149,7 @@ def _prepare(base: Path, tmp_path: Path, how: str) -> Path:
 
 RESUME_CASES = [
     ("output-is-file", "file", [], "is not a folder"),
+    ("output-under-a-file", "under-file", [], "is a file, so"),
     ("output-checkpoints-is-file", "checkpoints-file", ["--resume"], "is not a folder"),
     ("output-has-checkpoints", "run", [], "already holds checkpoints"),
     ("resume-no-checkpoint", "no-checkpoint", ["--resume"], "no checkpoint"),

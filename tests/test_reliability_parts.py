@@ -108,6 +108,19 @@ def test_contrastive_search_never_emits_a_forbidden_token(seed, alpha, allowed):
     assert set(new.flatten().tolist()) <= set(allowed), new
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.9])
+def test_contrastive_search_refuses_a_processor_that_forbids_every_token(alpha):
+    # Every score -inf gives NaN probabilities: the previous code emitted an arbitrary token.
+    pytest.importorskip("transformers")
+    from contrastkit.generation import contrastive_search
+    from contrastkit.generation._testing import tiny_gpt2
+
+    model = tiny_gpt2(0, std=0.3)
+    with pytest.raises(ValueError, match=r"^logits_processor: left no token allowed .* row 0 at generation step 0$"):
+        contrastive_search(model, torch.tensor([[3, 9, 27, 4]]), top_k=4, penalty_alpha=alpha, max_new_tokens=3,
+                           eos_token_id=[], logits_processor=_allow_only([]))
+
+
 # ---------------------------------------------------------------- kNN top-5
 
 

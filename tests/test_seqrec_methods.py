@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from contrastkit.methods.cl4srec import CL4SRec
-from contrastkit.methods.mclrec import MCLRec, contrastive_regularizer, regularizer_from_scores
 from contrastkit.methods.sasrec import SASRecModule
-from contrastkit.methods.sra_cl import SRACL, UserAttention, semantic_substitute
+from contrastkit.papers.cl4srec.module import CL4SRec
+from contrastkit.papers.mclrec.module import MCLRec, contrastive_regularizer, regularizer_from_scores
+from contrastkit.papers.sra_cl.module import SRACL, UserAttention, semantic_substitute
 from contrastkit.seqrec import SASRec
 from contrastkit.seqrec.semantic import item_neighbour_table, nearest_neighbours
 

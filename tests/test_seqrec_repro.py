@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 import torch
 
-import contrastkit.reproduce.seqrec as R
+import contrastkit.papers._seqrec as R
 from contrastkit.reproduce import REGISTRY, get_reproduction
 
 needs_recbole = pytest.mark.skipif(importlib.util.find_spec("recbole") is None, reason="recbole not installed")

@@ -24,9 +24,11 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"contrastkit.{name}")
     if name in ("load_model", "load_run"):
         return getattr(importlib.import_module("contrastkit.pipeline.runfolder"), name)
+    if name == "fit":
+        return importlib.import_module("contrastkit.fitting").fit
     if name in _PRETRAINED:
         return getattr(importlib.import_module("contrastkit.pretrained"), name)
     raise AttributeError(f"module 'contrastkit' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "functional", "load_model", "load_run", "losses", "mining", *_LAZY, *_PRETRAINED]
+__all__ = ["__version__", "fit", "functional", "load_model", "load_run", "losses", "mining", *_LAZY, *_PRETRAINED]

@@ -26,6 +26,8 @@ def check_embeddings(
         raise ValueError(f"{name}: empty batch (shape {tuple(x.shape)})")
     if x.shape[-1] == 0:
         raise ValueError(f"{name}: embedding dimension is 0 (shape {tuple(x.shape)})")
+    if finite and x.is_meta:  # no values to check (or to compute with): say so instead of a torch error
+        raise ValueError(f"{name}: expected a tensor with values, got one on the 'meta' device")
     if finite and not torch.isfinite(x).all():
         raise ValueError(f"{name}: contains NaN or inf values")
     return x
@@ -122,12 +124,16 @@ def check_bool(value: object, name: str) -> bool:
     return value
 
 
-def check_tile_size(tile_size: object, name: str = "tile_size") -> int | None:
-    """``None`` (dense execution) or an integer ``>= 1``."""
+def check_tile_size(tile_size: object, name: str = "tile_size", *, auto: bool = False) -> int | str | None:
+    """``None`` (dense execution), an integer ``>= 1``, or (where ``auto``) the string ``"auto"``
+    (the library picks dense or tiled from the problem size)."""
     if tile_size is None:
         return None
+    if auto and tile_size == "auto":
+        return "auto"
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-        raise ValueError(f"{name}: expected None or an integer >= 1, got {tile_size!r}")
+        expected = "None, 'auto' or an integer >= 1" if auto else "None or an integer >= 1"
+        raise ValueError(f"{name}: expected {expected}, got {tile_size!r}")
     return tile_size
 
 

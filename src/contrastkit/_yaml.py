@@ -134,7 +134,10 @@ def load_yaml(
     if size > max_bytes:
         raise YAMLLimitError(f"{name}: {size} bytes, more than the {max_bytes} accepted")
 
-    loader = _BoundedLoader(text)
+    try:  # the reader refuses control characters when it is built
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as err:
+        raise YAMLLimitError(f"{name}: not valid YAML: {_short(err)}") from None
     loader.max_depth, loader.max_aliases = max_depth, max_aliases
     try:
         try:
@@ -155,6 +158,8 @@ def load_yaml(
             return loader.construct_document(node)
         except yaml.YAMLError as err:  # e.g. ConstructorError for !!python/object tags
             raise YAMLLimitError(f"{name}: not valid YAML: {_short(err)}") from None
+        except ValueError as err:  # e.g. an integer of more than 4300 digits (int() refuses to convert it)
+            raise YAMLLimitError(f"{name}: value out of range: {_short(err)}") from None
     finally:
         loader.dispose()
 

@@ -11,6 +11,7 @@ import typer
 
 from contrastkit.papers import PAPERS, list_papers
 from contrastkit.papers._table import reproduce_help
+from contrastkit.pipeline.named import recipe_names
 
 app = typer.Typer(
     help="contrastkit: contrastive representation learning as composable parts.",
@@ -40,7 +41,8 @@ def _fail(err: BaseException) -> None:
 
 @app.command()
 def train(
-    recipe: Annotated[Path, typer.Argument(help="YAML recipe, e.g. recipes/simclr-digits.yaml")],
+    recipe: Annotated[str, typer.Argument(
+        help=f"A YAML file, or a packaged recipe by name (from any folder): {', '.join(recipe_names())}")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write")] = Path("runs/run"),
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoints/last.ckpt")] = False,
     allow_recipe_change: Annotated[bool, typer.Option(
@@ -51,7 +53,11 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: key.path=value")] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar")] = True,
 ) -> None:
-    """Train a recipe, evaluate it, and write the run folder."""
+    """Train a recipe (image views: simclr / supcon / moco; image-text: clip / lit; time series: ts2vec),
+    evaluate it, and write the run folder. A paper's reproduction recipe is named and its command given."""
+    from contrastkit._yaml import YAMLLimitError, load_yaml
+    from contrastkit.pipeline.fit_recipes import FIT_METHODS, method_name, parse_fit_recipe, train_fit_recipe
+    from contrastkit.pipeline.named import reproduction_message, reproduction_of, resolve_recipe
     from contrastkit.pipeline.recipe import load_recipe
     from contrastkit.pipeline.train import train as run_training
 
@@ -63,9 +69,23 @@ def train(
     if max_steps is not None:
         overrides.append(f"trainer.max_steps={max_steps}")
     try:
-        parsed = load_recipe(recipe, overrides)
+        path = resolve_recipe(recipe)
+        raw = load_yaml(path, source=f"recipe: {path}") if path.is_file() else None
+        paper = reproduction_of(path, raw)
+        if paper is not None:
+            raise ValueError(reproduction_message(path, paper))
+        if method_name(raw) in FIT_METHODS:
+            metrics = train_fit_recipe(parse_fit_recipe(raw, str(path), overrides), output, resume=resume,
+                                       progress=progress)
+            typer.echo(json.dumps(metrics, indent=2, sort_keys=True))
+            typer.echo(f"run folder: {output}")
+            return
+        parsed = load_recipe(path, overrides)
         result = run_training(parsed, output, resume=resume, progress=progress,
                               allow_recipe_change=allow_recipe_change)
+    except YAMLLimitError as err:
+        _fail(ValueError(str(err)))
+        return
     except USER_ERRORS as err:
         _fail(err)
         return

@@ -461,6 +461,25 @@ def _join_group(
     return torch.logaddexp(lse, lse_group), num, total
 
 
+# ``tile_size="auto"``: the tile edge, and the size of the logit matrix (anchors x shared candidates)
+# from which the tiled kernel is used. Measured with benchmarks/losses.py (CPU, 1 thread, fwd+bwd;
+# docs/benchmarks.md, "Dense or tiled"): tile 1024 was never slower than 2048 and used 25-40 % less
+# memory; the shared two-view kernel (half the GEMMs) wins from a smaller matrix than CLIP's.
+AUTO_TILE_SIZE = 1024
+AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
+AUTO_MIN_ENTRIES = 4096 * 4096
+
+
+def auto_tile_size(direction: Direction) -> int | None:
+    """The tile ``tile_size="auto"`` uses for ``direction``: :data:`AUTO_TILE_SIZE` when its
+    ``(A, C)`` logit matrix over shared candidates has at least :data:`AUTO_MIN_ENTRIES_SHARED`
+    (two views / single view without extra negatives) or :data:`AUTO_MIN_ENTRIES` entries, else
+    ``None`` (dense: below that size the dense kernel is as fast or faster)."""
+    entries = direction.anchors.shape[0] * direction.candidates.shape[0]
+    threshold = AUTO_MIN_ENTRIES_SHARED if direction.shared else AUTO_MIN_ENTRIES
+    return AUTO_TILE_SIZE if entries >= threshold else None
+
+
 def _prepared(
     direction: Direction, similarity: Similarity
 ) -> tuple[Tensor, Tensor, torch.dtype]:
@@ -496,7 +515,7 @@ def tiled_direction_rows(
     DCLW's detached ``w``. Returns ``(loss, has_positive)``, both ``(A,)``.
     """
     tile = check_tile_size(tile_size)
-    assert tile is not None
+    assert isinstance(tile, int)
     anchors, candidates, _ = _prepared(direction, similarity)
     positives = direction.positives
     layout = build_layout(positives, not positives_in_denominator)
@@ -532,7 +551,7 @@ def tiled_symmetric_rows(
     given (their exclusions need not be transposes of each other).
     """
     tile = check_tile_size(tile_size)
-    assert tile is not None
+    assert isinstance(tile, int)
     n = backward.anchors.shape[0]
     fusable = (forward.positives.soft is None and backward.positives.soft is None
                and forward.anchors.shape[0] == backward.candidates.shape[0]
@@ -559,8 +578,12 @@ def tiled_symmetric_rows(
 
 
 __all__ = [
+    "AUTO_MIN_ENTRIES",
+    "AUTO_MIN_ENTRIES_SHARED",
+    "AUTO_TILE_SIZE",
     "TileLayout",
     "TiledLogSumExp",
+    "auto_tile_size",
     "build_layout",
     "check_tile_size",
     "positive_pairs",

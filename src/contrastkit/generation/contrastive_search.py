@@ -200,6 +200,12 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         scores = logits_processor(ids, logits) if logits_processor is not None else logits
         probs = torch.softmax(scores, dim=-1)
         top_p, top_ids = torch.topk(probs, dim=-1, k=k)  # (B, k)
+        # A processor that forbids every token leaves NaN probabilities: no token can be chosen.
+        stuck = ~(top_p[:, 0] > 0) & unfinished
+        if bool(stuck.any()):
+            row = int(stuck.nonzero()[0, 0])
+            raise ValueError(f"logits_processor: left no token allowed (every score -inf or NaN) in row {row} at "
+                             f"generation step {step}")
         hidden, cand_logits = state.candidates(top_ids)  # (B, k, E), (B, k, V) | None
         hid_n = _normalize(hidden.float())
         cos = torch.bmm(hid_n, ctx.transpose(1, 2))  # (B, k, T)

@@ -36,7 +36,7 @@ from contrastkit.functional.problem import (
     check_group,
 )
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
-from contrastkit.functional.tiled import tiled_direction_rows, tiled_symmetric_rows
+from contrastkit.functional.tiled import auto_tile_size, tiled_direction_rows, tiled_symmetric_rows
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
 
 _SYMMETRIC_SIMILARITIES = (Cosine, Dot, NegSqEuclidean)  # s(x, y) = s(y, x)
@@ -92,9 +92,14 @@ class InfoNCE(ContrastiveLoss):
             row's anchors averaged over its views / directions).
         no_positive: ``error`` (default) raises when an anchor has no positive; ``ignore`` leaves
             such anchors out of the loss.
-        tile_size: ``None`` (dense, default) or a tile edge: the loss then runs tiled with memory
-            ``O(B·d + tile²)`` and the same values and gradients
-            (:mod:`contrastkit.functional.tiled`; cosine and dot similarities).
+        tile_size: ``"auto"`` (default), ``None`` (always dense) or a tile edge (always tiled).
+            Tiled execution has memory ``O(B·d + tile²)`` and the same values and gradients
+            (:mod:`contrastkit.functional.tiled`; cosine and dot similarities). ``"auto"`` runs a
+            call tiled (tile :data:`~contrastkit.functional.tiled.AUTO_TILE_SIZE`) when its logit
+            matrix is large enough for the tiled kernel to win
+            (:func:`~contrastkit.functional.tiled.auto_tile_size`), dense otherwise, and always
+            dense for a configuration without a tiled execution (hard negatives,
+            ``neg_sq_euclidean``, a subclass overriding a dense hook).
         gather_distributed: when ``torch.distributed`` runs with several ranks, score this rank's
             anchors against every rank's candidates (autograd all-gather) and scale the loss so
             that DDP's gradient average equals the single-process gradient on the concatenated
@@ -112,7 +117,7 @@ class InfoNCE(ContrastiveLoss):
             negatives of each row in the denominator (Wang & Liu, CVPR 2021, ``L_hard``); dense only.
 
     Which options tile and distribute is declared in :data:`VARIANTS`; a loss configured with a
-    variant that does not tile refuses ``tile_size`` when it is built.
+    variant that does not tile refuses an integer ``tile_size`` when it is built.
 
     Call: ``loss(a, b=None, *, labels=None, weights=None, denominator_weights=None, negatives=None,
     candidates=None, positive_index=None, temperature=None)``:
@@ -154,7 +159,7 @@ class InfoNCE(ContrastiveLoss):
         similarity: str | Similarity = "cosine",
         reduction: str = "mean",
         no_positive: str = "error",
-        tile_size: int | None = None,
+        tile_size: int | str | None = "auto",
         gather_distributed: bool = False,
         duplicates: str = "positive",
         decoupled: bool = False,
@@ -168,7 +173,7 @@ class InfoNCE(ContrastiveLoss):
         self._similarity = get_similarity(similarity)
         self.similarity = self._similarity.name
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
-        self.tile_size = check_tile_size(tile_size)
+        self.tile_size = check_tile_size(tile_size, auto=True)
         self.gather_distributed = check_bool(gather_distributed, "gather_distributed")
         check_bool(decoupled, "decoupled")
         self.duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
@@ -182,7 +187,7 @@ class InfoNCE(ContrastiveLoss):
                                           or not 0 < hard_fraction <= 1):
             raise ValueError(f"hard_fraction: expected a number in (0, 1], got {hard_fraction!r}")
         self.hard_top_k, self.hard_fraction = hard_top_k, hard_fraction
-        if self.tile_size is not None:
+        if isinstance(self.tile_size, int):
             for variant in self.variants():
                 if not variant.tiles:
                     raise ValueError(f"tile_size: {type(self).__name__} uses {variant.option!r} ({variant.changes}), "
@@ -278,9 +283,10 @@ class InfoNCE(ContrastiveLoss):
     def problem_rows(
         self, problem: Problem, tau: Tensor | float, *, fused: bool = True
     ) -> list[tuple[Tensor, Tensor]]:
-        """Per-anchor losses and has-positive flags of every direction: dense by default, tiled
-        when ``tile_size`` is set (CLIP's two directions share one tiled pass when ``fused``)."""
-        if self.tile_size is None:
+        """Per-anchor losses and has-positive flags of every direction: dense or tiled as
+        :meth:`resolve_tile_size` decides (CLIP's two directions share one tiled pass when ``fused``)."""
+        tile_size = self.resolve_tile_size(problem)
+        if tile_size is None:
             if (fused and self.mode == "symmetric" and len(problem.directions) == 2
                     and type(self._similarity) in _SYMMETRIC_SIMILARITIES):
                 # CLIP's b->a logits are the transpose of a->b's first N columns (for a symmetric
@@ -296,7 +302,7 @@ class InfoNCE(ContrastiveLoss):
                         self.direction_rows(backward, tau, logits=back)]
             return [self.direction_rows(d, tau) for d in problem.directions]
         self._check_tileable()
-        options = dict(similarity=self._similarity, tile_size=self.tile_size,
+        options = dict(similarity=self._similarity, tile_size=tile_size,
                        positives_in_denominator=self.positives_in_denominator,
                        positive_scale=self.positive_scale_from_mean if self._scales_positive else None)
         if fused and self.mode == "symmetric" and len(problem.directions) == 2:
@@ -305,6 +311,17 @@ class InfoNCE(ContrastiveLoss):
         return [self.direction_rows(d, tau) if d.candidates.shape[0] == 0
                 else tiled_direction_rows(d, tau, **options)  # type: ignore[arg-type]
                 for d in problem.directions]
+
+    def resolve_tile_size(self, problem: Problem) -> int | None:
+        """The tile edge this call runs with (``None``: dense). An integer ``tile_size`` is used
+        as given; ``"auto"`` tiles when the configuration has a tiled execution and its largest
+        direction's logit matrix passes :func:`~contrastkit.functional.tiled.auto_tile_size`."""
+        if self.tile_size != "auto":
+            return self.tile_size  # type: ignore[return-value]
+        if not self.tiles or not isinstance(self._similarity, (Cosine, Dot)):
+            return None
+        tiles = [auto_tile_size(d) for d in problem.directions]
+        return max((t for t in tiles if t is not None), default=None)
 
     # ------------------------------------------------------------------ pieces
     def logits(self, direction: Direction, tau: Tensor | float) -> Tensor:

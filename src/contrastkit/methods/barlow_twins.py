@@ -15,7 +15,7 @@ class BarlowTwins(ViewContrastive):
     """``L = sum_i (1 - C_ii)^2 + lambda sum_{i != j} C_ij^2`` on the batch-standardised projections
     (eq. 1); no negatives, no predictor. ``loss`` defaults to ``BarlowTwinsLoss()``."""
 
-    def __init__(self, model: nn.Module, loss: Any = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, model: nn.Module | None = None, loss: Any = None, *args: Any, **kwargs: Any) -> None:
         loss = loss if loss is not None else BarlowTwinsLoss()
         if not isinstance(loss, BarlowTwinsLoss):
             raise ValueError(f"loss: expected contrastkit.losses.BarlowTwins, got {type(loss).__name__}")

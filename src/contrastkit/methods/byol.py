@@ -35,7 +35,7 @@ class BYOL(ViewContrastive):
         other arguments: as :class:`ViewContrastive`.
     """
 
-    def __init__(self, model: nn.Module, loss: Any = None, *args: Any, predictor_hidden: int = 128,
+    def __init__(self, model: nn.Module | None = None, loss: Any = None, *args: Any, predictor_hidden: int = 128,
                  base_momentum: float = 0.996, **kwargs: Any) -> None:
         super().__init__(model, loss if loss is not None else NegativeCosine(form="byol"), *args, **kwargs)
         if not isinstance(self.loss_fn, NegativeCosine):
@@ -44,18 +44,25 @@ class BYOL(ViewContrastive):
         m = base_momentum
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m <= 1:
             raise ValueError(f"base_momentum: expected a number in [0, 1], got {base_momentum!r}")
-        self.base_momentum = float(base_momentum)
-        self.predictor = mlp_predictor(self._out_dim(), predictor_hidden)
-        self.target = MomentumEncoder(self.model)
+        self.base_momentum, self.predictor_hidden = float(m), predictor_hidden
         self._ema_step = -1
+        if self.model is not None and self.images is not None:
+            self._build_heads(self.images[:2])
 
-    def _out_dim(self) -> int:
+    def _build_heads(self, sample: Tensor) -> None:
+        """The predictor (sized from the projector's output on ``sample``) and the EMA target."""
         was = self.model.training
         self.model.eval()
         with torch.no_grad():
-            _, z = self.model(self.images[:2])
+            _, z = self.model(sample[:2])
         self.model.train(was)
-        return int(z.shape[1])
+        self.predictor = mlp_predictor(int(z.shape[1]), self.predictor_hidden)
+        self.target = MomentumEncoder(self.model)
+
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """See :meth:`ViewContrastive.bind`; also builds the predictor and the target."""
+        super().bind(images, labels, sample, loader)
+        self._build_heads(sample)
 
     def momentum_at(self, step: int) -> float:
         total = int(self.trainer.max_steps) if self._trainer is not None and self.trainer.max_steps > 0 else 0

@@ -79,17 +79,17 @@ class DINO(ViewContrastive):
         center_momentum: ``m`` of the center EMA.
     """
 
-    def __init__(self, model: nn.Module, augment: Any, images: Tensor, labels: Tensor, *,
-                 n_local_crops: int = 2, local_size: int = 10, student_temp: float = 0.1,
+    def __init__(self, model: nn.Module | None = None, loss: Any = None, augment: Any = None,
+                 images: Tensor | None = None, labels: Tensor | None = None, *, n_local_crops: int = 2, local_size: int = 10, student_temp: float = 0.1,
                  teacher_temp: float = 0.07, warmup_teacher_temp: float = 0.04, teacher_temp_warmup_steps: int = 0,
                  center_momentum: float = 0.9, base_momentum: float = 0.996, **kwargs: Any) -> None:
+        if loss is not None:
+            raise ValueError("loss: DINO's loss is built in (dino_loss); leave loss=None")
         super().__init__(model, nn.Identity(), augment, images, labels, **kwargs)
-        side = int(images.shape[-1])
         if isinstance(n_local_crops, bool) or not isinstance(n_local_crops, int) or n_local_crops < 0:
             raise ValueError(f"n_local_crops: expected an integer >= 0, got {n_local_crops!r}")
-        if n_local_crops and (isinstance(local_size, bool) or not isinstance(local_size, int)
-                              or not 1 <= local_size < side):
-            raise ValueError(f"local_size: expected an integer in [1, {side}), got {local_size!r}")
+        if n_local_crops and (isinstance(local_size, bool) or not isinstance(local_size, int) or local_size < 1):
+            raise ValueError(f"local_size: expected an integer >= 1, got {local_size!r}")
         if not 0 <= center_momentum <= 1:
             raise ValueError(f"center_momentum: expected a number in [0, 1], got {center_momentum!r}")
         teacher_temperature(0, teacher_temp_warmup_steps, warmup_teacher_temp, teacher_temp)  # validates
@@ -99,14 +99,27 @@ class DINO(ViewContrastive):
         self.student_temp, self.teacher_temp = float(student_temp), float(teacher_temp)
         self.warmup_teacher_temp, self.teacher_temp_warmup_steps = float(warmup_teacher_temp), teacher_temp_warmup_steps
         self.center_momentum, self.base_momentum = float(center_momentum), float(base_momentum)
-        self.teacher = MomentumEncoder(self.model)
+        self._ema_step = -1
+        if self.model is not None and self.images is not None:
+            self._build_teacher(self.images[:2])
+
+    def _build_teacher(self, sample: Tensor) -> None:
+        """The EMA teacher and the ``(K,)`` center, sized from the head's output on ``sample``."""
+        side = int(sample.shape[-1])
+        if self.n_local_crops and not self.local_size < side:
+            raise ValueError(f"local_size: expected an integer in [1, {side}) (the image side), got {self.local_size}")
         with torch.no_grad():
             was = self.model.training
             self.model.eval()
-            k = int(self.model(images[:2])[1].shape[1])
+            k = int(self.model(sample[:2])[1].shape[1])
             self.model.train(was)
+        self.teacher = MomentumEncoder(self.model)
         self.register_buffer("center", torch.zeros(k))
-        self._ema_step = -1
+
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """See :meth:`ViewContrastive.bind`; also builds the teacher and the center."""
+        super().bind(images, labels, sample, loader)
+        self._build_teacher(sample)
 
     def crops(self, x: Tensor, step: int) -> list[Tensor]:
         """Two global crops then the local crops (after :meth:`views`' reseeding, so runs replay)."""

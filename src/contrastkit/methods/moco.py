@@ -31,15 +31,24 @@ class MoCo(ViewContrastive):
                              "(queries against keys and queued negatives)")
         if not 0 <= momentum <= 1:
             raise ValueError(f"momentum: expected a number in [0, 1], got {momentum}")
-        self.key_encoder = MomentumEncoder(self.model)
-        self.queue = MemoryQueue(queue_size, self._out_dim())
-        self.momentum = momentum
+        self.momentum, self.queue_size = momentum, queue_size
+        if self.model is not None and self.images is not None:
+            self._build_key_side(self.images[:2])
 
-    def _out_dim(self) -> int:
+    def _build_key_side(self, sample: Tensor) -> None:
+        self.key_encoder = MomentumEncoder(self.model)
+        self.queue = MemoryQueue(self.queue_size, self._out_dim(sample))
+
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """See :meth:`ViewContrastive.bind`; also builds the key encoder and the queue."""
+        super().bind(images, labels, sample, loader)
+        self._build_key_side(sample)
+
+    def _out_dim(self, sample: Tensor) -> int:
         with torch.no_grad():
             was_training = self.model.training
             self.model.eval()
-            _, z = self.model(self.images[:2])
+            _, z = self.model(sample[:2])
             self.model.train(was_training)
         return int(z.shape[1])
 

@@ -23,18 +23,28 @@ class SimSiam(ViewContrastive):
         predictor_hidden: hidden width of ``h``; other arguments as :class:`ViewContrastive`.
     """
 
-    def __init__(self, model: nn.Module, loss: Any = None, *args: Any, predictor_hidden: int = 32,
+    def __init__(self, model: nn.Module | None = None, loss: Any = None, *args: Any, predictor_hidden: int = 32,
                  **kwargs: Any) -> None:
         loss = loss if loss is not None else NegativeCosine(form="simsiam")
         if not isinstance(loss, NegativeCosine) or not loss.stop_gradient:
             raise ValueError("loss: SimSiam needs NegativeCosine with stop_gradient=True")
         super().__init__(model, loss, *args, **kwargs)
+        self.predictor_hidden = predictor_hidden
+        if self.model is not None and self.images is not None:
+            self._build_predictor(self.images[:2])
+
+    def _build_predictor(self, sample: Tensor) -> None:
         was = self.model.training
         self.model.eval()
         with torch.no_grad():
-            dim = int(self.model(self.images[:2])[1].shape[1])
+            dim = int(self.model(sample[:2])[1].shape[1])
         self.model.train(was)
-        self.predictor = mlp_predictor(dim, predictor_hidden)
+        self.predictor = mlp_predictor(dim, self.predictor_hidden)
+
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """See :meth:`ViewContrastive.bind`; also builds the predictor."""
+        super().bind(images, labels, sample, loader)
+        self._build_predictor(sample)
 
     def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
         v1, v2 = self.views(batch["images"], step)[:2]

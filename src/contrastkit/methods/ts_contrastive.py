@@ -13,6 +13,7 @@ Both expect batches ``(x, index)`` with ``x`` ``(B, C, T)`` and ``index`` the da
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
@@ -23,6 +24,7 @@ from contrastkit.mining.dbpm import DBPM
 from contrastkit.timeseries.augment import jitter, permutation, scaling
 from contrastkit.timeseries.encoder import TSEncoder, instance_pool
 from contrastkit.timeseries.losses import hierarchical_contrastive_loss, ts2vec_crop_pair
+from contrastkit.training.steps import batch_rows, step_seed
 
 ViewFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -37,13 +39,30 @@ class TS2Vec(L.LightningModule):
     """
 
     def __init__(self, encoder: TSEncoder, *, lr: float = 1e-3, alpha: float = 0.5,
-                 temporal_unit: int = 0):
+                 temporal_unit: int = 0, batch_size: int = 8, seed: int = 0):
         super().__init__()
         self.encoder = encoder
         self.lr, self.alpha, self.temporal_unit = lr, alpha, temporal_unit
+        self.batch_size, self.seed = batch_size, seed
+        self.register_buffer("series", None, persistent=False)
+        self._step_seeded = False  # set by bind: reseed per step (existing loader-fed runs keep their RNG stream)
+
+    def bind(self, series: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """Attach in-memory series ``(n, C, T)`` (rows of step ``t`` from ``batch_rows``, RNG reseeded
+        per step, so a resumed run replays), or ``None`` to train on a loader's batches. Labels are unused."""
+        self.series = series
+        self._step_seeded = True
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x = batch[0]
+        step = int(self.global_step)
+        if self.series is not None:
+            index = batch_rows(step, len(self.series), self.batch_size, self.seed, self.global_rank,
+                               self.trainer.world_size if self._trainer else 1)
+            x = self.series[index.to(self.series.device)]
+        else:
+            x = batch if isinstance(batch, Tensor) else batch[0]
+        if self._step_seeded:
+            torch.manual_seed(step_seed(self.seed, step, self.global_rank))  # the crops and masks of step t
         v1, v2, length = ts2vec_crop_pair(x, min_length=2 ** (self.temporal_unit + 1))
         z1 = self.encoder(v1)[:, -length:]
         z2 = self.encoder(v2)[:, :length]
@@ -53,6 +72,18 @@ class TS2Vec(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.parameters(), lr=self.lr)
+
+    def save_pretrained(self, path: Any, *, metadata: dict[str, Any] | None = None) -> Any:
+        """Write the trained encoder to the folder ``path`` (:func:`contrastkit.save_pretrained`)."""
+        from contrastkit.pretrained import save_pretrained
+
+        return save_pretrained(self, path, metadata=metadata)
+
+    def encode(self, x: Any, **kwargs: Any) -> Tensor:
+        """Instance embeddings ``(n, d)`` of series ``(n, C, T)`` (:func:`contrastkit.encode`)."""
+        from contrastkit.pretrained import encode
+
+        return encode(self.encoder, x, **kwargs)
 
 
 def dbpm_weak_view(x: Tensor, index: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ class VICReg(ViewContrastive):
     """``L = lambda s(Z, Z') + mu [v(Z) + v(Z')] + nu [c(Z) + c(Z')]`` (eq. 6); ``loss`` defaults to
     ``VICRegLoss()`` (25, 25, 1)."""
 
-    def __init__(self, model: nn.Module, loss: Any = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, model: nn.Module | None = None, loss: Any = None, *args: Any, **kwargs: Any) -> None:
         loss = loss if loss is not None else VICRegLoss()
         if not isinstance(loss, VICRegLoss):
             raise ValueError(f"loss: expected contrastkit.losses.VICReg, got {type(loss).__name__}")

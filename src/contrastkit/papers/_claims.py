@@ -1,9 +1,10 @@
 """Shared pieces of the paper reproductions: recipes, seeds, and claims decided by paired per-seed tests.
 
 A paired claim comes with a *power precondition*: the design's minimum detectable effect (MDE, one-sided
-paired t-test at ``alpha`` and ``power``) must not exceed the effect the paper reports. A comparison that
-fails without that power is ``not testable`` (the miniature could not have shown the claim), never a
-failure of the method; a comparison that holds is evidence whatever its MDE.
+paired t-test at ``alpha`` and ``power``) must not exceed the effect the paper reports. An inconclusive
+comparison without that power is ``not testable`` (the miniature could not have shown the claim), never a
+failure of the method; a comparison that holds, or whose CI lies wholly below its margin, is evidence
+whatever its MDE.
 """
 
 from __future__ import annotations
@@ -48,13 +49,21 @@ def paired(method: Sequence[float], baseline: Sequence[float], spec: dict[str, A
 
 def power_precondition(name: str, test: PairedTest, paper_effect: float, *, scale: float = 1.0,
                        unit: str = "") -> Claim:
-    """``MDE <= paper_effect`` (or the comparison held anyway): the design could have shown the claim."""
+    """``MDE <= paper_effect``: the design could have shown the claim.
+
+    An underpowered comparison is still conclusive when it held (evidence for the claim) or when its whole
+    CI lies below the margin (the effect is significantly opposite: evidence against it); only an
+    underpowered, inconclusive comparison makes the outcome ``not testable``.
+    """
     powered = test.mde <= paper_effect
-    ok = powered or test.holds
+    opposite = test.ci[1] < test.margin
+    ok = powered or test.holds or opposite
     detail = (f"MDE {test.mde * scale:.3g}{unit} vs the paper's effect {paper_effect * scale:.3g}{unit} "
               f"(n = {test.n} seeds, power {test.power:.0%})")
     if not powered and test.holds:
         detail += "; underpowered, but the comparison held"
+    elif not powered and opposite:
+        detail += "; underpowered, but the CI lies below the margin (significantly opposite effect)"
     return Claim(f"the design can detect the paper's effect on {name}", ok, detail, precondition=True)
 
 

@@ -1,9 +1,16 @@
-"""YAML recipes, validated strictly: an unknown key or a wrong type is an error naming the key."""
+"""YAML recipes, validated strictly: an unknown key or a wrong type is an error naming the key.
+
+Strict means no coercion: ``"200"`` is not an integer, ``true`` is not a seed, ``"yes"`` is not a
+boolean, and a float must be finite (``.inf`` / ``.nan`` are refused at load). **Floats in YAML:**
+PyYAML implements YAML 1.1, which reads ``1e-3`` (no dot) as the *string* ``"1e-3"``; numeric strings
+are not accepted, so write ``1.0e-3`` or ``0.001`` (the error for such a string says so). A seed is an
+integer in ``[0, 2**32 - 1]`` (the range numpy and scikit-learn accept).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -11,7 +18,10 @@ from contrastkit._yaml import YAMLLimitError, load_yaml
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
+
+
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class DataConfig(_Strict):
@@ -72,7 +82,7 @@ class EvalConfig(_Strict):
 
 class Recipe(_Strict):
     name: str = "run"
-    seed: int = 0
+    seed: Seed = 0
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     method: MethodConfig = Field(default_factory=MethodConfig)
@@ -95,11 +105,24 @@ def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
         problems = []
         for e in err.errors():
             key = ".".join(str(p) for p in e["loc"])
+            got = e.get("input")
             if e["type"] == "extra_forbidden":
                 problems.append(f"{key}: unknown key")
             else:
-                problems.append(f"{key}: {e['msg']} (got {_bounded_repr(e.get('input'))})")
+                problems.append(f"{key}: {e['msg']} (got {_bounded_repr(got)}){_numeric_string_hint(e['type'], got)}")
         raise RecipeError(f"{source}: invalid recipe\n  " + "\n  ".join(problems)) from None
+
+
+def _numeric_string_hint(kind: str, value: Any) -> str:
+    """Why a number written in YAML arrived as a string (see the module docstring)."""
+    if not isinstance(value, str) or kind not in ("float_type", "int_type"):
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    return ("; YAML 1.1 reads 1e-3 as a string: write 1.0e-3" if kind == "float_type"
+            else "; quoted numbers are strings: remove the quotes")
 
 
 def _bounded_repr(value: Any, limit: int = 120) -> str:

@@ -15,7 +15,6 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
-from contrastkit.methods.batching import StepTicks
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.view_contrastive import SimCLR, SupCon, ViewContrastive
 from contrastkit.pipeline.builders import build_augment, build_loss, build_model
@@ -29,6 +28,7 @@ from contrastkit.pipeline.evaluation import baseline_metrics, embed, representat
 from contrastkit.pipeline.recipe import Recipe
 from contrastkit.pipeline.report import write_report
 from contrastkit.pipeline.runfolder import METRICS_FILE, check_model_size, load_run, save_model, write_json
+from contrastkit.training.steps import StepTicks
 
 METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo}
 LAST_CHECKPOINT = "last.ckpt"
@@ -191,6 +191,12 @@ def _check_run_dir(run_dir: Path) -> None:
     for folder in (run_dir, run_dir / "checkpoints"):
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"output: {folder} exists and is not a folder; choose another --output")
+    for parent in Path(run_dir).absolute().parents:  # a file on the way makes the folder impossible to create
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"output: {parent} is a file, so {run_dir} cannot be created; "
+                                         "choose another --output")
+            break
 
 
 def check_resume(recipe: Recipe, last: Path, *, allow_recipe_change: bool = False) -> int:

@@ -83,7 +83,7 @@ _BUILTINS: list[Entry] = [
                      "mask_mode": m.mask_mode, "dropout": m.repr_dropout.p}),
     Entry("bag_of_words", "contrastkit.multimodal.text", "BagOfWordsEncoder",
           lambda m: {"vocab_size": m.bag.num_embeddings, "embed_dim": m.bag.embedding_dim, "out_dim": m.out_dim}),
-    Entry("logit_scale", "contrastkit.methods.clip", "LogitScale", _logit_scale),
+    Entry("logit_scale", "contrastkit.papers.clip.module", "LogitScale", _logit_scale),
     Entry("image_text", "contrastkit.pretrained.two_tower", "ImageTextModel",
           lambda m: {"image_encoder": m.image_encoder, "image_head": m.image_head,
                      "text_encoder": m.text_encoder, "text_head": m.text_head, "logit_scale": m.logit_scale}),

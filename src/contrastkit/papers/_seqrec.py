@@ -1,8 +1,9 @@
 """Sequential-recommendation reproductions on MovieLens-100k (RecBole atomic files from the ``recbole`` wheel).
 
 Protocol: RecBole's (chronological leave-one-out, full ranking over all items, no sampled negatives), NDCG@10
-on the test split of the state with the best validation NDCG@10. Settings: ``recipes/{cl4srec,sra-cl,mclrec}.yaml``
-(the single source of every setting and claim). Measured figures: ``docs/seqrec.md``.
+on the test split of the state with the best validation NDCG@10. Settings:
+``papers/{cl4srec,sra_cl,mclrec}/recipe.yaml`` (the single source of every setting and claim).
+Measured figures: ``docs/seqrec.md``.
 
 - :func:`cl4srec` (Xie et al., ICDE 2022): CL4SRec > SASRec;
 - :func:`sra_cl` (Cui et al., NeurIPS 2025): SRA-CL > CL4SRec > SASRec;
@@ -24,15 +25,12 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from contrastkit.reproduce.result import Claim, ReproResult, fmt, mean_std
 from contrastkit.reproduce.stats import paired_comparison
-
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
 PUBLISHED = {"source": "huggingface.co/viberec/ML-100k-SASRec-Base (RecBole SASRec, 1 epoch, item 10-core)",
              "NDCG@10": 0.0157, "HR@10": 0.0351}
@@ -41,10 +39,12 @@ _METHODS = ("sasrec", "cl4srec", "mclrec", "sra_cl")
 
 # ------------------------------------------------------------------------------------------ settings
 def load_recipe(name: str) -> dict[str, Any]:
-    """The plain-data recipe ``recipes/<name>.yaml`` (``yaml.safe_load``); its ``name`` must match."""
+    """The plain-data recipe ``papers/<pkg>/recipe.yaml`` (``yaml.safe_load``); its ``name`` must match."""
     import yaml
 
-    recipe = yaml.safe_load((RECIPES / f"{name}.yaml").read_text())
+    from contrastkit.papers._common import recipe_path
+
+    recipe = yaml.safe_load(recipe_path(name).read_text())
     if not isinstance(recipe, dict) or recipe.get("name") != name:
         raise ValueError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
     return recipe
@@ -128,10 +128,10 @@ def _semantic(data: Any, hyper: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 
 def _module(method: str, data: Any, s: dict[str, Any], seed: int) -> Any:
-    from contrastkit.methods.cl4srec import CL4SRec
-    from contrastkit.methods.mclrec import MCLRec
     from contrastkit.methods.sasrec import SASRecModule
-    from contrastkit.methods.sra_cl import SRACL
+    from contrastkit.papers.cl4srec.module import CL4SRec
+    from contrastkit.papers.mclrec.module import MCLRec
+    from contrastkit.papers.sra_cl.module import SRACL
     from contrastkit.seqrec.encoders import SASRec
 
     torch.manual_seed(seed)
@@ -249,17 +249,17 @@ def _reproduce(name: str, quick: bool, seeds: Sequence[int] | None, use_cache: b
 
 
 def cl4srec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
-    """CL4SRec vs SASRec on ml-100k (``recipes/cl4srec.yaml``)."""
+    """CL4SRec vs SASRec on ml-100k (``papers/cl4srec/recipe.yaml``)."""
     return _reproduce("cl4srec", quick, seeds, use_cache)
 
 
 def sra_cl(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
-    """SRA-CL vs CL4SRec vs SASRec on ml-100k (``recipes/sra-cl.yaml``)."""
+    """SRA-CL vs CL4SRec vs SASRec on ml-100k (``papers/sra_cl/recipe.yaml``)."""
     return _reproduce("sra-cl", quick, seeds, use_cache)
 
 
 def mclrec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
-    """MCLRec vs CL4SRec vs SASRec on ml-100k at two batch sizes (``recipes/mclrec.yaml``)."""
+    """MCLRec vs CL4SRec vs SASRec on ml-100k at two batch sizes (``papers/mclrec/recipe.yaml``)."""
     return _reproduce("mclrec", quick, seeds, use_cache)
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from contrastkit.methods.cl4srec import CL4SRec
 from contrastkit.methods.sasrec import Batch
+from contrastkit.papers.cl4srec.module import CL4SRec
 from contrastkit.seqrec.encoders import SASRec
 
 
