@@ -135,3 +135,30 @@ def test_dino_trains_with_multicrop_and_updates_center():
     assert m.center.abs().sum() > 0
     with pytest.raises(ValueError, match="local_size"):
         DINO(_model(), None, _noise, x, y, batch_size=8, local_size=12)
+
+
+@pytest.mark.parametrize("name", ["BYOL", "SimSiam", "BarlowTwins", "VICReg", "DINO"])
+def test_methods_train_through_ck_fit_from_an_encoder_alone(name):
+    import contrastkit as ck
+
+    torch.manual_seed(0)
+    x, _ = _data(24)
+    kwargs = {"local_size": 6} if name == "DINO" else {}
+    method = getattr(ck.methods, name)(encoder=_Enc(), batch_size=8, **kwargs)
+    model = ck.fit(method, data=x, max_steps=2, augment=_noise)
+    assert model is not None
+
+
+def test_shipped_recipes_validate_and_train_through_the_pipeline(tmp_path):
+    from contrastkit.pipeline.recipe import load_recipe
+    from contrastkit.pipeline.train import train
+
+    for name in ("byol", "simsiam", "barlow_twins", "vicreg", "dino"):
+        recipe = load_recipe(f"src/contrastkit/recipes/{name}-digits.yaml")
+        assert recipe.method.name == name
+    for name in ("byol", "dino"):
+        recipe = load_recipe(f"src/contrastkit/recipes/{name}-digits.yaml", [
+            "trainer.max_steps=2", "trainer.batch_size=16", "data.dataset=digits",
+            "model.encoder_kwargs={widths: [8, 16]}", "trainer.checkpoint_every_n_steps=2"])
+        train(recipe, tmp_path / name, progress=False, evaluate=False)
+        assert (tmp_path / name / "model.safetensors").is_file()

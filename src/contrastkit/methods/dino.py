@@ -74,13 +74,15 @@ class DINO(ViewContrastive):
         model: student encoder + head (:class:`EncoderWithHead`); the teacher is its EMA
             (``base_momentum``, BYOL's cosine schedule to 1 over ``max_steps``).
         augment, images, labels: as :class:`ViewContrastive`.
-        n_local_crops, local_size: multi-crop settings (``local_size`` < the image side).
+        n_local_crops, local_size: multi-crop settings (``local_size`` < the image side; default
+            ``5/8`` of the side).
         student_temp, teacher_temp, warmup_teacher_temp, teacher_temp_warmup_steps: the temperatures.
         center_momentum: ``m`` of the center EMA.
     """
 
     def __init__(self, model: nn.Module | None = None, loss: Any = None, augment: Any = None,
-                 images: Tensor | None = None, labels: Tensor | None = None, *, n_local_crops: int = 2, local_size: int = 10, student_temp: float = 0.1,
+                 images: Tensor | None = None, labels: Tensor | None = None, *, n_local_crops: int = 2,
+                 local_size: int | None = None, student_temp: float = 0.1,
                  teacher_temp: float = 0.07, warmup_teacher_temp: float = 0.04, teacher_temp_warmup_steps: int = 0,
                  center_momentum: float = 0.9, base_momentum: float = 0.996, **kwargs: Any) -> None:
         if loss is not None:
@@ -88,7 +90,8 @@ class DINO(ViewContrastive):
         super().__init__(model, nn.Identity(), augment, images, labels, **kwargs)
         if isinstance(n_local_crops, bool) or not isinstance(n_local_crops, int) or n_local_crops < 0:
             raise ValueError(f"n_local_crops: expected an integer >= 0, got {n_local_crops!r}")
-        if n_local_crops and (isinstance(local_size, bool) or not isinstance(local_size, int) or local_size < 1):
+        if n_local_crops and local_size is not None and (
+                isinstance(local_size, bool) or not isinstance(local_size, int) or local_size < 1):
             raise ValueError(f"local_size: expected an integer >= 1, got {local_size!r}")
         if not 0 <= center_momentum <= 1:
             raise ValueError(f"center_momentum: expected a number in [0, 1], got {center_momentum!r}")
@@ -106,6 +109,8 @@ class DINO(ViewContrastive):
     def _build_teacher(self, sample: Tensor) -> None:
         """The EMA teacher and the ``(K,)`` center, sized from the head's output on ``sample``."""
         side = int(sample.shape[-1])
+        if self.local_size is None:
+            self.local_size = max(1, (side * 5) // 8)  # 10 of 16 px; DINO's 96 of 224 is smaller, our images tiny
         if self.n_local_crops and not self.local_size < side:
             raise ValueError(f"local_size: expected an integer in [1, {side}) (the image side), got {self.local_size}")
         with torch.no_grad():

@@ -38,12 +38,13 @@ class ModelConfig(_Strict):
 
 
 class MethodConfig(_Strict):
-    name: Literal["simclr", "supcon", "moco"] = "simclr"
+    # byol / simsiam / barlow_twins / vicreg / dino have their own objective: loss and loss_kwargs are unused
+    name: Literal["simclr", "supcon", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "dino"] = "simclr"
     loss: Literal["infonce", "dcl", "dclw", "cacr", "hard_infonce", "simple"] = "infonce"
     loss_kwargs: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.2})
     n_views: int = Field(2, ge=2)
     queue_size: int = Field(4096, gt=0)  # moco only
-    momentum: float = Field(0.99, ge=0, le=1)  # moco only
+    momentum: float = Field(0.99, ge=0, le=1)  # moco: EMA momentum; byol / dino: base of the cosine schedule to 1
 
 
 class OptimConfig(_Strict):

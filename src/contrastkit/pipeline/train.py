@@ -15,7 +15,12 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
+from contrastkit.methods.barlow_twins import BarlowTwins
+from contrastkit.methods.byol import BYOL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.moco import MoCo
+from contrastkit.methods.simsiam import SimSiam
+from contrastkit.methods.vicreg import VICReg
 from contrastkit.methods.view_contrastive import SimCLR, SupCon, ViewContrastive
 from contrastkit.pipeline.builders import build_augment, build_loss, build_model
 from contrastkit.pipeline.checkpoint import (
@@ -30,7 +35,11 @@ from contrastkit.pipeline.report import write_report
 from contrastkit.pipeline.runfolder import METRICS_FILE, check_model_size, load_run, save_model, write_json
 from contrastkit.training.steps import StepTicks
 
-METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo}
+METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo, "byol": BYOL,
+                                             "simsiam": SimSiam, "barlow_twins": BarlowTwins, "vicreg": VICReg,
+                                             "dino": DINO}
+# Methods with a built-in objective: method.loss / loss_kwargs are not used.
+BUILTIN_LOSS = (BYOL, SimSiam, BarlowTwins, VICReg, DINO)
 LAST_CHECKPOINT = "last.ckpt"
 MAX_STEPS = 10**9  # Lightning and the step-indexed batches need steps far below 2**63
 # Recipe keys a resume may change: they do not alter the trajectory of the trained weights
@@ -58,11 +67,13 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.model, images.shape[1], images.shape[-1])
     method = METHODS[recipe.method.name]
-    extra = ({"queue_size": recipe.method.queue_size, "momentum": recipe.method.momentum}
-             if method is MoCo else {})
+    extra: dict[str, Any] = ({"queue_size": recipe.method.queue_size, "momentum": recipe.method.momentum}
+                             if method is MoCo else {})
+    if method in (BYOL, DINO):
+        extra["base_momentum"] = recipe.method.momentum
     return method(
         model,
-        build_loss(recipe.method),
+        None if method in BUILTIN_LOSS else build_loss(recipe.method),
         build_augment(recipe.data.augment),
         images,
         labels,
