@@ -70,7 +70,7 @@ def test_optimizer_and_errors_are_named():
     assert isinstance(_Mean(InMemorySource(x=torch.randn(4, 3)), batch_size=2, lr=1.0).configure_optimizers(),
                       torch.optim.AdamW)
     with pytest.raises(ValueError, match="optimizer: expected one of"):
-        _Mean(InMemorySource(x=torch.randn(4, 3)), batch_size=2, lr=1.0, optimizer="sgd")
+        _Mean(InMemorySource(x=torch.randn(4, 3)), batch_size=2, lr=1.0, optimizer="rmsprop")
     with pytest.raises(ValueError, match="batch_size: expected an integer >= 1"):
         _Mean(InMemorySource(x=torch.randn(4, 3)), batch_size=0, lr=1.0)
     with pytest.raises(ValueError, match="max_steps: a module fed by step"):

@@ -10,10 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from contrastkit.methods.barlow_twins import BarlowTwins
+from contrastkit.methods.byol import BYOL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.gradcache import GradCache, grad_cache_step
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.momentum import MomentumEncoder, cosine_momentum, update_momentum
+from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.ts_contrastive import TS2Vec, TSSimCLR
+from contrastkit.methods.vicreg import VICReg
 from contrastkit.methods.view_contrastive import EncoderWithHead, SimCLR, SupCon, ViewContrastive
 
 _MOVED = {
@@ -33,6 +38,7 @@ __all__ = [
     "CLIP", "ContrastiveRegression", "HydraContrastive", "ImprovedCLIP", "LiT", "LogitScale", "PairGate",
     "SepCLRModel", "label_smoothing_weights",
     "COMET", "AutoTCL", "EncoderWithHead", "GradCache", "GroupBatchSampler", "MoCo", "MomentumEncoder",
+    "BYOL", "BarlowTwins", "DINO", "SimSiam", "VICReg",
     "SimCLR", "SupCon", "TS2Vec", "TSSimCLR", "ViewContrastive", "cosine_momentum", "grad_cache_step",
     "update_momentum",
 ]

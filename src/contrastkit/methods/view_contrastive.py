@@ -84,6 +84,9 @@ class ViewContrastive(StepModule):
         batch_size: global batch size (split across ranks under DDP).
         lr, weight_decay: AdamW settings.
         seed: base seed of the per-step augmentation RNG.
+        optimizer, schedule: the optimizer name and the schedule / accumulation keywords of
+            :class:`~contrastkit.training.base.StepModule` (``optimizer_momentum``, ``lr_schedule``, ``warmup_steps``,
+            ``final_lr_factor``, ``accumulate_grad_batches``).
     """
 
     def __init__(
@@ -102,6 +105,8 @@ class ViewContrastive(StepModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         seed: int = 0,
+        optimizer: str = "adamw",
+        **schedule: Any,
     ) -> None:
         if n_views < 2:
             raise ValueError(f"n_views: expected at least 2 views, got {n_views}")
@@ -115,7 +120,7 @@ class ViewContrastive(StepModule):
                             f"got {type(loss).__name__}")
         source: Any = _Unbound() if images is None else InMemorySource(images=images, labels=labels)
         super().__init__(source, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                         optimizer="adamw")
+                         optimizer=optimizer, **schedule)
         # encoder= without projector=: the head is sized from the encoder's output when the data is bound
         self.model = model if model is not None else (
             EncoderWithHead(encoder, projector) if projector is not None else None)

@@ -38,17 +38,23 @@ class ModelConfig(_Strict):
 
 
 class MethodConfig(_Strict):
-    name: Literal["simclr", "supcon", "moco"] = "simclr"
+    # byol / simsiam / barlow_twins / vicreg / dino have their own objective: loss and loss_kwargs are unused
+    name: Literal["simclr", "supcon", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "dino"] = "simclr"
     loss: Literal["infonce", "dcl", "dclw", "cacr", "hard_infonce", "simple"] = "infonce"
     loss_kwargs: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.2})
     n_views: int = Field(2, ge=2)
     queue_size: int = Field(4096, gt=0)  # moco only
-    momentum: float = Field(0.99, ge=0, le=1)  # moco only
+    momentum: float = Field(0.99, ge=0, le=1)  # moco: EMA momentum; byol / dino: base of the cosine schedule to 1
 
 
 class OptimConfig(_Strict):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    optimizer: Literal["adam", "adamw", "sgd", "lars"] = "adamw"
+    momentum: float = Field(0.9, ge=0, lt=1)  # sgd / lars only
+    schedule: Literal["constant", "warmup_cosine"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    final_lr_factor: float = Field(0.0, ge=0, le=1)
 
 
 class TrainerConfig(_Strict):
@@ -62,6 +68,11 @@ class TrainerConfig(_Strict):
     checkpoint_every_n_steps: int = Field(100, gt=0)
     log_every_n_steps: int = Field(10, gt=0)
     num_threads: int | None = Field(None, gt=0)
+    accumulate_grad_batches: int = Field(1, gt=0)  # mean of micro-batch losses; negatives stay per micro-batch
+    wandb: bool = False  # also log to Weights & Biases, offline (needs the wandb extra)
+    monitor: str | None = None  # keep checkpoints/best.ckpt by this logged metric (e.g. train_loss)
+    monitor_mode: Literal["min", "max"] = "min"
+    early_stop_patience: int | None = Field(None, gt=0)  # with monitor: stop after this many checks without gain
 
 
 class EvalConfig(_Strict):

@@ -15,7 +15,12 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
+from contrastkit.methods.barlow_twins import BarlowTwins
+from contrastkit.methods.byol import BYOL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.moco import MoCo
+from contrastkit.methods.simsiam import SimSiam
+from contrastkit.methods.vicreg import VICReg
 from contrastkit.methods.view_contrastive import SimCLR, SupCon, ViewContrastive
 from contrastkit.pipeline.builders import build_augment, build_loss, build_model
 from contrastkit.pipeline.checkpoint import (
@@ -30,7 +35,11 @@ from contrastkit.pipeline.report import write_report
 from contrastkit.pipeline.runfolder import METRICS_FILE, check_model_size, load_run, save_model, write_json
 from contrastkit.training.steps import StepTicks
 
-METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo}
+METHODS: dict[str, type[ViewContrastive]] = {"simclr": SimCLR, "supcon": SupCon, "moco": MoCo, "byol": BYOL,
+                                             "simsiam": SimSiam, "barlow_twins": BarlowTwins, "vicreg": VICReg,
+                                             "dino": DINO}
+# Methods with a built-in objective: method.loss / loss_kwargs are not used.
+BUILTIN_LOSS = (BYOL, SimSiam, BarlowTwins, VICReg, DINO)
 LAST_CHECKPOINT = "last.ckpt"
 MAX_STEPS = 10**9  # Lightning and the step-indexed batches need steps far below 2**63
 # Recipe keys a resume may change: they do not alter the trajectory of the trained weights
@@ -58,11 +67,13 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.model, images.shape[1], images.shape[-1])
     method = METHODS[recipe.method.name]
-    extra = ({"queue_size": recipe.method.queue_size, "momentum": recipe.method.momentum}
-             if method is MoCo else {})
+    extra: dict[str, Any] = ({"queue_size": recipe.method.queue_size, "momentum": recipe.method.momentum}
+                             if method is MoCo else {})
+    if method in (BYOL, DINO):
+        extra["base_momentum"] = recipe.method.momentum
     return method(
         model,
-        build_loss(recipe.method),
+        None if method in BUILTIN_LOSS else build_loss(recipe.method),
         build_augment(recipe.data.augment),
         images,
         labels,
@@ -71,17 +82,27 @@ def build_module(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor) -> 
         lr=recipe.optim.lr,
         weight_decay=recipe.optim.weight_decay,
         seed=recipe.seed,
+        optimizer=recipe.optim.optimizer,
+        optimizer_momentum=recipe.optim.momentum,
+        lr_schedule=recipe.optim.schedule,
+        warmup_steps=recipe.optim.warmup_steps,
+        final_lr_factor=recipe.optim.final_lr_factor,
+        accumulate_grad_batches=recipe.trainer.accumulate_grad_batches,
         **extra,
     )
 
 
-def _loggers(run_dir: Path) -> list[Any]:
+def _loggers(run_dir: Path, wandb: bool = False) -> list[Any]:
     # A resumed run logs into a new version folder: Lightning would otherwise wipe the earlier CSV.
     attempt = sum(1 for _ in (run_dir / "logs").glob("csv*")) if (run_dir / "logs").exists() else 0
     suffix = "" if attempt == 0 else f"-resume{attempt}"
     loggers: list[Any] = [CSVLogger(run_dir, name="logs", version=f"csv{suffix}")]
     if importlib.util.find_spec("tensorboard") is not None:
         loggers.append(TensorBoardLogger(run_dir, name="logs", version=f"tensorboard{suffix}"))
+    if wandb:
+        from contrastkit.training.fit import wandb_logger
+
+        loggers.append(wandb_logger(run_dir.name, save_dir=str(run_dir / "logs"), offline=True))
     return loggers
 
 
@@ -124,8 +145,9 @@ def _lightning_trainer(recipe: Recipe, run_dir: Path, checkpoint: ModelCheckpoin
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         precision=t.precision,
-        logger=_loggers(run_dir),
-        callbacks=[checkpoint, *(callbacks or [])],
+        logger=_loggers(run_dir, t.wandb),
+        callbacks=[checkpoint, *_monitor_callbacks(recipe, run_dir), *(callbacks or [])],
+        accumulate_grad_batches=t.accumulate_grad_batches,
         plugins=[AtomicCheckpointIO({"recipe": recipe.model_dump(mode="json")})],
         enable_progress_bar=progress,
         enable_model_summary=False,
@@ -134,6 +156,20 @@ def _lightning_trainer(recipe: Recipe, run_dir: Path, checkpoint: ModelCheckpoin
         num_sanity_val_steps=0,
         default_root_dir=run_dir,
     )
+
+
+def _monitor_callbacks(recipe: Recipe, run_dir: Path) -> list[Callback]:
+    """``checkpoints/best.ckpt`` by ``trainer.monitor`` (and early stopping with ``trainer.early_stop_patience``)."""
+    t = recipe.trainer
+    if t.monitor is None:
+        if t.early_stop_patience is not None:
+            raise ValueError("trainer.early_stop_patience: needs trainer.monitor (the metric to watch)")
+        return []
+    from contrastkit.training.fit import best_checkpoint
+
+    return best_checkpoint(str(run_dir / "checkpoints"), t.monitor, mode=t.monitor_mode,
+                           every_n_train_steps=t.log_every_n_steps, patience=t.early_stop_patience,
+                           save_last=False)  # the step checkpoint callback writes last.ckpt
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -244,7 +280,8 @@ def train(
         trainer = make_trainer(recipe, run_dir, progress=progress, callbacks=callbacks)
         for logger in trainer.loggers:  # the recipe as hyper-parameters: TensorBoard's HPARAMS tab, CSV hparams.yaml
             logger.log_hyperparams(recipe.model_dump())
-        loader = DataLoader(StepTicks(recipe.trainer.max_steps), batch_size=None, shuffle=False)
+        ticks = recipe.trainer.max_steps * recipe.trainer.accumulate_grad_batches  # micro-batches
+        loader = DataLoader(StepTicks(ticks), batch_size=None, shuffle=False)
         # Batches are a function of the global step (methods.batching), so mid-epoch resume is exact.
         warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
         warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")

@@ -1,9 +1,12 @@
 """The training layer: one base module (:class:`StepModule`), batch sources and one ``fit``."""
 
 from contrastkit.training.base import StepModule
-from contrastkit.training.fit import fit, make_trainer
+from contrastkit.training.fit import best_checkpoint, fit, make_trainer, wandb_logger
+from contrastkit.training.lars import LARS, lars_param_groups
+from contrastkit.training.schedules import warmup_cosine
 from contrastkit.training.sources import BatchSource, InMemorySource, LoaderSource, as_source
 from contrastkit.training.steps import StepTicks, batch_rows, step_seed
 
-__all__ = ["BatchSource", "InMemorySource", "LoaderSource", "StepModule", "StepTicks", "as_source", "batch_rows",
+__all__ = ["LARS", "BatchSource", "best_checkpoint", "lars_param_groups", "wandb_logger", "warmup_cosine",
+           "InMemorySource", "LoaderSource", "StepModule", "StepTicks", "as_source", "batch_rows",
            "fit", "make_trainer", "step_seed"]
