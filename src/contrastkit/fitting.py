@@ -19,7 +19,8 @@
   ``generator=``, no random transforms outside the method).
 
 Methods trained from ``data``: :class:`~contrastkit.methods.SimCLR`, :class:`~contrastkit.methods.SupCon`,
-:class:`~contrastkit.methods.MoCo` (built with ``encoder=``), :class:`~contrastkit.methods.TS2Vec`.
+:class:`~contrastkit.methods.MoCo`, BYOL, SimSiam, Barlow Twins, VICReg and DINO (each built with
+``encoder=``), and :class:`~contrastkit.methods.TS2Vec`.
 A method that holds its own data (``CLIP`` / ``LiT`` built with their image-caption pairs, a
 paper's module, any :class:`~contrastkit.training.StepModule`) is trained with ``data=None``.
 """
