@@ -82,3 +82,22 @@ def test_power_precondition_only_excuses_an_inconclusive_comparison() -> None:
     assert power_precondition("x", opposite, paper_effect=0.001).passed
     held = paired_comparison([0.5, 0.45, 0.55, 0.5, 0.48], base)
     assert power_precondition("x", held, paper_effect=0.001).passed
+
+
+def test_rerun_per_seed_keeps_only_per_seed_metrics_and_recipe_seeds() -> None:
+    from contrastkit.papers._claims import mean_precondition, rerun_per_seed
+    from contrastkit.reproduce.result import ReproResult
+
+    calls = []
+
+    def run(quick: bool, seeds: list[int]) -> ReproResult:
+        calls.append((quick, seeds))
+        return ReproResult("x", metrics={"a": {"values": [1.0, 2.0], "mean": 1.5}, "b": 3.0, "c": {"mean": 1.0}})
+
+    cfg, per = rerun_per_seed(run, simctg.RECIPE, quick=False, seeds=[7, 8])
+    assert per == {"a": [1.0, 2.0]} and calls == [(False, [7, 8])]
+    assert cfg == load_recipe(simctg.RECIPE)
+    rerun_per_seed(run, simctg.RECIPE, quick=False, seeds=None)
+    assert calls[-1] == (False, list(cfg["seeds"]))
+    assert mean_precondition("p", [1.0, 3.0], 2.0, "m").passed
+    assert not mean_precondition("p", [1.0, 2.9], 2.0, "m").passed

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.reproduce.result import Claim, ReproResult
+from contrastkit.reproduce.result import Claim, ReproResult, fmt
 from contrastkit.reproduce.stats import PairedTest, paired_comparison
 
 
@@ -36,6 +36,25 @@ def run_seeds(cfg: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> 
     if quick:
         return list(cfg.get("quick", {}).get("seeds", cfg["seeds"][:1]))
     return list(cfg["seeds"])
+
+
+def per_seed_values(result: ReproResult) -> dict[str, list[float]]:
+    """The per-seed value lists of ``result.metrics`` (every metric stored as ``{"values": [...], ...}``)."""
+    return {k: v["values"] for k, v in result.metrics.items() if isinstance(v, dict) and "values" in v}
+
+
+def rerun_per_seed(run: Callable[..., ReproResult], recipe: str | Path, quick: bool,
+                   seeds: Sequence[int] | None) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Load the paired recipe, rerun the miniature ``run(quick=, seeds=)`` on its seeds, and return
+    ``(recipe, per-seed values)`` for a ``decide`` step."""
+    cfg = load_recipe(recipe)
+    return cfg, per_seed_values(run(quick=quick, seeds=run_seeds(cfg, quick, seeds)))
+
+
+def mean_precondition(name: str, values: Sequence[float], minimum: float, label: str, *, digits: int = 2) -> Claim:
+    """Precondition ``mean(values) >= minimum`` (the miniature shows the phenomenon the claim is about)."""
+    return Claim(name, sum(values) / len(values) >= minimum,
+                 f"{label} {fmt(list(values), digits=digits)} (min {minimum})", precondition=True)
 
 
 def paired(method: Sequence[float], baseline: Sequence[float], spec: dict[str, Any], *,

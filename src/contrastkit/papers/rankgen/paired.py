@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, main, mean_precondition, paired, power_precondition, rerun_per_seed
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("paired.yaml")
@@ -16,9 +16,7 @@ RECIPE = Path(__file__).with_name("paired.yaml")
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     from contrastkit.papers.rankgen.reproduce import reproduce as rankgen
 
-    cfg = load_recipe(recipe)
-    old = rankgen(quick=quick, seeds=run_seeds(cfg, quick, seeds))
-    per = {k: v["values"] for k, v in old.metrics.items() if isinstance(v, dict) and "values" in v}
+    cfg, per = rerun_per_seed(rankgen, recipe, quick, seeds)
     return decide(cfg, per, quick)
 
 
@@ -27,9 +25,8 @@ def decide(cfg: dict[str, Any], per: dict[str, list[float]], quick: bool) -> Rep
     gap = per["topic_gap_sampled"]
     test = paired([-v for v in per["topic_gap_reranked"]], [-v for v in gap], c["rerank"])
     claims = [
-        Claim("sampling misses the gold topic consistency (something to rerank towards)",
-              sum(gap) / len(gap) >= c["sampled_gap_min"],
-              f"|sampled - gold| {fmt(gap, digits=3)} (min {c['sampled_gap_min']})", precondition=True),
+        mean_precondition("sampling misses the gold topic consistency (something to rerank towards)", gap,
+                          c["sampled_gap_min"], "|sampled - gold|", digits=3),
         power_precondition("reranked vs sampled topic gap", test, c["rerank"]["paper_effect"]),
         Claim.from_test("reranked continuations closer to gold topic consistency than samples", test,
                         note=f"gap reranked {fmt(per['topic_gap_reranked'], digits=3)} vs sampled "

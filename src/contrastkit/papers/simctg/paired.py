@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contrastkit.papers._claims import gate, load_recipe, main, paired, power_precondition, run_seeds
+from contrastkit.papers._claims import gate, main, mean_precondition, paired, power_precondition, rerun_per_seed
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("paired.yaml")
@@ -16,9 +16,7 @@ RECIPE = Path(__file__).with_name("paired.yaml")
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
     from contrastkit.papers.simctg.reproduce import reproduce as simctg
 
-    cfg = load_recipe(recipe)
-    old = simctg(quick=quick, seeds=run_seeds(cfg, quick, seeds))
-    per = {k: v["values"] for k, v in old.metrics.items() if isinstance(v, dict) and "values" in v}
+    cfg, per = rerun_per_seed(simctg, recipe, quick, seeds)
     return decide(cfg, per, quick)
 
 
@@ -27,9 +25,8 @@ def decide(cfg: dict[str, Any], per: dict[str, list[float]], quick: bool) -> Rep
     greedy = per["mle_greedy_rep-2"]
     iso = paired(per["simctg_isotropy"], per["mle_isotropy"], c["isotropy"])
     claims = [
-        Claim("greedy decoding of the MLE model degenerates (rep-2)",
-              sum(greedy) / len(greedy) >= c["greedy_rep2_min"],
-              f"MLE greedy rep-2 {fmt(greedy)} (min {c['greedy_rep2_min']})", precondition=True),
+        mean_precondition("greedy decoding of the MLE model degenerates (rep-2)", greedy, c["greedy_rep2_min"],
+                          "MLE greedy rep-2"),
         power_precondition("SimCTG vs MLE isotropy", iso, c["isotropy"]["paper_effect"]),
         Claim.from_test("SimCTG more isotropic than MLE", iso,
                         note=f"SimCTG {fmt(per['simctg_isotropy'], digits=3)} vs MLE "
