@@ -1,4 +1,5 @@
-"""Where a paper's files live: ``papers/<package>/recipe.yaml`` (package = name with ``-`` -> ``_``)."""
+"""Where a paper's files live: ``papers/<package>/recipe.yaml`` (package = name with ``-`` -> ``_``), and how a
+recipe's dotted keys are read (:func:`recipe_value`)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def read_recipe(name: str, root: Path | None = None) -> Any:
 
     path = recipe_path(name, root)
     return load_yaml(path, source=str(path))
+
+
+def recipe_value(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:
+    """The value at the dotted ``path`` of ``recipe``; a missing key raises ``ValueError`` naming it.
+
+    With ``quick``, an entry ``quick.<key>`` overrides ``training.<key>``.
+    """
+    head, _, key = path.partition(".")
+    overrides = recipe.get("quick") or {}
+    if quick and head == "training" and isinstance(overrides, dict) and key in overrides:
+        return overrides[key]
+    node: Any = recipe
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"recipe {recipe.get('name')!r}: missing required key {path!r}")
+        node = node[part]
+    return node

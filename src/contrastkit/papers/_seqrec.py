@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from contrastkit.papers._common import recipe_value as _get
 from contrastkit.reproduce.result import Claim, ReproResult, fmt, mean_std
 from contrastkit.reproduce.stats import paired_comparison
 
@@ -48,20 +49,6 @@ def load_recipe(name: str) -> dict[str, Any]:
     if not isinstance(recipe, dict) or recipe.get("name") != name:
         raise ValueError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
     return recipe
-
-
-def _get(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:
-    """The value at the dotted ``path``; with ``quick`` an entry ``quick.<key>`` overrides ``training.<key>``."""
-    head, _, key = path.partition(".")
-    overrides = recipe.get("quick") or {}
-    if quick and head == "training" and isinstance(overrides, dict) and key in overrides:
-        return overrides[key]
-    node: Any = recipe
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ValueError(f"recipe {recipe.get('name')!r}: missing required key {path!r}")
-        node = node[part]
-    return node
 
 
 def seqrec_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:

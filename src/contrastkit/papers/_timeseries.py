@@ -1,8 +1,9 @@
 """Shared helpers of the time-series reproductions (AutoTCL, COMET, DBPM, forecasting probe).
 
 Each reproduction reads its plain-data recipe ``papers/<name>/recipe.yaml`` (the single source of every
-setting and claim threshold) with :func:`load_recipe`; :func:`_get` reads a dotted key and names a missing
-one; ``quick`` entries override ``training.<key>``. Data are the sets bundled with aeon.
+setting and claim threshold) with :func:`load_recipe`; ``_get``
+(:func:`contrastkit.papers._common.recipe_value`) reads a dotted key and names a missing one; ``quick`` entries
+override ``training.<key>``. Data are the sets bundled with aeon.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import lightning as L
 from torch import Tensor
 
 from contrastkit.papers._common import PAPERS_ROOT, read_recipe
+from contrastkit.papers._common import recipe_value as _get  # re-exported for the reproductions
 from contrastkit.timeseries.encoder import TSEncoder
 from contrastkit.training.fit import make_trainer
 
@@ -31,23 +33,6 @@ def load_recipe(name: str) -> dict[str, Any]:
     if recipe.get("name") != name:
         raise ValueError(f"recipe {name!r}: expected the key 'name: {name}', got {recipe.get('name')!r}")
     return recipe
-
-
-def _get(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:
-    """The value at the dotted ``path`` of ``recipe``; a missing key raises ``ValueError`` naming it.
-
-    With ``quick``, an entry ``quick.<key>`` overrides ``training.<key>``.
-    """
-    head, _, key = path.partition(".")
-    overrides = recipe.get("quick") or {}
-    if quick and head == "training" and isinstance(overrides, dict) and key in overrides:
-        return overrides[key]
-    node: Any = recipe
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ValueError(f"recipe {recipe.get('name')!r}: missing required key {path!r}")
-        node = node[part]
-    return node
 
 
 def _seeds(recipe: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> tuple[int, ...]:
