@@ -119,3 +119,15 @@ def test_single_process_rows_and_seed_are_unchanged():
     model = _build("hydra")
     assert torch.equal(model.step_rows(5), batch_rows(5, N, BATCH, SEED))
     assert step_seed(SEED, 5) == SEED * 1_000_003 + 5 * 1009
+
+
+def test_source_field_and_encoder_forward_read_the_module_state() -> None:
+    from contrastkit.papers.hydra.module import HydraContrastive
+    from contrastkit.papers.supremix.module import ContrastiveRegression
+
+    x, y = torch.randn(6, 1, 4, 4).double(), torch.tensor([0, 1, 2, 3, 0, 1])
+    hydra = HydraContrastive(_encoder(), nn.Linear(8, 6).double(), None, x, y, num_classes=4, batch_size=2)
+    assert hydra.images is hydra.source.images and torch.equal(hydra.labels, y)
+    assert torch.equal(hydra(x), hydra.encoder(x))
+    reg = ContrastiveRegression(_encoder(), nn.Linear(8, 6).double(), 8, None, x, y.double(), batch_size=2)
+    assert torch.equal(reg.targets, y.double()) and torch.equal(reg(x), reg.encoder(x))

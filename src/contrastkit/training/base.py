@@ -40,6 +40,19 @@ from contrastkit.training.steps import batch_rows, step_seed
 OPTIMIZERS = ("adam", "adamw", "sgd", "lars")
 
 
+def source_field(name: str) -> property:
+    """A read-only property returning ``self.source.<name>``: one named tensor of an in-memory source.
+
+    ``images = source_field("images")`` in a :class:`StepModule` subclass gives ``module.images``
+    (``(N, C, H, W)`` for an image source), moving with the module as the source is registered on it.
+    """
+    def get(self: StepModule) -> Tensor:
+        return getattr(self.source, name)
+
+    get.__name__ = name
+    return property(get, doc=f"The training source's ``{name}`` tensor.")
+
+
 class StepModule(L.LightningModule):
     """Base LightningModule of the training schemes (see the module docstring).
 
@@ -185,3 +198,13 @@ class StepModule(L.LightningModule):
 
 
 __all__ = ["OPTIMIZERS", "StepModule"]
+
+
+class EncoderStepModule(StepModule):
+    """A :class:`StepModule` whose :meth:`forward` is its ``encoder``: ``(B, ...) -> (B, D)`` representations,
+    the features evaluated downstream (projection heads are training-only). The subclass sets ``self.encoder``."""
+
+    encoder: nn.Module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.encoder(x)

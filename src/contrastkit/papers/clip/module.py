@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses.cwcl import CWCL
 from contrastkit.losses.infonce import InfoNCE
-from contrastkit.training.base import StepModule
+from contrastkit.training.base import StepModule, source_field
 from contrastkit.training.sources import InMemorySource
 
 LOSSES = ("clip", "cwcl")
@@ -167,13 +167,8 @@ class CLIP(StepModule):
         return self.encode_tokens(self.caption_tokens[ids])
 
     # ------------------------------------------------------------------ training
-    @property
-    def images(self) -> Tensor:
-        return self.source.images
-
-    @property
-    def caption_ids(self) -> Tensor:
-        return self.source.caption_ids
+    images = source_field("images")
+    caption_ids = source_field("caption_ids")
 
     def batch(self, step: int) -> tuple[Tensor, Tensor]:
         """This rank's ``(images, caption_ids)`` of ``step`` (the RNG reseeded for the step's augmentation)."""

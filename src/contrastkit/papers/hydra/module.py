@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses.hydra import PAIR_MODES, Hydra, sample_partner_labels
-from contrastkit.training.base import StepModule
+from contrastkit.training.base import EncoderStepModule, source_field
 from contrastkit.training.sources import InMemorySource
 
 
@@ -38,7 +38,7 @@ def gate_entropy(gates: Tensor) -> Tensor:
     return -(g * g.log() + (1 - g) * (1 - g).log()).mean()
 
 
-class HydraContrastive(StepModule):
+class HydraContrastive(EncoderStepModule):
     """Single-view supervised contrastive training with partner-class positives (Hydra / SimLAP).
 
     Each step: one augmented view ``z = g(f(x))``; partner labels ``y2`` by ``pair_mode``
@@ -75,16 +75,8 @@ class HydraContrastive(StepModule):
             raise ValueError(f"gate_entropy_weight: expected a number >= 0, got {gate_entropy_weight!r}")
         self.gate_entropy_weight = float(gate_entropy_weight)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
-
-    @property
-    def images(self) -> Tensor:
-        return self.source.images
-
-    @property
-    def labels(self) -> Tensor:
-        return self.source.labels
+    images = source_field("images")
+    labels = source_field("labels")
 
     def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
         x, y = batch["images"], batch["labels"]

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses.sepclr import SepCLR
-from contrastkit.training.base import StepModule
+from contrastkit.training.base import StepModule, source_field
 from contrastkit.training.sources import InMemorySource
 
 
@@ -44,13 +44,8 @@ class SepCLRModel(StepModule):
     def salient_features(self, x: Tensor) -> Tensor:
         return self.salient_encoder(x)
 
-    @property
-    def images(self) -> Tensor:
-        return self.source.images
-
-    @property
-    def is_target(self) -> Tensor:
-        return self.source.is_target
+    images = source_field("images")
+    is_target = source_field("is_target")
 
     def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
         x, t = batch["images"], batch["is_target"]

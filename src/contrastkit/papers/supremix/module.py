@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses.infonce import InfoNCE
 from contrastkit.losses.supremix import SupReMix
-from contrastkit.training.base import StepModule
+from contrastkit.training.base import EncoderStepModule, source_field
 from contrastkit.training.sources import InMemorySource
 
 OBJECTIVES = ("supremix", "supcon", "l1")
@@ -22,7 +22,7 @@ def bin_targets(y: Tensor, num_bins: int, low: float = 0.0, high: float = 1.0) -
     return ((y - low) / (high - low) * num_bins).floor().clamp(0, num_bins - 1).long()
 
 
-class ContrastiveRegression(StepModule):
+class ContrastiveRegression(EncoderStepModule):
     """Representation learning for a real target ``y``, evaluated by a probe on the backbone ``f``.
 
     ``objective``:
@@ -52,16 +52,8 @@ class ContrastiveRegression(StepModule):
             self.loss_fn = InfoNCE(kwargs.get("temperature", 0.1))
         self.objective, self.num_bins = objective, num_bins
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
-
-    @property
-    def images(self) -> Tensor:
-        return self.source.images
-
-    @property
-    def targets(self) -> Tensor:
-        return self.source.targets
+    images = source_field("images")
+    targets = source_field("targets")
 
     def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
         x, y = batch["images"], batch["targets"]
