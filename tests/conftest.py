@@ -32,3 +32,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _seed_and_threads():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def no_system_copies(tmp_path, monkeypatch):
+    """Hide the Debian folder, the cache and $CONTRASTKIT_DATA so that only explicit roots count."""
+    from contrastkit.vision import data as vdata
+
+    monkeypatch.setattr(vdata, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    monkeypatch.setattr(vdata, "CACHE_DIR", tmp_path / "no-cache")
+    monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
+    monkeypatch.delenv("CONTRASTKIT_HIDE_OPTIONAL_DATA", raising=False)
+    vdata._fashion_arrays.cache_clear()
+    yield tmp_path
+    vdata._fashion_arrays.cache_clear()

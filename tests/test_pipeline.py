@@ -17,16 +17,9 @@ from contrastkit.pipeline.checkpoint import atomic_write_bytes, load_checkpoint
 from contrastkit.pipeline.recipe import RecipeError, load_recipe, parse_recipe
 from contrastkit.pipeline.runfolder import load_model
 from contrastkit.pipeline.train import train
+from tests.recipes import tiny_recipe
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "data": {"dataset": "digits", "augment": "canvas"},
-    "model": {"encoder": "small_cnn", "encoder_kwargs": {"widths": [8, 16]}, "projector_out_dim": 16},
-    "method": {"name": "simclr", "loss": "infonce", "loss_kwargs": {"temperature": 0.2}},
-    "trainer": {"max_steps": 12, "batch_size": 32, "checkpoint_every_n_steps": 4, "log_every_n_steps": 1},
-    "evaluate": {"baselines": False},
-}
+TINY = tiny_recipe()
 
 
 class _Crash(Callback):

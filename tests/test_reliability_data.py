@@ -20,17 +20,6 @@ from contrastkit import _yaml
 from contrastkit.vision import data as vdata
 
 
-@pytest.fixture
-def no_system_copies(tmp_path, monkeypatch):
-    monkeypatch.setattr(vdata, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    monkeypatch.setattr(vdata, "CACHE_DIR", tmp_path / "no-cache")
-    monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
-    monkeypatch.delenv("CONTRASTKIT_HIDE_OPTIONAL_DATA", raising=False)
-    vdata._fashion_arrays.cache_clear()
-    yield tmp_path
-    vdata._fashion_arrays.cache_clear()
-
-
 def _idx_gz(array: np.ndarray) -> bytes:
     header = b"\x00\x00\x08" + bytes([array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
     buffer = io.BytesIO()

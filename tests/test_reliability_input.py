@@ -16,16 +16,9 @@ from typer.testing import CliRunner
 from contrastkit.cli import app
 from contrastkit.pipeline.recipe import parse_recipe
 from contrastkit.pipeline.train import train
+from tests.recipes import tiny_recipe
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "data": {"dataset": "digits", "augment": "canvas"},
-    "model": {"encoder": "small_cnn", "encoder_kwargs": {"widths": [8, 16]}, "projector_out_dim": 16},
-    "method": {"name": "simclr", "loss": "infonce", "loss_kwargs": {"temperature": 0.2}},
-    "trainer": {"max_steps": 4, "batch_size": 32, "checkpoint_every_n_steps": 4, "log_every_n_steps": 1},
-    "evaluate": {"baselines": False},
-}
+TINY = tiny_recipe(max_steps=4)
 
 
 @pytest.fixture(scope="module")

@@ -151,18 +151,6 @@ def _fake_fashion(folder: Path, n_train: int = 12, n_test: int = 5) -> dict[str,
     return arrays
 
 
-@pytest.fixture
-def no_system_copies(tmp_path, monkeypatch):
-    """Hide the Debian folder, the cache and $CONTRASTKIT_DATA so that only explicit roots count."""
-    monkeypatch.setattr(vdata, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    monkeypatch.setattr(vdata, "CACHE_DIR", tmp_path / "no-cache")
-    monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
-    monkeypatch.delenv("CONTRASTKIT_HIDE_OPTIONAL_DATA", raising=False)
-    vdata._fashion_arrays.cache_clear()
-    yield tmp_path
-    vdata._fashion_arrays.cache_clear()
-
-
 def test_fashion_mnist_from_root_and_env(no_system_copies, monkeypatch):
     arrays = _fake_fashion(no_system_copies / "mine")
     s = load_fashion_mnist("train", root=no_system_copies / "mine")
