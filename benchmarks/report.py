@@ -22,7 +22,8 @@ ORDER = ["floor", "naive", "contrastkit_dense", "contrastkit_tiled", "pml", "st_
 
 
 def _index(results: list[dict[str, Any]]) -> dict[tuple[str, str, int, int], dict[str, Any]]:
-    return {(r["impl"], r["loss"], r["dim"], r["batch"]): r for r in results}
+    # GPU cases (``--device cuda``) are not mixed into the CPU tables.
+    return {(r["impl"], r["loss"], r["dim"], r["batch"]): r for r in results if r.get("device", "cpu") == "cpu"}
 
 
 def _ok(rec: dict[str, Any] | None) -> bool:

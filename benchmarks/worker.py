@@ -1,7 +1,9 @@
 """Child process of the loss benchmark: measures cases and prints one JSON line per case.
 
 ``python -m benchmarks.worker '<json list of case specs>'``. A spec holds ``impl``, ``loss``,
-``batch``, ``dim``, ``tau``, ``tile_size``, ``threads``, ``min_time`` and ``max_repeats``.
+``batch``, ``dim``, ``tau``, ``tile_size``, ``threads``, ``min_time``, ``max_repeats`` and optionally
+``device`` (``cpu`` default; ``cuda`` times wall clock between synchronisations and reads the peak
+from the CUDA allocator).
 
 Per case: build the seeded embeddings, then reset the kernel's resident-set high-water mark
 (``/proc/self/clear_refs``), run one forward + backward and read ``VmHWM``: the peak memory is
@@ -54,14 +56,17 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = dict(spec)
     record.update(torch=torch.__version__)
     torch.manual_seed(0)
+    device = torch.device(spec.get("device", "cpu"))
     gen = torch.Generator().manual_seed(spec["batch"] * 7919 + spec["dim"])
-    z1 = torch.randn(spec["batch"], spec["dim"], generator=gen).requires_grad_()
-    z2 = torch.randn(spec["batch"], spec["dim"], generator=gen).requires_grad_()
+    z1 = torch.randn(spec["batch"], spec["dim"], generator=gen).to(device).requires_grad_()
+    z2 = torch.randn(spec["batch"], spec["dim"], generator=gen).to(device).requires_grad_()
     try:
         step = impl.make(spec["loss"], z1, z2, spec["tau"], spec["tile_size"])
     except Unsupported as exc:
         record.update(status="skipped", reason=str(exc))
         return record
+    if device.type == "cuda":
+        return _measure_cuda(step, spec, record)
     gc.collect()
     exact = _reset_peak()
     rss_before = _status_kb("VmRSS") or 0
@@ -93,6 +98,31 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         peak_mb=max(peak_kb, 0) / 1024,
         peak_method="VmHWM" if exact else "ru_maxrss",
     )
+    return record
+
+
+def _measure_cuda(step: Any, spec: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """GPU timing: wall time between synchronisations (process CPU time says nothing about the
+    device), min over repeats after one warm-up; peak memory from ``torch.cuda.max_memory_allocated``
+    above what was allocated before the step (inputs excluded)."""
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    w0 = time.perf_counter()
+    value = step()
+    torch.cuda.synchronize()
+    first = time.perf_counter() - w0
+    peak = torch.cuda.max_memory_allocated() - base
+    times: list[float] = []
+    while len(times) < spec["max_repeats"] and (len(times) < 3 or sum(times) < spec["min_time"]):
+        w0 = time.perf_counter()
+        step()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - w0)
+    record.update(status="ok", value=value, time_s=min(times), time_median_s=statistics.median(times),
+                  wall_s=min(times), repeats=len(times), first_run_s=first, peak_mb=max(peak, 0) / 2**20,
+                  peak_method="torch.cuda.max_memory_allocated", timing="wall time, CUDA synchronised",
+                  gpu=torch.cuda.get_device_name())
     return record
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from contrastkit.evaluate import class_retrieval_metrics
-from contrastkit.evaluate.retrieval_metrics import faiss_available
+from contrastkit.evaluate.class_retrieval import faiss_available
 
 
 def naive(query, qlab, gallery=None, glab=None, ks=(1, 5, 10)):

@@ -136,6 +136,14 @@ class _Empty(Dataset):
         raise IndexError(i)
 
 
+class _Strings(Dataset):
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> str:
+        return f"image-{i}.png"
+
+
 def _mixed_loader() -> DataLoader:
     return DataLoader(_Mixed(), batch_size=4)
 
@@ -151,6 +159,9 @@ BAD = [
     ("labels-with-loader", dict(data=DataLoader(TensorDataset(_images()), batch_size=4), labels=torch.zeros(32)),
      "labels: a DataLoader brings its own labels"),
     ("not-data", dict(data="images.npy"), "data: expected a tensor"),
+    ("dataset-of-strings", dict(data=_Strings(), batch_size=4), "data: expected batches x or (x, y) of tensors"),
+    ("loader-of-dicts", dict(data=DataLoader([{"x": torch.rand(3, 8, 8)}] * 4, batch_size=2)),
+     "data: expected batches x or (x, y) of tensors, got dict"),
     ("no-data", dict(), "data: SimCLR has no training data"),
     ("int-images", dict(data=torch.zeros(8, 3, 8, 8, dtype=torch.uint8)), "data: expected floating-point"),
     ("batch-too-large", dict(data=_images(), batch_size=64), "batch_size: 64 exceeds the 32 samples"),
@@ -161,6 +172,8 @@ BAD = [
     ("augment-not-callable", dict(data=_images(), augment=3), "augment: expected a callable"),
     ("vectors-without-augment", dict(data=torch.rand(16, 5), batch_size=8),
      "augment: SimCLR contrasts augmented views"),
+    ("seed-negative", dict(data=_images(), seed=-1), "seed: expected an integer >= 0"),
+    ("lr-nan", dict(data=_images(), lr=float("nan")), "lr: expected a finite number > 0"),
     ("resume-without-output", dict(data=_images(), resume=True), "resume: needs the run folder"),
 ]
 
@@ -190,6 +203,28 @@ def test_supcon_without_labels_names_labels():
 def test_encoder_with_unpooled_output_names_encoder():
     with pytest.raises(ValueError, match=r"^encoder: expected \(batch, features\) outputs, got \(2, 4, 6, 6\)"):
         ck.fit(SimCLR(encoder=nn.Conv2d(3, 4, 3), loss=InfoNCE(0.2)), data=_images(), max_steps=1, batch_size=8)
+
+
+def test_samples_the_encoder_cannot_take_name_data():
+    with pytest.raises(ValueError, match=r"^data: the encoder cannot take samples of shape \(1, 8, 8\)"):
+        ck.fit(SimCLR(encoder=_encoder(), loss=InfoNCE(0.2)), data=torch.rand(16, 1, 8, 8), max_steps=1, batch_size=8)
+    from contrastkit.timeseries import TSEncoder
+
+    with pytest.raises(ValueError, match=r"^data: TS2Vec expects series \(n, 2, length\)"):
+        ck.fit(TS2Vec(TSEncoder(2, 8, 8, 1)), data=torch.rand(16, 20), max_steps=1, batch_size=4)
+
+
+def test_a_method_holding_its_own_data_refuses_data():
+    from contrastkit.methods import CLIP
+    from contrastkit.multimodal.text import BagOfWordsEncoder
+
+    clip = CLIP(_encoder(), _images(8), torch.arange(8) % 2, image_feature_dim=6, embed_dim=4,
+                text_encoder=BagOfWordsEncoder(5, 4, 4), caption_tokens=torch.tensor([[2, 3], [3, 4]]), batch_size=4)
+    with pytest.raises(TypeError, match=r"^data: CLIP holds its own training data"):
+        ck.fit(clip, data=_images(8), max_steps=1)
+    before = _weights(clip.image_head)
+    ck.fit(clip, max_steps=2)
+    assert not torch.equal(_weights(clip.image_head), before)
 
 
 def test_method_arguments_are_checked():

@@ -61,6 +61,7 @@ def test_outcome_pass_and_fail_when_preconditions_hold() -> None:
     assert cw.decide(cfg, lose, auc=0.9, quick=False).outcome() == "fail"
 
 
+@pytest.mark.requires_fashion_mnist  # the LiT arm reads Fashion-MNIST (optional data)
 def test_quick_run_is_a_smoke_run() -> None:
     r = cw.reproduce(quick=True)
     assert r.outcome() == "smoke"

@@ -154,6 +154,10 @@ YAML_CASES = [
     ("python-tag", "!!python/object/apply:os.system ['true']", {}, "not valid YAML"),
     ("syntax", "a: [1", {}, "not valid YAML"),
     ("two-documents", "a: 1\n---\nb: 2\n", {}, "not valid YAML"),
+    ("duplicate-key", "seed: 3\nname: x\nseed: 4\n", {}, "duplicate key 'seed' \\(line 3\\)"),
+    ("duplicate-nested-key", "a: {b: 1, b: 2}", {}, "duplicate key 'b'"),
+    ("control-characters", "a: \x00\x01", {}, "not valid YAML: unacceptable character #x0000"),
+    ("integer-5000-digits", "seed: " + "9" * 5000, {}, "value out of range"),
 ]
 
 
@@ -169,6 +173,8 @@ def test_bounded_yaml_accepts_ordinary_documents_like_safe_load(tmp_path: Path):
 
     text = "base: &b {lr: 0.001, wd: 0}\nrun:\n  <<: *b\n  steps: [1, 2, 3]\nname: x\nflag: yes\n"
     assert _yaml.load_yaml(text) == yaml.safe_load(text)
+    overriding_merge = "base: &b {lr: 0.001, wd: 0}\nrun:\n  <<: *b\n  lr: 0.01\n"  # not a duplicate key
+    assert _yaml.load_yaml(overriding_merge) == yaml.safe_load(overriding_merge)
     path = tmp_path / "r.yaml"
     path.write_text(text)
     assert _yaml.load_yaml(path) == yaml.safe_load(text)

@@ -192,6 +192,10 @@ def _damage(run: Path, how: str) -> None:
         key = next(k for k in state if state[k].is_floating_point())
         state[key] = state[key].half()
         save_file(state, str(weights))
+    elif how == "nan-weights":
+        key = next(k for k in state if state[k].is_floating_point())
+        state[key] = torch.full_like(state[key], float("nan"))
+        save_file(state, str(weights))
     elif how == "truncated":
         weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     elif how == "not-safetensors":
@@ -224,6 +228,7 @@ EVALUATE_CASES = [
     ("safetensors-missing-key", "missing-key", "keys do not match the model of config.json (missing"),
     ("safetensors-extra-key", "extra-key", "unexpected bogus.weight"),
     ("safetensors-wrong-dtype", "wrong-dtype", "F16"),
+    ("safetensors-nan-weights", "nan-weights", "contains NaN or inf weights"),
     ("safetensors-truncated", "truncated", "model.safetensors"),
     ("not-safetensors", "not-safetensors", "not a readable safetensors file"),
     ("weights-missing", "missing-weights", "has no model.safetensors"),

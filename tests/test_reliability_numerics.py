@@ -392,3 +392,15 @@ def test_alignment_and_uniformity_defined_once():
     assert float(alignment_term(xn, yn)) == pytest.approx(loop_align, rel=1e-12)
     assert float(align(xn, yn, tau=0.5)) == pytest.approx(loop_align, rel=1e-12)
     assert alignment(x, y, alpha=1) == pytest.approx(float((xn - yn).norm(dim=1).mean()), rel=1e-12)
+
+
+@pytest.mark.parametrize("which", ["train_emb", "test_emb"])
+def test_evaluate_meta_input_names_the_argument(which):
+    # The metrics move inputs to one device themselves; a 'meta' tensor has no values to move, which
+    # used to surface as torch's "Tensor.item() cannot be called on meta tensors".
+    from contrastkit.evaluate import knn_accuracy
+
+    x = {"train_emb": A.float(), "test_emb": B.float()}
+    x[which] = _m(x[which])
+    with pytest.raises(ValueError, match=rf"^{which}: expected a tensor with values, got one on the 'meta' device"):
+        knn_accuracy(x["train_emb"], LABELS, x["test_emb"], LABELS, k=3)

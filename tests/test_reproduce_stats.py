@@ -98,3 +98,15 @@ def test_claim_from_test_records_statistics():
     claim = Claim.from_test("better", test, scale=100, unit=" pts")
     assert claim.passed and "MDE" in claim.detail and claim.test is test
     assert ReproResult("x", [claim]).to_dict()["claims"][0]["test"]["p_value"] == pytest.approx(test.p_value)
+
+
+def test_a_precondition_guarding_one_claim_leaves_the_others_decisive():
+    refuted = Claim("beats L1", False, "d")
+    untestable = Claim("beats SupCon", False, "d")
+    power = Claim("power for SupCon", False, "d", precondition=True, guards="beats SupCon")
+    assert ReproResult("x", [power, untestable, refuted]).outcome() == "fail"
+    assert ReproResult("x", [power, untestable, Claim("beats L1", True, "d")]).outcome() == "not testable"
+    ok_power = Claim("power for SupCon", True, "d", precondition=True, guards="beats SupCon")
+    assert ReproResult("x", [ok_power, Claim("beats SupCon", True, "d")]).outcome() == "pass"
+    with pytest.raises(ValueError, match="guard claims that do not exist"):
+        ReproResult("x", [Claim("p", True, "d", precondition=True, guards="nope"), _claim(True)]).outcome()

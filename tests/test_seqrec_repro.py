@@ -6,14 +6,14 @@ import pytest
 import torch
 
 import contrastkit.papers._seqrec as R
-from contrastkit.reproduce import REGISTRY, get_reproduction
+from contrastkit.papers import PAPERS, get_reproduction
 
 needs_recbole = pytest.mark.skipif(importlib.util.find_spec("recbole") is None, reason="recbole not installed")
 
 
 @pytest.mark.parametrize("name", ["cl4srec", "sra-cl", "mclrec"])
 def test_registered_and_recipe_complete(name):
-    assert name in REGISTRY and callable(get_reproduction(name))
+    assert name in PAPERS and callable(get_reproduction(name))
     s = R.seqrec_settings(R.load_recipe(name))
     assert s["dataset"] == "ml-100k" and s["epochs"] >= 1 and len(R.load_recipe(name)["training"]["seeds"]) == 3
     q = R.seqrec_settings(R.load_recipe(name), quick=True)
@@ -80,3 +80,16 @@ def test_quick_sra_cl_runs(tmp_path, monkeypatch):
         torch.randn(len(texts), 16, generator=torch.Generator().manual_seed(len(texts))), dim=1))
     result = R.sra_cl(quick=True)
     assert result.outcome() == "smoke" and "sra_cl@256" in result.metrics["test"]
+
+
+@pytest.mark.parametrize("name", ["cl4srec", "sra-cl", "mclrec"])
+def test_paper_folder_complete(name):
+    from contrastkit.papers import get_paper
+
+    spec = get_paper(name)
+    for required in ("__init__.py", "module.py", "reproduce.py", "recipe.yaml", "README.md"):
+        assert (spec.folder / required).is_file(), required
+    readme = (spec.folder / "README.md").read_text()
+    assert spec.citation in readme and "Deviations from the paper" in readme and spec.outcome in readme
+    assert isinstance(spec.load_module(), type) and callable(spec.load_loss())
+    assert spec.load_reproduction() is get_reproduction(name)

@@ -8,7 +8,8 @@ document with PyYAML's ``SafeLoader`` and checks, before anything is constructed
 - the text is at most ``max_bytes`` bytes (UTF-8);
 - no node is nested deeper than ``max_depth`` (checked while composing, so deep input never recurses far);
 - at most ``max_aliases`` aliases (``*name``) are used;
-- the document expanded (every alias replaced by a copy of its anchor) has at most ``max_nodes`` nodes.
+- the document expanded (every alias replaced by a copy of its anchor) has at most ``max_nodes`` nodes;
+- no mapping has the same key twice (``yaml.safe_load`` would keep the last one without a word).
 
 Every failure is a :class:`YAMLLimitError` (a ``ValueError``) with one short line; PyYAML's own
 errors (syntax, tags such as ``!!python/object``) are re-raised as ``ValueError`` with a bounded message.
@@ -58,9 +59,18 @@ class _BoundedLoader(yaml.SafeLoader):
         if self._depth > self.max_depth:
             raise YAMLLimitError(f"nested deeper than {self.max_depth} levels")
         try:
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if isinstance(node, yaml.MappingNode):  # safe_load keeps the last of two equal keys, silently
+            seen: set[tuple[str, str]] = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in seen:
+                        line = key.start_mark.line + 1
+                        raise YAMLLimitError(f"duplicate key {_short(key.value, 60)!r} (line {line})")
+                    seen.add((key.tag, key.value))
+        return node
 
 
 def _expanded_size(node: yaml.Node, limit: int) -> int:

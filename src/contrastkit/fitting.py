@@ -19,7 +19,8 @@
   ``generator=``, no random transforms outside the method).
 
 Methods trained from ``data``: :class:`~contrastkit.methods.SimCLR`, :class:`~contrastkit.methods.SupCon`,
-:class:`~contrastkit.methods.MoCo` (built with ``encoder=``), :class:`~contrastkit.methods.TS2Vec`.
+:class:`~contrastkit.methods.MoCo`, BYOL, SimSiam, Barlow Twins, VICReg and DINO (each built with
+``encoder=``), and :class:`~contrastkit.methods.TS2Vec`.
 A method that holds its own data (``CLIP`` / ``LiT`` built with their image-caption pairs, a
 paper's module, any :class:`~contrastkit.training.StepModule`) is trained with ``data=None``.
 """
@@ -70,6 +71,10 @@ def _collate(batch: list[Any]) -> Any:
         if _STACK_ERROR in str(err):
             raise _mixed_sizes(err) from None
         raise
+    except TypeError as err:  # PIL images, strings, ...: default_collate only stacks tensors and numbers
+        detail = " ".join(str(err).split())[:160]
+        raise TypeError(f"data: expected samples x or (x, y) of tensors or arrays ({detail}); convert them in "
+                        "the Dataset, e.g. with a to-tensor transform") from None
 
 
 def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -265,6 +270,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
         if isinstance(data, DataLoader):
             raise ValueError("batch_size: a DataLoader sets its own batch size; leave batch_size=None")
         method.batch_size = _positive_int(batch_size, "batch_size", 2)
+    if seed is not None:
+        _positive_int(seed, "seed", 0)
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf")):
+        raise ValueError(f"lr: expected a finite number > 0, got {lr!r}")
     for name, value in (("lr", lr), ("seed", seed)):
         if value is not None:
             if not hasattr(method, name):
@@ -298,8 +307,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
         loader = own.loader(max_steps) if own is not None and hasattr(own, "loader") else DataLoader(
             StepTicks(max_steps), batch_size=None, shuffle=False)
 
+    # a user's batches are split across ranks by Lightning's sampler; step-indexed rows split themselves
     options: dict[str, Any] = {"accelerator": "auto", "max_steps": max_steps, "max_epochs": -1,
-                               "enable_progress_bar": progress}
+                               "enable_progress_bar": progress,
+                               "use_distributed_sampler": kind in ("loader", "dataset")}
     ckpt_path = None
     if output is not None:
         out = Path(output)
@@ -316,6 +327,7 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
     import warnings
 
     warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     try:
         make_trainer(options | dict(trainer or {})).fit(method, loader, ckpt_path=ckpt_path)
     except RuntimeError as err:

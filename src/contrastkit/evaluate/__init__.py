@@ -5,6 +5,7 @@ where its definition uses cosine similarity, validates its inputs (errors name t
 and runs without gradients except :func:`relative_penalty`, which is differentiable.
 """
 
+from contrastkit.evaluate.class_retrieval import class_retrieval_metrics
 from contrastkit.evaluate.forecasting import chronological_split, ridge_forecast, sliding_windows
 from contrastkit.evaluate.geometry import (
     alignment,
@@ -18,7 +19,6 @@ from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.evaluate.retrieval_metrics import class_retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [

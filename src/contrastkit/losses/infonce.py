@@ -331,6 +331,10 @@ class InfoNCE(ContrastiveLoss):
         # Upcast before the product: half-precision scores would be rounded before the division.
         anchors = sim.prepare(direction.anchors).to(dtype)
         candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
+        if isinstance(sim, (Cosine, Dot)):
+            # Bilinear: (a / tau) . c == (a . c) / tau, and scaling the (A, d) rows costs O(A d)
+            # where dividing the (A, C) logits costs O(A C) forward and again backward.
+            return sim.pairwise(_divide(anchors, tau), candidates)
         return sim.pairwise(anchors, candidates) / tau
 
     def group_logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
@@ -339,7 +343,10 @@ class InfoNCE(ContrastiveLoss):
         sim = self._similarity
         dtype = compute_dtype(direction.anchors, direction.group)
         anchors = sim.prepare(direction.anchors).to(dtype).unsqueeze(1)
-        return sim.pairwise(anchors, sim.prepare(direction.group).to(dtype)).squeeze(1) / tau
+        group = sim.prepare(direction.group).to(dtype)
+        if isinstance(sim, (Cosine, Dot)):
+            return sim.pairwise(_divide(anchors, tau), group).squeeze(1)
+        return sim.pairwise(anchors, group).squeeze(1) / tau
 
     def direction_rows(
         self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
@@ -483,6 +490,11 @@ class InfoNCE(ContrastiveLoss):
                 f"({int((~has_positive).sum())} such anchors); pass no_positive='ignore' to leave "
                 "them out"
             )
+
+
+def _divide(x: Tensor, tau: Tensor | float) -> Tensor:
+    """``x / tau`` in ``x``'s dtype (a tensor temperature keeps its gradient)."""
+    return x / (tau.to(x.dtype) if isinstance(tau, Tensor) else tau)
 
 
 def _preset_kwargs(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,10 @@ class TS2Vec(L.LightningModule):
     def bind(self, series: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
         """Attach in-memory series ``(n, C, T)`` (rows of step ``t`` from ``batch_rows``, RNG reseeded
         per step, so a resumed run replays), or ``None`` to train on a loader's batches. Labels are unused."""
+        channels = self.encoder.input_dims
+        if sample.dim() != 3 or sample.shape[1] != channels:
+            raise ValueError(f"data: TS2Vec expects series (n, {channels}, length) for its {channels}-channel "
+                             f"encoder, got samples of shape {tuple(sample.shape)}")
         self.series = series
         self._step_seeded = True
 

@@ -178,8 +178,14 @@ class ViewContrastive(StepModule):
             with torch.no_grad():
                 was_training = encoder.training
                 encoder.eval()
-                features = encoder(sample[:2])
-                encoder.train(was_training)
+                try:
+                    features = encoder(sample[:2])
+                except (RuntimeError, ValueError, TypeError) as err:
+                    first = " ".join(str(err).split())[:200]
+                    raise ValueError(f"data: the encoder cannot take samples of shape {tuple(sample.shape[1:])} "
+                                     f"({first})") from None
+                finally:
+                    encoder.train(was_training)
             if not isinstance(features, Tensor) or features.dim() != 2:
                 shape = tuple(features.shape) if isinstance(features, Tensor) else type(features).__name__
                 raise ValueError(f"encoder: expected (batch, features) outputs, got {shape}; end it with a "

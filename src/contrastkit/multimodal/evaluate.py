@@ -26,7 +26,7 @@ def image_text_metrics(
       of a class, so a caption identifies a class, not an instance).
     - ``t2i_recall@k``: each distinct caption queries the images; relevant = images of its class.
 
-    Retrieval uses :func:`contrastkit.evaluate.retrieval_metrics` (cosine, pessimistic ties).
+    Retrieval uses :func:`contrastkit.evaluate.class_retrieval` (cosine, pessimistic ties).
     """
     labels = labels.long().cpu()
     caption_labels = caption_labels.long().cpu()

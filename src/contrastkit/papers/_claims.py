@@ -48,7 +48,7 @@ def paired(method: Sequence[float], baseline: Sequence[float], spec: dict[str, A
 
 
 def power_precondition(name: str, test: PairedTest, paper_effect: float, *, scale: float = 1.0,
-                       unit: str = "") -> Claim:
+                       unit: str = "", guards: str | None = None) -> Claim:
     """``MDE <= paper_effect``: the design could have shown the claim.
 
     An underpowered comparison is still conclusive when it held (evidence for the claim) or when its whole
@@ -64,7 +64,8 @@ def power_precondition(name: str, test: PairedTest, paper_effect: float, *, scal
         detail += "; underpowered, but the comparison held"
     elif not powered and opposite:
         detail += "; underpowered, but the CI lies below the margin (significantly opposite effect)"
-    return Claim(f"the design can detect the paper's effect on {name}", ok, detail, precondition=True)
+    return Claim(f"the design can detect the paper's effect on {name}", ok, detail, precondition=True,
+                 guards=guards)
 
 
 def gate(claims: list[Claim], quick: bool, powered_in_quick: bool = False) -> list[Claim]:

@@ -21,15 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from contrastkit.pipeline.recipe import RecipeError, _bounded_repr, apply_override
+from contrastkit.pipeline.recipe import RecipeError, Seed, _bounded_repr, _numeric_string_hint, _Strict, apply_override
 
 FIT_METHODS = ("clip", "lit", "ts2vec")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, validate_assignment=True)
 
 
 class OptimSection(_Strict):
@@ -73,7 +69,7 @@ class ImageTextMethod(_Strict):
 
 class ImageTextRecipe(_Strict):
     name: str = "clip"
-    seed: int = 0
+    seed: Seed = 0
     method: ImageTextMethod = Field(default_factory=ImageTextMethod)
     data: ImageTextData = Field(default_factory=ImageTextData)
     model: ImageTextModelSection = Field(default_factory=ImageTextModelSection)
@@ -101,7 +97,7 @@ class SeriesMethod(_Strict):
 
 class SeriesRecipe(_Strict):
     name: str = "ts2vec"
-    seed: int = 0
+    seed: Seed = 0
     method: SeriesMethod = Field(default_factory=SeriesMethod)
     data: SeriesData = Field(default_factory=SeriesData)
     model: SeriesModel = Field(default_factory=SeriesModel)
@@ -127,8 +123,9 @@ def parse_fit_recipe(data: dict[str, Any], source: str, overrides: list[str] | N
         problems = []
         for e in err.errors():
             key = ".".join(str(p) for p in e["loc"])
-            problems.append(f"{key}: unknown key" if e["type"] == "extra_forbidden"
-                            else f"{key}: {e['msg']} (got {_bounded_repr(e.get('input'))})")
+            got = e.get("input")
+            problems.append(f"{key}: unknown key" if e["type"] == "extra_forbidden" else
+                            f"{key}: {e['msg']} (got {_bounded_repr(got)}){_numeric_string_hint(e['type'], got)}")
         raise RecipeError(f"{source}: invalid recipe; " + "; ".join(problems)) from None
 
 

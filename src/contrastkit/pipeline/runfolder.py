@@ -162,6 +162,9 @@ def load_run(run_dir: str | Path) -> tuple[EncoderWithHead, Recipe]:
     except Exception as err:  # noqa: BLE001 - the header matched, so this is a truncated or damaged payload
         raise ValueError(f"model.safetensors: {run_dir / MODEL_FILE} is damaged "
                          f"({' '.join(str(err).split())[:160]})") from None
+    for key, value in state.items():  # NaN weights would only surface later as NaN embeddings
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"model.safetensors: {key}: contains NaN or inf weights")
     model.eval()
     return model, recipe
 

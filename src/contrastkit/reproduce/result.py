@@ -38,6 +38,8 @@ class Claim:
         precondition: ``True`` for a check that the miniature can show the claims at all; a failed gating
             precondition makes the outcome ``not testable``.
         test: the comparison's statistics (effect, confidence interval, p-value, MDE), if it is one.
+        guards: for a precondition, the name of the one claim it guards (e.g. the power of that claim's
+            comparison); ``None`` guards every claim (e.g. "the baseline learns").
     """
 
     name: str
@@ -46,13 +48,14 @@ class Claim:
     gating: bool = True
     precondition: bool = False
     test: PairedTest | None = None
+    guards: str | None = None
 
     @classmethod
     def from_test(cls, name: str, test: PairedTest, *, scale: float = 1.0, unit: str = "", gating: bool = True,
-                  precondition: bool = False, note: str = "") -> Claim:
+                  precondition: bool = False, note: str = "", guards: str | None = None) -> Claim:
         """A claim decided by a paired comparison (holds when its p-value is below alpha)."""
         detail = test.describe(scale, unit) + (f"; {note}" if note else "")
-        return cls(name, test.holds, detail, gating=gating, precondition=precondition, test=test)
+        return cls(name, test.holds, detail, gating=gating, precondition=precondition, test=test, guards=guards)
 
 
 @dataclass
@@ -67,16 +70,28 @@ class ReproResult:
         return [c for c in self.claims if c.precondition]
 
     def outcome(self) -> Outcome:
-        """``pass`` / ``fail`` / ``not testable`` / ``smoke`` from the gating checks (see the module doc)."""
+        """``pass`` / ``fail`` / ``not testable`` / ``smoke`` from the gating checks (see the module doc).
+
+        A failed precondition that guards every claim makes the run ``not testable``. One that guards a single
+        claim (``guards=``) leaves only that claim untestable: any other testable claim that fails still makes
+        the outcome ``fail``, and the outcome is ``pass`` only when every claim was testable and holds.
+        """
         gating = [c for c in self.claims if c.gating]
-        if self.quick and not gating:
-            return "smoke"
-        if any(not c.passed for c in gating if c.precondition):
-            return "not testable"
         claims = [c for c in gating if not c.precondition]
         if self.quick and not claims:
             return "smoke"
-        return "pass" if all(c.passed for c in claims) else "fail"
+        preconditions = [c for c in gating if c.precondition]
+        if any(not c.passed for c in preconditions if c.guards is None):
+            return "not testable"
+        untestable = {c.guards for c in preconditions if c.guards is not None and not c.passed}
+        unknown = {c.guards for c in preconditions if c.guards is not None} - {c.name for c in claims}
+        if unknown:
+            raise ValueError(f"claims: preconditions guard claims that do not exist: {sorted(unknown)}")
+        if any(not c.passed for c in claims if c.name not in untestable):
+            return "fail"
+        if any(c.name in untestable for c in claims):
+            return "not testable"
+        return "pass"
 
     def passed(self) -> bool:
         """``True`` unless the outcome is ``fail`` (a smoke run or an untestable miniature is not a failure)."""

@@ -13,7 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.supremix.reproduce:reproduce",
     recipe='supremix/recipe.yaml',
     claim='lower probe MAE than the official SupCon and L1 (age-like integer labels)',
-    outcome=('**not testable** (6 seeds): vs SupCon inconclusive and underpowered (3.23° vs 3.13°, MDE 0.19° > 0.1'
-             '4°); vs L1 significantly worse (3.23° vs 2.75°, CI95 of the gain [−0.76, −0.20]°)'),
+    outcome=('**fail** (6 seeds): vs L1 refuted, vs SupCon inconclusive and underpowered (3.23° vs 3.13°, '
+             'MDE 0.19° > 0.14°); vs L1 significantly worse (3.23° vs 2.75°, CI95 of the gain [−0.76, −0.20]°)'),
     readme="supremix/README.md",
 )

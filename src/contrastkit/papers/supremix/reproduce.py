@@ -172,8 +172,9 @@ def decide(cfg: dict[str, Any], mae: dict[str, list[float]], design: dict[str, f
         spec = c[f"vs_{base}"]
         test = paired(neg["supremix"], neg[base], spec)
         effect = spec["paper_effect_relative"] * l1_mean
-        claims.append(power_precondition(f"SupReMix vs {base} MAE", test, effect, unit="°"))
-        claims.append(Claim.from_test(f"SupReMix probe MAE < {base}", test, unit="°",
+        claim = f"SupReMix probe MAE < {base}"
+        claims.append(power_precondition(f"SupReMix vs {base} MAE", test, effect, unit="°", guards=claim))
+        claims.append(Claim.from_test(claim, test, unit="°",
                                       note=f"SupReMix {fmt(mae['supremix'], 1)}° vs {base} {fmt(mae[base], 1)}°"))
     return ReproResult("supremix", gate(claims, quick), {"probe_mae_degrees": mae, "design": design}, quick)
 
