@@ -162,3 +162,11 @@ def test_shipped_recipes_validate_and_train_through_the_pipeline(tmp_path):
             "model.encoder_kwargs={widths: [8, 16]}", "trainer.checkpoint_every_n_steps=2"])
         train(recipe, tmp_path / name, progress=False, evaluate=False)
         assert (tmp_path / name / "model.safetensors").is_file()
+
+
+def test_dino_local_crops_with_a_fixed_size_encoder_is_one_named_error():
+    import contrastkit as ck
+
+    encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16 * 16, 32), torch.nn.ReLU())
+    with pytest.raises(ValueError, match="encoder: DINO's local crops are 10x10"):
+        ck.fit(ck.methods.DINO(encoder=encoder), data=torch.rand(64, 1, 16, 16), max_steps=2, batch_size=16)

@@ -151,8 +151,15 @@ def test_wandb_logger_offline_or_clear_error(tmp_path):
         with pytest.raises(ImportError, match=r"contrastkit\[wandb\]"):
             wandb_logger(save_dir=str(tmp_path))
         pytest.skip("wandb not installed: only the import guard is tested")
+    import os
+
+    os.environ.setdefault("WANDB_SILENT", "true")
     logger = wandb_logger(save_dir=str(tmp_path))
-    assert logger is not None
+    x = torch.randn(32, 6)
+    fit(Tiny(x, batch_size=8, lr=0.05), max_steps=3, logger=logger, log_every_n_steps=1)
+    logger.experiment.finish()
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].rglob("*.wandb"))  # an offline run, written locally, nothing uploaded
 
 
 def test_recipe_keys_drive_the_pipeline(tmp_path):

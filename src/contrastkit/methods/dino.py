@@ -117,6 +117,17 @@ class DINO(ViewContrastive):
             was = self.model.training
             self.model.eval()
             k = int(self.model(sample[:2])[1].shape[1])
+            if self.n_local_crops:
+                # multi-crop feeds the encoder smaller images: an encoder fixed to one input size cannot take them
+                local = sample[:2, ..., : self.local_size, : self.local_size]
+                try:
+                    self.model(local)
+                except RuntimeError as err:
+                    self.model.train(was)
+                    raise ValueError(
+                        f"encoder: DINO's local crops are {self.local_size}x{self.local_size} but the encoder fails on "
+                        f"them ({str(err).splitlines()[0]}); use a size-agnostic encoder (e.g. global pooling) "
+                        "or n_local_crops=0") from None
             self.model.train(was)
         self.teacher = MomentumEncoder(self.model)
         self.register_buffer("center", torch.zeros(k))

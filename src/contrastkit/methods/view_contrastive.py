@@ -202,8 +202,9 @@ class ViewContrastive(StepModule):
         return {"images": x} if y is None else {"images": x, "labels": y}
 
     def views(self, x: Tensor, step: int) -> list[Tensor]:
-        # Reseeding per step (not once per run) is what makes a resumed run replay exactly.
-        self.reseed(step)
+        # Reseeding per step (not once per run) is what makes a resumed run replay exactly; with gradient
+        # accumulation every micro-batch gets its own augmentation stream.
+        self.reseed(getattr(self, "current_micro_step", step) if self.accumulate_grad_batches > 1 else step)
         return [self.augment(x) for _ in range(self.n_views)]
 
     def contrastive_loss(self, z: list[Tensor], labels: Tensor | None) -> Tensor:

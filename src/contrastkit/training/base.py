@@ -161,7 +161,8 @@ class StepModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         step = int(self.global_step)
-        data = self.step_batch(self.micro_step(batch_idx), batch)
+        self.current_micro_step = self.micro_step(batch_idx)
+        data = self.step_batch(self.current_micro_step, batch)
         terms = self.loss_terms(data, step)
         first = next(iter(data.values())) if isinstance(data, dict) else data[0]
         self.log_terms(terms, len(first))
