@@ -1,13 +1,12 @@
-"""Learning Transferable Visual Models From Natural Language Supervision (CLIP); LiT (Zhai et al., CVPR 2022) (Radford
-et al., ICML 2021): the paper's spec (claim, files, outcome; see README.md)."""
+"""CLIP (Radford et al., ICML 2021) and LiT (Zhai et al., CVPR 2022): the papers' spec (claim, files, outcome;
+see README.md)."""
 
 from contrastkit.papers._spec import PaperSpec
 
 SPEC = PaperSpec(
     name='clip',
-    title=('Learning Transferable Visual Models From Natural Language Supervision (CLIP); LiT (Zhai et'
-        ' al., CVPR 2022)'),
-    citation='Radford et al., ICML 2021',
+    title='Learning Transferable Visual Models From Natural Language Supervision (CLIP), with LiT',
+    citation='Radford et al., ICML 2021; Zhai et al., CVPR 2022',
     modality='image-text',
     loss='contrastkit.losses:InfoNCE',
     module='contrastkit.papers.clip.module:CLIP',
