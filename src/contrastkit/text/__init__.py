@@ -11,8 +11,8 @@ sentence-transformers training losses).
     emb = enc.encode(docs)                          # (50, 384), L2-normalised
 """
 
-from contrastkit.text import corpora
+from contrastkit.text import augment, corpora
 from contrastkit.text.cache import cached_encode
 from contrastkit.text.encoder import TextEncoder, minilm_path, save_sentence_transformer
 
-__all__ = ["TextEncoder", "cached_encode", "corpora", "minilm_path", "save_sentence_transformer"]
+__all__ = ["TextEncoder", "augment", "cached_encode", "corpora", "minilm_path", "save_sentence_transformer"]
