@@ -178,3 +178,17 @@ def test_constructor_arguments_are_checked(encoder):
         TextEncoder(encoder.model, encoder.tokenizer, max_length=0)
     with pytest.raises(TypeError, match="encoder: expected a contrastkit.text.TextEncoder"):
         save_sentence_transformer(encoder.model, "unused")
+
+
+def test_contrastkit_save_and_from_pretrained_know_the_text_encoder(encoder, tmp_path):
+    import contrastkit as ck
+
+    long_enc = TextEncoder(encoder.model, encoder.tokenizer, max_length=200)
+    folder = ck.save_pretrained(long_enc, tmp_path / "ck", metadata={"trained_on": "nothing"})
+    assert (folder / "modules.json").is_file() and (folder / "model.safetensors").is_file()
+    assert json.loads((folder / "contrastkit_metadata.json").read_text()) == {"trained_on": "nothing"}
+    loaded = ck.from_pretrained(folder)
+    assert isinstance(loaded, TextEncoder) and loaded.max_length == 200 and not loaded.training
+    torch.testing.assert_close(ck.encode(loaded, SENTENCES[:2]), encoder.encode(SENTENCES[:2]), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="encoder: a sentence-transformers folder"):
+        ck.from_pretrained(folder, encoder=torch.nn.Linear)

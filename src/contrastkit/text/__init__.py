@@ -14,5 +14,7 @@ sentence-transformers training losses).
 from contrastkit.text import augment, corpora
 from contrastkit.text.cache import cached_encode
 from contrastkit.text.encoder import TextEncoder, minilm_path, save_sentence_transformer
+from contrastkit.text.interop import SentenceTransformerLoss, mnrl
 
-__all__ = ["TextEncoder", "augment", "cached_encode", "corpora", "minilm_path", "save_sentence_transformer"]
+__all__ = ["SentenceTransformerLoss", "TextEncoder", "augment", "cached_encode", "corpora", "minilm_path", "mnrl",
+           "save_sentence_transformer"]
