@@ -244,10 +244,12 @@ def _progress(steps: range, total: int, batch_size: int, show: bool):  # type: i
     if not show:
         yield from steps
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # on stderr: stdout stays clean for whatever the caller prints or pipes
     with Progress(TextColumn("encoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=False) as bar:
+                  console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("encode", total=total)
         for start in steps:
             yield start
