@@ -1,0 +1,18 @@
+"""Contrastive Learning and Mixture of Experts Enables Precise Vector Embeddings (Hallee et al., 2024): the
+paper's spec (claim, files, outcome; see README.md)."""
+
+from contrastkit.papers._spec import PaperSpec
+
+SPEC = PaperSpec(
+    name='mnrl-moe',
+    title='Contrastive Learning and Mixture of Experts Enables Precise Vector Embeddings',
+    citation='Hallee et al., 2024 (arXiv:2401.15713)',
+    modality='text',
+    loss='contrastkit.text.interop:mnrl',
+    module='contrastkit.papers.mnrl_moe.module:PairMNRL',
+    reproduction="contrastkit.papers.mnrl_moe.reproduce:reproduce",
+    recipe='mnrl_moe/recipe.yaml',
+    claim='per-domain retrieval P@1 and max-F1 of the enforced-routing MoE >= the shared fine-tuned model',
+    outcome='pending',
+    readme="mnrl_moe/README.md",
+)
