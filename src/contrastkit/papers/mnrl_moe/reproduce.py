@@ -130,7 +130,7 @@ def run_arm(arm: dict[str, Any], cfg: dict[str, Any], encoder: Any, cache: dict[
                       batch_size=min(tr["batch_size"], len(train)), lr=tr["lr"], weight_decay=tr["weight_decay"],
                       seed=seed)
     if arm["train"]:
-        fit(module, max_steps=tr["max_steps"])
+        fit(module.train(), max_steps=tr["max_steps"])  # the copied layers come in eval mode: dropout on
     return module
 
 
