@@ -39,8 +39,10 @@ def category_pool(data: dict[str, Any], quick: bool) -> tuple[list[str], Tensor,
         texts, labels, names = corpora.fortunes(data["categories"], max_chars=data["max_chars"],
                                                 per_category=data["per_category"], seed=data["pool_seed"])
     elif corpus == "newsgroups":
-        texts, labels, names = corpora.newsgroups_mini()
-        texts = [" ".join(t.split()[:40]) for t in texts]
+        all_texts, all_labels, names = corpora.newsgroups_mini()
+        keep = [i for c in range(len(names)) for i in (all_labels == c).nonzero()[0][:data["per_category"]]]
+        texts = [" ".join(all_texts[i].split()[:40]) for i in keep]
+        labels = all_labels[keep]
     else:
         raise ValueError(f"data.corpus: expected 'fortunes' or 'newsgroups', got {corpus!r}")
     y = torch.as_tensor(labels, dtype=torch.long)
