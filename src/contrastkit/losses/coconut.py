@@ -38,8 +38,8 @@ class NSPT(ContrastiveLoss):
     (tested).
 
     Call: ``loss(student (B, d), teacher (B, d), labels=(B,), rehearsal=(B,) bool)``; teacher rows of
-    non-rehearsal samples are ignored. Returns the mean over rehearsal anchors (``reduction="none"``:
-    ``(R,)`` in row order of the rehearsal rows).
+    non-rehearsal samples are ignored. Returns the mean over the rehearsal anchors (``reduction="none"``: ``(B,)``,
+    0 for the rows that are not rehearsal anchors; ``"sum"``: their sum).
 
     Raises:
         ValueError: shapes that disagree, no rehearsal row, a rehearsal anchor without a positive or without
@@ -84,7 +84,8 @@ class NSPT(ContrastiveLoss):
         candidates = torch.cat([same_teacher, other_student], dim=1).to(dtype)
         per_anchor, _ = info_nce_rows(logits, positive, torch.ones_like(positive, dtype=torch.bool),
                                       denominator_weight=candidates)
-        return self.reduce(per_anchor)
+        per_row = torch.zeros(student.shape[0], dtype=per_anchor.dtype, device=per_anchor.device)
+        return self.reduce(per_row.index_put((rows,), per_anchor), counted=rehearsal)
 
 
 __all__ = ["NSPT"]
