@@ -14,5 +14,6 @@ from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
-    "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights", "sinkhorn",
+    "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights",
+    "sinkhorn",
 ]

@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.coconut.reproduce:reproduce",
     recipe="coconut/recipe.yaml",
     claim="forgetting ER+NSPT+MM < ER+NSPT < ER; final average accuracy in the reverse order",
-    outcome="not run yet",
+    outcome=("**fail** (3 seeds): NSPT does not cut forgetting vs ER (-0.9 points, MDE 3.7); "
+             "MM cuts it vs NSPT (+5.9 points, p = 0.04)"),
     readme="coconut/README.md",
 )
