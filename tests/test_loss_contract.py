@@ -22,6 +22,7 @@ import contrastkit.losses as L
 import contrastkit.timeseries.comet as comet
 import contrastkit.timeseries.losses as ts_losses
 from contrastkit.losses.base import ContrastiveLoss
+from contrastkit.losses.coconut import NSPT
 
 N, D = 6, 4
 
@@ -98,6 +99,11 @@ def _comet_bad(dtype):
     return (views, masked), {**kw, "trial_ids": kw["trial_ids"][:3]}
 
 
+def _nspt(dtype):
+    return (_leaf(N, D, dtype=dtype), _leaf(N, D, dtype=dtype, seed=1)), {
+        "labels": LABELS, "rehearsal": torch.tensor([True, True, True, True, False, False])}
+
+
 SPECS: dict[type, Spec] = {
     L.InfoNCE: Spec(lambda **kw: L.InfoNCE(0.2, **kw), _two, (_bad_first(_two), "a")),
     L.DCL: Spec(lambda **kw: L.DCL(0.2, **kw), _two, (_bad_first(_two), "a")),
@@ -114,6 +120,7 @@ SPECS: dict[type, Spec] = {
     L.VICReg: Spec(lambda **kw: L.VICReg(**kw), _two, (_bad_first(_two), "a")),
     L.SwAV: Spec(lambda **kw: L.SwAV(**kw), _two, (_bad_first(_two), "a")),
     L.SigLIP: Spec(lambda **kw: L.SigLIP(**kw), _two, (_bad_first(_two), "a")),
+    NSPT: Spec(lambda **kw: NSPT(0.2, **kw), _nspt, (_bad_first(_nspt), "student")),
     ts_losses.HierarchicalContrastiveLoss: Spec(lambda **kw: ts_losses.HierarchicalContrastiveLoss(**kw), _series,
                                                 (_series_bad, "z1")),
     comet.COMETLoss: Spec(lambda **kw: comet.COMETLoss(**kw), _comet, (_comet_bad, "trial_ids"),

@@ -14,7 +14,7 @@ from contrastkit import functional, losses, mining
 
 __version__ = "0.1.0"
 
-_LAZY = ("evaluate", "vision", "timeseries", "multimodal", "methods", "generation", "pipeline", "reproduce",
+_LAZY = ("evaluate", "vision", "timeseries", "multimodal", "text", "methods", "generation", "pipeline", "reproduce",
          "pretrained")
 _PRETRAINED = ("save_pretrained", "from_pretrained", "encode")
 

@@ -1,4 +1,4 @@
-"""The ``contrastkit`` command line: train, evaluate, reproduce, bench, generate."""
+"""The ``contrastkit`` command line: train, evaluate, reproduce, bench, generate, embed, search."""
 
 from __future__ import annotations
 
@@ -227,6 +227,54 @@ def generate(
         generate_command(str(model), prompt, strategy, top_k, alpha, max_new_tokens)
     except (ValueError, FileNotFoundError) as err:
         _fail(err)
+
+
+@app.command()
+def embed(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 text file, one text per line", metavar="FILE")],
+    out: Annotated[Path, typer.Option(help="The index file to write (safetensors)")],
+    model: Annotated[str | None, typer.Option(
+        help="A sentence-transformers / transformers folder (or a hub name in the local cache); "
+             "default: the packaged all-MiniLM-L6-v2")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
+    max_length: Annotated[int, typer.Option("--max-length", help="Tokens per text (truncation)")] = 128,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Encode every line of FILE into L2-normalised sentence embeddings, stored with the texts."""
+    try:
+        from contrastkit.text.cli import embed_command
+    except ImportError as err:
+        _fail(RuntimeError(f"embed: needs the text extra (pip install 'contrastkit[text]'): {err}"))
+        return
+    try:
+        path = embed_command(model, str(file), str(out), batch_size=batch_size, max_length=max_length,
+                             progress=progress)
+    except USER_ERRORS as err:
+        _fail(err)
+        return
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="The query text", metavar="QUERY")],
+    index: Annotated[Path, typer.Option(help="An index written by `contrastkit embed`")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many texts to print")] = 5,
+    model: Annotated[str | None, typer.Option(help="Encode the query with this model instead of the index's")] = None,
+) -> None:
+    """Print the k texts of an index closest to QUERY (cosine similarity, faiss)."""
+    try:
+        from contrastkit.text.cli import search_command
+    except ImportError as err:
+        _fail(RuntimeError(f"search: needs the text extra (pip install 'contrastkit[text]'): {err}"))
+        return
+    try:
+        hits = search_command(str(index), query, k=k, model=model)
+    except USER_ERRORS as err:
+        _fail(err)
+        return
+    for rank, (_, score, text) in enumerate(hits, 1):
+        typer.echo(f"{rank}\t{score:.4f}\t{text}")
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:

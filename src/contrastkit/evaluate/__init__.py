@@ -6,6 +6,7 @@ and runs without gradients except :func:`relative_penalty`, which is differentia
 """
 
 from contrastkit.evaluate.class_retrieval import class_retrieval_metrics
+from contrastkit.evaluate.corpus_retrieval import brute_force_top_k, build_index, corpus_retrieval_metrics, search
 from contrastkit.evaluate.forecasting import chronological_split, ridge_forecast, sliding_windows
 from contrastkit.evaluate.geometry import (
     alignment,
@@ -19,11 +20,20 @@ from contrastkit.evaluate.knn import knn_accuracy
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.similarity import max_f1, pair_cosine, similarity_matrix_spearman, sts_spearman
 from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [
+    "brute_force_top_k",
+    "build_index",
     "chronological_split",
     "class_retrieval_metrics",
+    "corpus_retrieval_metrics",
+    "max_f1",
+    "pair_cosine",
+    "search",
+    "similarity_matrix_spearman",
+    "sts_spearman",
     "ridge_forecast",
     "sliding_windows",
     "alignment",

@@ -2,6 +2,7 @@
 
 from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.cacr import CACR
+from contrastkit.losses.coconut import NSPT
 from contrastkit.losses.cwcl import CWCL, cwcl_weights
 from contrastkit.losses.hydra import Hydra
 from contrastkit.losses.infonce import DCL, DCLW, HardNegativeInfoNCE, InfoNCE
@@ -13,5 +14,6 @@ from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
-    "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights", "sinkhorn",
+    "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights",
+    "sinkhorn",
 ]

@@ -45,12 +45,18 @@ def encode(model: nn.Module, x: Tensor | np.ndarray | Dataset | Any, *, batch_si
     its weights are) and its training flag is restored. The embedding is the encoder output for
     an encoder + head, the max-pooled instance embedding for a TS2Vec encoder, the image tower
     for an image-text model, else ``model(x)`` (the first element of a tuple output); ``fn``
-    overrides it. ``progress=True`` shows a tqdm bar counting samples.
+    overrides it. ``progress=True`` shows a tqdm bar counting samples. A
+    :class:`contrastkit.text.TextEncoder` takes a list of strings and returns its L2-normalised
+    sentence embeddings (:meth:`~contrastkit.text.TextEncoder.encode`).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
+    if type(model).__name__ == "TextEncoder" and type(model).__module__.startswith("contrastkit.text"):
+        if fn is not None or device is not None:
+            raise ValueError("fn: a TextEncoder encodes texts itself (TextEncoder.encode); leave fn and device unset")
+        return model.encode(x, batch_size=batch_size, progress=progress)  # type: ignore[operator]
     if hasattr(x, "images") and isinstance(x.images, Tensor):
         x = x.images
     if isinstance(x, np.ndarray):

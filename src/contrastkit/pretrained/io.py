@@ -29,6 +29,8 @@ FORMAT = "contrastkit-model/1"
 RUN_FORMAT = "contrastkit-run/1"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+ST_MODULES_FILE = "modules.json"
+TEXT_METADATA_FILE = "contrastkit_metadata.json"
 _METHOD_PACKAGES = ("contrastkit.methods", "contrastkit.papers", "contrastkit.training")
 
 
@@ -53,6 +55,16 @@ def _shareable(model: object) -> nn.Module:
     return model
 
 
+def _is_text_encoder(module: nn.Module) -> bool:
+    # by module path, so that saving an image model never imports transformers
+    return type(module).__module__.startswith("contrastkit.text") and type(module).__name__ == "TextEncoder"
+
+
+def is_sentence_encoder_folder(folder: Path) -> bool:
+    """A sentence-transformers folder (``modules.json`` next to a transformers ``config.json``)."""
+    return (folder / ST_MODULES_FILE).is_file() and (folder / CONFIG_FILE).is_file()
+
+
 def save_pretrained(model: nn.Module, path: str | os.PathLike[str], *,
                     metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to the folder ``path`` (created) so :func:`from_pretrained` rebuilds it.
@@ -60,11 +72,13 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike[str], *,
     ``model``: a library model (encoder, ``EncoderWithHead``, ``TSEncoder``, a trained ``SimCLR``,
     ``CLIP`` or ``LiT``, ...), a class decorated with :func:`~contrastkit.pretrained.register`, or
     any other ``nn.Module`` (then loading needs ``from_pretrained(path, encoder=...)``).
+    A :class:`contrastkit.text.TextEncoder` is written as a sentence-transformers folder
+    (:func:`contrastkit.text.save_sentence_transformer`: ``SentenceTransformer(path)`` loads it too),
+    with ``metadata`` in ``contrastkit_metadata.json``.
     ``metadata``: JSON values stored in ``config.json`` (e.g. the input shape, the recipe).
     Returns the folder.
     """
     module = _shareable(model)
-    spec = describe(module)
     if metadata is not None:
         try:
             json.dumps(metadata)
@@ -73,6 +87,14 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike[str], *,
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"path: {folder} exists and is not a folder")
+    if _is_text_encoder(module):
+        from contrastkit.text.encoder import save_sentence_transformer
+
+        save_sentence_transformer(module, folder)  # type: ignore[arg-type]
+        if metadata is not None:
+            (folder / TEXT_METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+        return folder
+    spec = describe(module)
     folder.mkdir(parents=True, exist_ok=True)
     # clone: safetensors refuses tensors that share storage (tied or viewed weights)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
@@ -102,8 +124,10 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"path: {file} is not valid JSON ({err})") from None
     fmt = config.get("format") if isinstance(config, dict) else None
     if fmt not in (FORMAT, RUN_FORMAT):
+        hint = ("; a transformers model folder loads with contrastkit.text.TextEncoder.from_pretrained"
+                if isinstance(config, dict) and "model_type" in config else "")
         raise ValueError(f"path: {folder} is not a contrastkit model folder ({CONFIG_FILE} format {fmt!r}, "
-                         f"expected {FORMAT!r} or {RUN_FORMAT!r})")
+                         f"expected {FORMAT!r} or {RUN_FORMAT!r}){hint}")
     if not (folder / MODEL_FILE).is_file():
         raise ValueError(f"path: {folder} has {CONFIG_FILE} but no {MODEL_FILE}")
     return config
@@ -137,9 +161,27 @@ def from_pretrained(path: str | os.PathLike[str], *, encoder: nn.Module | type |
 
     ``encoder``: the class (called with no arguments) or an instance for the one unregistered
     module of the saved model, when it holds one. Only safetensors and JSON are read; the
-    classes come from the registry, never from the folder.
+    classes come from the registry, never from the folder. A sentence-transformers folder (``modules.json``,
+    e.g. one written for a :class:`contrastkit.text.TextEncoder`) loads as a ``TextEncoder`` with the
+    folder's ``max_seq_length``.
     """
     folder = Path(path)
+    if folder.is_dir() and is_sentence_encoder_folder(folder):
+        if encoder is not None:
+            raise ValueError("encoder: a sentence-transformers folder has no unregistered part; leave encoder=None")
+        from contrastkit.text.encoder import TextEncoder
+
+        # the folder's own max_seq_length, so that a saved encoder comes back as it was
+        st_config = folder / "sentence_bert_config.json"
+        max_length = 128
+        if st_config.is_file():
+            try:
+                value = json.loads(st_config.read_text()).get("max_seq_length")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                value = None
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+                max_length = value
+        return TextEncoder.from_pretrained(folder, device=device, max_length=max_length).eval()
     config = read_config(folder)
     if config["format"] == RUN_FORMAT:
         from contrastkit.pipeline.runfolder import load_model
