@@ -99,7 +99,7 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr.strip()[:300]}")
 
 
-def _synthesize(text: str, voice: str, rate: int, out: Path, *, speed: float, noise: float, seed: int) -> None:
+def _synthesize(text: str, voice: str, rate: int, out: Path, *, speed: float, noise: float) -> None:
     engine, _, name = voice.partition(":")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
@@ -111,7 +111,9 @@ def _synthesize(text: str, voice: str, rate: int, out: Path, *, speed: float, no
         else:
             raise ValueError(f"voice: expected 'espeak:<voice>' or 'flite:<voice>', got {voice!r}")
         effects = ["speed", f"{speed:.3f}"] if speed != 1.0 else []
-        if noise > 0:  # white noise at a fixed relative amplitude, seeded through sox's -R-free dither seed
+        if noise > 0:
+            # white noise at the drawn amplitude; sox -R makes its generator repeatable (the same noise
+            # sequence for every utterance, scaled by the seeded amplitude), so the corpus is reproducible
             noisy = Path(tmp) / "noise.wav"
             _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", str(noisy), *effects])
             mix = Path(tmp) / "mix.wav"
@@ -193,7 +195,7 @@ def synthesize_corpus(*, intents: tuple[str, ...] | None = None, per_voice: int 
                 speed = local.uniform(0.9, 1.1) if perturb and local.random() < 0.5 else 1.0
                 noise = local.uniform(0.002, 0.01) if perturb and local.random() < 0.5 else 0.0
                 rel = f"wav/{v_index:03d}-{intent}-{k}.wav"
-                _synthesize(text, voice, rate, folder / rel, speed=speed, noise=noise, seed=u_seed)
+                _synthesize(text, voice, rate, folder / rel, speed=speed, noise=noise)
                 rows.append(Utterance(text, intent, voice, rate, u_seed, rel,
                                       "test" if voice in test_voices else "train"))
     tmp = manifest.with_suffix(".tmp")
