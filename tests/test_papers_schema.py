@@ -68,3 +68,29 @@ def test_quick_overrides_are_validated_too():
         parse_paper_recipe(data, SimCTGRecipe)
 
 
+
+
+def test_rankgen_recipe_holds_the_measured_settings():
+    from contrastkit.papers.rankgen.reproduce import load as load_rankgen
+
+    full, quick = load_rankgen(), load_rankgen(quick=True)
+    assert full.seeds == [0, 1, 2] and list(full.arms) == ["both", "inbook_only", "generated_only"]
+    def sizes(r):
+        return r.data.n_docs, r.generator.steps, r.trainer.steps, r.evaluation.n_prompts
+
+    assert sizes(full) == (1500, 100, 300, 60) and sizes(quick) == (400, 60, 60, 12)
+    assert list(quick.arms) == ["both"]  # a null in quick drops the arm
+    assert full.data.splits == [32, 64, 96] and full.trainer.lr == 1e-3 and full.data.top_p == 0.9
+
+
+def test_rankgen_recipe_is_strict():
+    from contrastkit.papers.rankgen.reproduce import RankGenRecipe
+
+    data = yaml.safe_load(recipe_path("rankgen").read_text())
+    data["arms"]["both"]["inbook"] = "yes"
+    with pytest.raises(RecipeError, match=r"arms\.both\.inbook"):
+        parse_paper_recipe(data, RankGenRecipe)
+    data = yaml.safe_load(recipe_path("rankgen").read_text())
+    data["model"]["d_modle"] = 64
+    with pytest.raises(RecipeError, match=r"model\.d_modle: unknown key"):
+        parse_paper_recipe(data, RankGenRecipe)

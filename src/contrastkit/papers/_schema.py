@@ -2,7 +2,8 @@
 
 Every recipe has ``name``, ``seeds``, then the paper's typed sections (``data``, ``model``,
 ``trainer``, ``arms``, ``claims``) and a ``quick`` mapping whose entries are deep-merged over the
-other sections for ``--quick`` runs (it is validated by the same models after the merge).
+other sections for ``--quick`` runs (it is validated by the same models after the merge); a ``null``
+in ``quick`` removes that key (e.g. an arm the quick run leaves out).
 
 Strict means no coercion: ``"200"`` is not an integer, ``true`` is not a seed, ``"yes"`` is not a
 boolean, and a float must be finite (``.inf`` / ``.nan`` are rejected at load). An unknown key is an
@@ -52,7 +53,9 @@ R = TypeVar("R", bound=PaperRecipe)
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:  # a quick override of null drops the key (an arm left out of the quick run)
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

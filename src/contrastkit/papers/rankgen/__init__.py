@@ -11,7 +11,7 @@ SPEC = PaperSpec(
     loss='contrastkit.generation.rankgen:rankgen_loss',
     module='contrastkit.generation.rankgen:RankGenEncoder',
     reproduction="contrastkit.papers.rankgen.reproduce:reproduce",
-    recipe='',
+    recipe='rankgen/recipe.yaml',
     claim='reranked continuations closer to gold than sampling',
     outcome='**not testable** under the paired rules on the recorded 3 seeds (p = 0.052, MDE 0.047 > 0.02)',
     readme="rankgen/README.md",
