@@ -1,5 +1,7 @@
 """The strict recipe schema of the reproductions (``contrastkit.papers._schema``) and the recipes that use it."""
 
+import copy
+
 import pytest
 import yaml
 
@@ -94,3 +96,43 @@ def test_rankgen_recipe_is_strict():
     data["model"]["d_modle"] = 64
     with pytest.raises(RecipeError, match=r"model\.d_modle: unknown key"):
         parse_paper_recipe(data, RankGenRecipe)
+
+
+@pytest.mark.parametrize("name", ["autotcl", "comet", "dbpm", "forecasting"])
+def test_time_series_recipes_are_strict(name):
+    from contrastkit.papers._timeseries import check_recipe, load_recipe
+
+    recipe = load_recipe(name)  # the shipped recipe validates
+    bad = copy.deepcopy(recipe)
+    bad["training"]["lrr"] = 0.1
+    with pytest.raises(RecipeError, match=r"training\.lrr: unknown key"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["training"]["batch_size"] = "16"
+    with pytest.raises(RecipeError, match=r"training\.batch_size: .*quoted numbers"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["training"]["seeds"] = [0, 1.5]
+    with pytest.raises(RecipeError, match=r"training\.seeds\.1"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["quick"] = {"epochs": "3"} if "epochs" in recipe["training"] else {"iterations": "3"}
+    with pytest.raises(RecipeError, match=r"with the quick overrides\)\n  training\.(epochs|iterations)"):
+        check_recipe(name, bad)
+
+
+@pytest.mark.parametrize("name", ["cl4srec", "mclrec", "sra-cl"])
+def test_seqrec_recipes_are_strict(name):
+    from contrastkit.papers._seqrec import check_recipe, load_recipe
+
+    recipe = load_recipe(name)
+    for edit, match in (
+        (lambda r: r["methods"]["cl4srec"].update(crop=1.4), r"methods\.cl4srec\.crop: .*less than or equal to 1"),
+        (lambda r: r["encoder"].update(heads=2), r"encoder\.heads: unknown key"),
+        (lambda r: r["training"].update(methods=["sasrec", "gru4rec"]), r"training\.methods\.1"),
+        (lambda r: r["quick"].update(max_users="50"), r"with the quick overrides\)\n  training\.max_users"),
+    ):
+        bad = copy.deepcopy(recipe)
+        edit(bad)
+        with pytest.raises(RecipeError, match=match):
+            check_recipe(name, bad)
