@@ -102,3 +102,22 @@ def test_rerun_per_seed_keeps_only_per_seed_metrics_and_recipe_seeds() -> None:
     assert calls[-1] == (False, list(cfg["seeds"]))
     assert mean_precondition("p", [1.0, 3.0], 2.0, "m").passed
     assert not mean_precondition("p", [1.0, 2.9], 2.0, "m").passed
+
+
+def test_merge_per_seed_concatenates_disjoint_seed_runs() -> None:
+    import pytest
+
+    from contrastkit.papers._claims import merge_per_seed
+
+    a = {"acc": {"m": [1.0, 2.0], "b": [0.5, 0.6]}, "design": 3.0, "seeds": [0, 1], "seconds": 10.0}
+    b = {"acc": {"m": [3.0], "b": [0.7]}, "design": 3.0, "seeds": [2], "seconds": 5.0}
+    assert merge_per_seed([a, b]) == {"acc": {"m": [1.0, 2.0, 3.0], "b": [0.5, 0.6, 0.7]}, "design": 3.0,
+                                      "seeds": [0, 1, 2], "seconds": 15.0}
+    untimed = {k: v for k, v in b.items() if k != "seconds"}
+    assert "seconds" not in merge_per_seed([a, untimed])
+    with pytest.raises(ValueError, match="design"):
+        merge_per_seed([a, dict(b, design=4.0)])
+    with pytest.raises(ValueError, match="different keys"):
+        merge_per_seed([a, {k: v for k, v in b.items() if k != "seeds"}])
+    with pytest.raises(ValueError, match="at least one"):
+        merge_per_seed([])
