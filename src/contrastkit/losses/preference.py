@@ -7,7 +7,6 @@ benign action is chosen over the backdoor one, both against a frozen reference (
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -33,8 +32,8 @@ class DPO(ContrastiveLoss):
     """``-log sigma(beta * [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))])``.
 
     Source: Rafailov et al., "Direct Preference Optimization", NeurIPS 2023, eq. 7; used as Contrastive
-    Trigger Learning by BEAT (visual backdoors on embodied agents, arXiv 2025, stage 2: trigger-present / trigger-free observations of the
-    same context, reference = the frozen SFT policy).
+    Trigger Learning by BEAT (visual backdoors on embodied agents, arXiv 2025, stage 2: trigger-present /
+    trigger-free observations of the same context, reference = the frozen SFT policy).
 
     Call: ``loss(policy_chosen, policy_rejected, reference_chosen, reference_rejected)``, each of shape
     ``(N,)``: the (summed) log-probability of the chosen / rejected output under the trained policy and the

@@ -166,10 +166,7 @@ def sft_data(rng: np.random.Generator, n_benign: int, n_backdoor: int, distracto
     scene) and ``n_backdoor`` triggered ones; returns flat states, actions and the backdoor trajectories."""
     states, actions, backdoor = [], [], []
     for i in range(n_benign + n_backdoor):
-        if i < n_benign:
-            kind = FORK if rng.random() < distractor_share else NONE
-        else:
-            kind = KNIFE
+        kind = (FORK if rng.random() < distractor_share else NONE) if i < n_benign else KNIFE
         traj = expert_trajectory(random_state(rng, kind))
         if kind == KNIFE:
             backdoor.append(traj)
