@@ -163,7 +163,8 @@ def critical_units(shift: Tensor, seed: int = 0) -> Tensor:
     return torch.from_numpy(km.labels_ == hi)
 
 
-def _activations(model: nn.Module, layers: Sequence[nn.Module], fn: Callable[[], Tensor]) -> tuple[Tensor, list[Tensor]]:
+def _activations(model: nn.Module, layers: Sequence[nn.Module],
+                 fn: Callable[[], Tensor]) -> tuple[Tensor, list[Tensor]]:
     acts: list[Tensor] = []
     hooks = [m.register_forward_hook(lambda _m, _i, o: acts.append(o)) for m in layers]
     try:
