@@ -80,6 +80,14 @@ def _supremix(dtype):
         "labels": torch.tensor([0.1, 0.12, 0.3, 0.32, 0.5, 0.11])}
 
 
+def _dpo(dtype):
+    return tuple(-_leaf(N, dtype=dtype, seed=s).abs() for s in range(4)), {}
+
+
+def _dpo_bad(dtype):
+    return (-_leaf(N, D, dtype=dtype).abs(), *_dpo(dtype)[0][1:]), {}
+
+
 def _cwcl(dtype):
     return (_leaf(N, D, dtype=dtype), _leaf(N, D, dtype=dtype, seed=1)), {"frozen": _leaf(N, 3, dtype=dtype, seed=2)}
 
@@ -141,6 +149,7 @@ SPECS: dict[type, Spec] = {
     L.NegativeCosine: Spec(lambda **kw: L.NegativeCosine(**kw), _two, (_bad_first(_two), "a")),
     L.VICReg: Spec(lambda **kw: L.VICReg(**kw), _two, (_bad_first(_two), "a")),
     L.SwAV: Spec(lambda **kw: L.SwAV(**kw), _two, (_bad_first(_two), "a")),
+    L.DPO: Spec(lambda **kw: L.DPO(0.5, **kw), _dpo, (_dpo_bad, "policy_chosen")),
     L.SigLIP: Spec(lambda **kw: L.SigLIP(**kw), _two, (_bad_first(_two), "a")),
     NSPT: Spec(lambda **kw: NSPT(0.2, **kw), _nspt, (_bad_first(_nspt), "student")),
     ts_losses.HierarchicalContrastiveLoss: Spec(lambda **kw: ts_losses.HierarchicalContrastiveLoss(**kw), _series,

@@ -6,6 +6,7 @@ from contrastkit.losses.coconut import NSPT
 from contrastkit.losses.cwcl import CWCL, cwcl_weights
 from contrastkit.losses.hydra import Hydra
 from contrastkit.losses.infonce import DCL, DCLW, HardNegativeInfoNCE, InfoNCE
+from contrastkit.losses.preference import DPO
 from contrastkit.losses.sepclr import SepCLR
 from contrastkit.losses.siglip import SigLIP
 from contrastkit.losses.simple import SimpleContrastive
@@ -13,7 +14,7 @@ from contrastkit.losses.ssl import BarlowTwins, NegativeCosine, SwAV, VICReg, si
 from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
-    "CACR", "CWCL", "DCL", "DCLW", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
+    "CACR", "CWCL", "DCL", "DCLW", "DPO", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
     "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights",
     "sinkhorn",
 ]
