@@ -5,6 +5,7 @@ from contrastkit.losses.cacr import CACR
 from contrastkit.losses.cwcl import CWCL, cwcl_weights
 from contrastkit.losses.hydra import Hydra
 from contrastkit.losses.infonce import DCL, DCLW, HardNegativeInfoNCE, InfoNCE
+from contrastkit.losses.sentence import InputLabelInfoNCE, SimCSE, contrastive_pairs
 from contrastkit.losses.sepclr import SepCLR
 from contrastkit.losses.siglip import SigLIP
 from contrastkit.losses.simple import SimpleContrastive
@@ -13,5 +14,6 @@ from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
+    "InputLabelInfoNCE", "SimCSE", "contrastive_pairs",
     "NegativeCosine", "SepCLR", "SigLIP", "SimpleContrastive", "SupReMix", "SwAV", "VICReg", "cwcl_weights", "sinkhorn",
 ]
