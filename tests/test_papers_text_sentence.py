@@ -60,7 +60,7 @@ def test_debcse_sampler_ipw_positives_flatter_and_rows_sum_to_one():
     assert pos.shape == neg.shape == (10,) and not bool((neg == torch.arange(10)).any())
 
 
-@pytest.mark.parametrize("name", ["simcse", "debcse"])
+@pytest.mark.parametrize("name", ["simcse", "debcse", pytest.param("primer", marks=pytest.mark.requires_fortunes)])
 def test_quick_reproduction_is_a_smoke_run(name):
     from contrastkit.papers import get_reproduction
 
