@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.debcse.reproduce:reproduce",
     recipe="debcse/recipe.yaml",
     claim="DebCSE >= SimCSE on Lee STS Spearman, with a lower length bias",
-    outcome="**fail** on 3 seeds: Spearman 0.503 vs SimCSE 0.411 (holds, p = 0.015) but length bias 0.132 vs 0.059 (higher, p = 0.99)",
+    outcome=("**fail** on 3 seeds:"
+             " Spearman 0.503 vs SimCSE 0.411 (holds, p = 0.015) but length bias 0.132 vs 0.059 (higher, p = 0.99)"),
     readme="debcse/README.md",
 )

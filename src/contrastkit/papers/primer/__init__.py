@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.primer.reproduce:reproduce",
     recipe="primer/recipe.yaml",
     claim="input-label contrast: zero-shot accuracy on held-out label names far above chance",
-    outcome="**pass** on 3 seeds: zero-shot 0.772 ± 0.033 on 5 held-out labels (chance 0.20); the untrained tower already 0.797",
+    outcome=("**pass** on 3 seeds:"
+             " zero-shot 0.772 ± 0.033 on 5 held-out labels (chance 0.20); the untrained tower already 0.797"),
     readme="primer/README.md",
 )

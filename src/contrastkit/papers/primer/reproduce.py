@@ -69,7 +69,8 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
         acc = _accuracy(w, xh, yh, gh)
         m["zero_shot"].append(acc)
         m["seen_accuracy"].append(_accuracy(w, x, y, g))
-        m["binomial_p"].append(float(stats.binomtest(round(acc * n_test), n_test, chance, alternative="greater").pvalue))
+        test = stats.binomtest(round(acc * n_test), n_test, chance, alternative="greater")
+        m["binomial_p"].append(float(test.pvalue))
     mean = sum(m["zero_shot"]) / len(m["zero_shot"])
     ok = mean >= float(c["factor"]) * chance and max(m["binomial_p"]) < float(c["alpha"])
     claims = [Claim(f"zero-shot accuracy on the held-out labels {d['held_out']} >= {c['factor']} x chance "

@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.simcse.reproduce:reproduce",
     recipe="simcse/recipe.yaml",
     claim="unsupervised SimCSE (dropout positives) improves Lee STS Spearman over the untrained start",
-    outcome="**fail** on 3 seeds: Lee Spearman 0.411 ± 0.036 after SimCSE vs 0.505 at the start (effect -0.094, p = 0.98)",
+    outcome=("**fail** on 3 seeds:"
+             " Lee Spearman 0.411 ± 0.036 after SimCSE vs 0.505 at the start (effect -0.094, p = 0.98)"),
     readme="simcse/README.md",
 )
