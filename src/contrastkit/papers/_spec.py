@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MODALITIES = ("vision", "timeseries", "image-text", "text-generation", "sequential-recommendation", "speech")
+MODALITIES = ("vision", "timeseries", "image-text", "text-generation", "sequential-recommendation", "speech",
+              "text")
 
 
 def resolve(ref: str) -> Any:
