@@ -31,9 +31,9 @@ data:
 	-@if [ -n "$$CONTRASTKIT_HIDE_OPTIONAL_DATA" ]; then \
 		echo "CONTRASTKIT_HIDE_OPTIONAL_DATA is set: not installing the optional data"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		timeout 600 apt-get update -qq && timeout 600 apt-get install -y -qq dataset-fashion-mnist fortunes >/dev/null \
-		|| echo "apt-get failed: Fashion-MNIST / fortunes tests will skip"; \
-	else echo "skipping apt-get (not root or no apt-get): Fashion-MNIST / fortunes tests will skip"; fi
+		timeout 600 apt-get update -qq && timeout 600 apt-get install -y -qq dataset-fashion-mnist fortunes wordnet-base >/dev/null \
+		|| echo "apt-get failed: Fashion-MNIST / fortunes / WordNet tests will skip"; \
+	else echo "skipping apt-get (not root or no apt-get): Fashion-MNIST / fortunes / WordNet tests will skip"; fi
 
 test: $(VENV)/.test-installed data
 	$(VENV)/bin/pytest -q

@@ -12,6 +12,10 @@ _OPTIONAL_DATA = {
         "contrastkit.generation.smollm2_eval:fortunes_available",
         "Debian fortunes are not on this machine (apt-get install -y fortunes, or `make data`)",
     ),
+    "requires_wordnet": (
+        "contrastkit.graph.data:wordnet_available",
+        "WordNet is not on this machine (apt-get install -y wordnet-base, or `make data`)",
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from contrastkit.evaluate.geometry import (
     zero_shot_accuracy,
 )
 from contrastkit.evaluate.knn import knn_accuracy
-from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.linear import linear_probe, linear_probe_f1
 from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.svm import svm_probe
@@ -30,6 +30,7 @@ __all__ = [
     "effective_rank",
     "knn_accuracy",
     "linear_probe",
+    "linear_probe_f1",
     "ranking_metrics",
     "relative_penalty",
     "retrieval_metrics",

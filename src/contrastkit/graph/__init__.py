@@ -1,0 +1,1 @@
+"""Heterogeneous graphs for contrastive learning (see docs/graph.md)."""
