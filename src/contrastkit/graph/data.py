@@ -22,6 +22,7 @@ class: ``train_per_class`` and ``val_per_class`` random targets, the rest test.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -80,7 +81,8 @@ def read_noun_synsets(root: str | Path | None = None) -> dict[str, NounSynset]:
 
     Parses the documented ``wndb(5WN)`` line format ``offset lex_filenum ss_type w_cnt (word lex_id)*
     p_cnt (pointer_symbol offset pos source/target)* | gloss`` (counts: ``w_cnt`` hexadecimal, ``p_cnt``
-    decimal); lemmas are lower-cased with the adjective markers ``(a)``/``(p)``/``(ip)`` removed.
+    decimal); lemmas are lower-cased with the adjective markers ``(a)``/``(p)``/``(ip)`` removed. The
+    parse is cached per folder.
 
     Raises:
         FileNotFoundError: no ``data.noun`` under ``root`` (install ``wordnet-base``: ``make data``).
@@ -89,6 +91,12 @@ def read_noun_synsets(root: str | Path | None = None) -> dict[str, NounSynset]:
     if path is None or not (path / "data.noun").is_file():
         raise FileNotFoundError(f"root: no WordNet data.noun under {path} (apt-get install -y wordnet-base, "
                                 "or `make data`)")
+    return dict(_read_noun_synsets(str(path.resolve())))
+
+
+@functools.lru_cache(maxsize=2)
+def _read_noun_synsets(path_str: str) -> dict[str, NounSynset]:
+    path = Path(path_str)
     out: dict[str, NounSynset] = {}
     with open(path / "data.noun", encoding="utf-8", errors="replace") as fh:
         for line in fh:

@@ -204,13 +204,13 @@ class MEOW(nn.Module):
             assert self.weight_net is not None
             w = self.weight_net(p_f, p_c)
             self.last_weights = w.detach()
-            return weighted_infonce(p_f, p_c, w, self.temperature), {"mean_weight": float(w.mean())}
+            return weighted_infonce(p_f, p_c, w, self.temperature), {"mean_weight": float(w.detach().mean())}
         clusterings = run_kmeans(p_f, self.clusters, self.temperature, seed=self.seed + 1000 * epoch)
         w = cluster_negative_weights([c["assign"] for c in clusterings])
         self.last_weights = w
         l_w = weighted_infonce(p_c, p_f, w, self.temperature)
         l_p = proto_nce(p_c, clusterings)
-        return l_w + self.proto_weight * l_p, {"wnce": float(l_w), "proto": float(l_p)}
+        return l_w + self.proto_weight * l_p, {"wnce": float(l_w.detach()), "proto": float(l_p.detach())}
 
     @torch.no_grad()
     def embed(self, data: Any) -> Tensor:
@@ -223,7 +223,12 @@ class MEOW(nn.Module):
 
 
 def pair_weight_means(weights: Tensor, labels: Tensor) -> dict[str, float]:
-    """Mean weight of same-label off-diagonal pairs (the false negatives) and of different-label pairs."""
+    """Mean weight of same-label off-diagonal pairs (the false negatives) and of different-label pairs.
+
+    ``weights`` ``(N, N)``, ``labels`` ``(N,)``; ``ValueError`` when the lengths differ."""
+    if weights.dim() != 2 or weights.shape[0] != weights.shape[1] or labels.shape != (weights.shape[0],):
+        raise ValueError(f"labels: expected {weights.shape[0]} labels for a square (N, N) weight matrix, got "
+                         f"labels {tuple(labels.shape)} and weights {tuple(weights.shape)}")
     same = labels.unsqueeze(0) == labels.unsqueeze(1)
     off = ~torch.eye(len(labels), dtype=torch.bool)
     return {"same_class": float(weights[same & off].mean()), "other_class": float(weights[~same].mean())}

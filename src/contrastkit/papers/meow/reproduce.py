@@ -33,11 +33,12 @@ def _probe(z: torch.Tensor, data: Any) -> dict[str, float]:
     return linear_probe_f1(z[s.train_mask], s.y[s.train_mask], z[s.test_mask], s.y[s.test_mask])
 
 
-def load_graph(recipe: dict[str, Any]) -> Any:
-    """The recipe's WordNet graph (``FileNotFoundError`` when wordnet-base is absent)."""
+def load_graph(recipe: dict[str, Any], quick: bool = False) -> Any:
+    """The recipe's WordNet graph (``quick``: with the ``quick.dataset`` overrides); ``FileNotFoundError``
+    when wordnet-base is absent."""
     from contrastkit.graph.data import wordnet_hetero
 
-    ds = dict(recipe["dataset"])
+    ds = dict(recipe["dataset"]) | (dict(recipe["quick"].get("dataset", {})) if quick else {})
     return wordnet_hetero(seed=ds.pop("split_seed"), **ds)
 
 
@@ -58,7 +59,7 @@ def train_one(data: Any, recipe: dict[str, Any], method: str, seed: int, epochs:
         loss, _ = model.loss(data, epoch)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     out: dict[str, Any] = {"probe": _probe(model.embed(data), data), "random": random_scores,
                            "seconds": time.time() - start, "final_loss": losses[-1]}
     if model.last_weights is not None:
@@ -76,7 +77,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
         chosen = chosen[:1]
     claims_cfg = recipe["claims"]
     metric, alpha = claims_cfg["metric"], float(claims_cfg["alpha"])
-    data = load_graph(recipe)
+    data = load_graph(recipe, quick)
     start = time.time()
     runs = {m: [train_one(data, recipe, m, s, epochs) for s in chosen] for m in recipe["methods"]}
     feats = _probe(data["synset"].x, data)
