@@ -186,8 +186,9 @@ def wordnet_hetero(
     data["lemma"].name = lemmas
     data["hypernym"].x = _bag_of_words([synsets[h].gloss for h in hypernyms], vocab)
     data["hypernym"].offset = hypernyms
-    sl = torch.tensor([(t, j) for j, w in enumerate(lemmas) for t in lemma_of[w]], dtype=torch.long).T.contiguous()
-    sh = torch.tensor([(index[o], h_index[h]) for o in targets for h in synsets[o].hypernyms], dtype=torch.long).T.contiguous()
+    # PyG's AddMetaPaths needs contiguous (2, E) edge indices
+    sl = torch.tensor([(t, j) for j, w in enumerate(lemmas) for t in lemma_of[w]]).T.contiguous()
+    sh = torch.tensor([(index[o], h_index[h]) for o in targets for h in synsets[o].hypernyms]).T.contiguous()
     data["synset", "has_lemma", "lemma"].edge_index = sl
     data["lemma", "lemma_of", "synset"].edge_index = sl.flip(0).contiguous()
     data["synset", "has_hypernym", "hypernym"].edge_index = sh
@@ -221,7 +222,7 @@ def add_meta_paths(data: Any, meta_paths: dict[str, list[tuple[str, str, str]]])
         for edge in path:
             if tuple(edge) not in data.edge_types:
                 raise ValueError(f"meta_paths: {name} uses edge type {edge}, not in the graph {data.edge_types}")
-        for a, b in zip(path, path[1:]):
+        for a, b in zip(path, path[1:], strict=False):
             if a[2] != b[0]:
                 raise ValueError(f"meta_paths: {name} does not chain ({a} then {b})")
     added = AddMetaPaths([list(map(tuple, p)) for p in meta_paths.values()], drop_orig_edge_types=False,
