@@ -25,7 +25,7 @@ OLD = {"dcl": "vision", "cacr": "vision", "temperature": "vision", "autotcl": "t
 
 
 # reproductions added with the papers/ layout (no old import path)
-NEW = {"cl4srec", "mclrec", "sra-cl", "coconut", "simcse", "debcse", "primer"}
+NEW = {"cl4srec", "mclrec", "meow", "sra-cl", "coconut", "simcse", "debcse", "primer"}
 
 
 def test_registry_holds_every_old_reproduction_and_one_folder_each():

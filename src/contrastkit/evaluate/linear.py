@@ -87,3 +87,33 @@ def fit_linear_probe(train_emb: object, train_labels: object, *, max_iter: int =
     clf = LogisticRegression(C=C, max_iter=max_iter, random_state=int(seed))
     clf.fit(scaler.transform(xtr), ytr)
     return LinearProbe(scaler, clf, xtr.shape[1])
+
+
+def linear_probe_f1(
+    train_emb: object,
+    train_labels: object,
+    test_emb: object,
+    test_labels: object,
+    *,
+    max_iter: int = 3000,
+    C: float = 1.0,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Macro-F1 and Micro-F1 of the :func:`linear_probe` classifier on the test embeddings.
+
+    The node-classification protocol of heterogeneous-graph contrastive learning (HeCo, Wang et al., KDD
+    2021; MEOW, Yu et al., SDM 2023): a logistic regression on frozen embeddings, scored by
+    ``sklearn.metrics.f1_score`` with ``average="macro"`` (the unweighted mean of per-class F1 over the
+    classes present in ``test_labels`` or predicted) and ``average="micro"`` (equal to accuracy for
+    single-label data). Same arguments and errors as :func:`linear_probe`.
+
+    Returns:
+        ``{"macro_f1": float, "micro_f1": float}``, each in [0, 1].
+    """
+    from sklearn.metrics import f1_score
+
+    _, _, _, yte = probe_inputs(train_emb, train_labels, test_emb, test_labels, seed)
+    probe = fit_linear_probe(train_emb, train_labels, max_iter=max_iter, C=C, seed=seed)
+    pred = probe.predict(test_emb).numpy()
+    return {"macro_f1": float(f1_score(yte, pred, average="macro")),
+            "micro_f1": float(f1_score(yte, pred, average="micro"))}

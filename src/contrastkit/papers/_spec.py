@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 MODALITIES = ("vision", "timeseries", "image-text", "text-generation", "sequential-recommendation", "speech",
-              "text")
+              "text", "graph")
 
 
 def resolve(ref: str) -> Any:
