@@ -78,8 +78,8 @@ def test_bad_arguments_are_named():
 
 
 def test_decide_reads_the_numbers():
-    from contrastkit.papers.cleanclip.reproduce import RECIPE, decide
     from contrastkit.papers._claims import load_recipe
+    from contrastkit.papers.cleanclip.reproduce import RECIPE, decide
 
     cfg = load_recipe(RECIPE)
     ca = {"poisoned": [0.97, 0.98, 0.96], "clip_ft": [0.97, 0.98, 0.97], "cleanclip": [0.97, 0.975, 0.965]}
