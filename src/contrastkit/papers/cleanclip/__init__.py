@@ -13,6 +13,6 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.cleanclip.reproduce:reproduce",
     recipe='cleanclip/recipe.yaml',
     claim='poisoned mini-CLIP ASR >= 70 %; CleanCLIP ASR >= 15 points below CLIP-only FT; clean accuracy within 2',
-    outcome='**fail** (5 seeds): poisoned ASR 98 %; CleanCLIP 11.6 points below CLIP-only FT (< 15); clean accuracy kept',
+    outcome='**fail** (5 seeds): poisoned ASR 98 %; CleanCLIP 11.6 points below CLIP-only FT (< 15)',
     readme="cleanclip/README.md",
 )
