@@ -25,7 +25,7 @@ OLD = {"dcl": "vision", "cacr": "vision", "temperature": "vision", "autotcl": "t
 
 
 # reproductions added with the papers/ layout (no old import path)
-NEW = {"cl4srec", "mclrec", "meow", "sra-cl", "coconut", "simcse", "debcse", "primer"}
+NEW = {"beat", "blto", "cl4srec", "cleanclip", "coconut", "debcse", "mclrec", "meow", "primer", "simcse", "sra-cl"}
 
 
 def test_registry_holds_every_old_reproduction_and_one_folder_each():

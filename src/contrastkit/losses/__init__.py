@@ -16,6 +16,6 @@ from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "DPO", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
-    "InputLabelInfoNCE", "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimCSE", "SimpleContrastive", "SupReMix", "SwAV",
-    "VICReg", "contrastive_pairs", "cwcl_weights", "sinkhorn",
+    "InputLabelInfoNCE", "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimCSE", "SimpleContrastive", "SupReMix",
+    "SwAV", "VICReg", "contrastive_pairs", "cwcl_weights", "sinkhorn",
 ]
