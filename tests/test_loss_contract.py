@@ -134,6 +134,10 @@ def _claps(dtype):
     return tuple(_leaf(N, D, dtype=dtype, seed=s) for s in range(3)), {"z_positive": _leaf(N, D, dtype=dtype, seed=3)}
 
 
+def _input_label(dtype):
+    return (_leaf(N, D, dtype=dtype), _leaf(3, D, dtype=dtype, seed=1)), {"labels": LABELS}
+
+
 SPECS: dict[type, Spec] = {
     L.InfoNCE: Spec(lambda **kw: L.InfoNCE(0.2, **kw), _two, (_bad_first(_two), "a")),
     L.DCL: Spec(lambda **kw: L.DCL(0.2, **kw), _two, (_bad_first(_two), "a")),
@@ -149,6 +153,9 @@ SPECS: dict[type, Spec] = {
     L.NegativeCosine: Spec(lambda **kw: L.NegativeCosine(**kw), _two, (_bad_first(_two), "a")),
     L.VICReg: Spec(lambda **kw: L.VICReg(**kw), _two, (_bad_first(_two), "a")),
     L.SwAV: Spec(lambda **kw: L.SwAV(**kw), _two, (_bad_first(_two), "a")),
+    L.SimCSE: Spec(lambda **kw: L.SimCSE(0.05, **kw), _two, (_bad_first(_two), "a")),
+    L.InputLabelInfoNCE: Spec(lambda **kw: L.InputLabelInfoNCE(0.1, **kw), _input_label,
+                              (_bad_first(_input_label), "x")),
     L.DPO: Spec(lambda **kw: L.DPO(0.5, **kw), _dpo, (_dpo_bad, "policy_chosen")),
     L.SigLIP: Spec(lambda **kw: L.SigLIP(**kw), _two, (_bad_first(_two), "a")),
     NSPT: Spec(lambda **kw: NSPT(0.2, **kw), _nspt, (_bad_first(_nspt), "student")),

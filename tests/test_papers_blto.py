@@ -105,3 +105,26 @@ def test_quick_reproduction_smoke():
 
     r = reproduce(quick=True)
     assert r.quick and set(r.metrics["asr"]) == {"clean", "patch", "noise", "blto"}
+
+
+def _decide(asr_blto, asr_patch, asr_noise, on_clean):
+    from contrastkit.papers._claims import load_recipe
+    from contrastkit.papers.blto.reproduce import RECIPE, decide
+
+    ca = {arm: [0.96, 0.97, 0.965] for arm in ("clean", "patch", "noise", "blto")}
+    asr = {"blto": asr_blto, "patch": asr_patch, "noise": asr_noise}
+    clean = {"blto": on_clean, "patch": on_clean, "noise": on_clean}
+    return decide(load_recipe(RECIPE), ca, asr, clean, quick=False)
+
+
+def test_no_implanted_backdoor_makes_the_comparison_not_testable():
+    # every ASR at the clean victim's false-positive level: nothing to compare
+    low = [0.003, 0.003, 0.003]
+    assert _decide([0.003, 0.0, 0.006], [0.0, 0.0, 0.003], low, low).outcome() == "not testable"
+
+
+def test_an_implanted_backdoor_lets_the_claims_decide():
+    low = [0.003, 0.003, 0.003]
+    result = _decide([0.60, 0.70, 0.65], [0.20, 0.25, 0.22], [0.10, 0.12, 0.15], low)
+    assert result.outcome() in {"pass", "fail"}
+    assert all(c.passed for c in result.claims if c.precondition)

@@ -51,7 +51,7 @@ class SimCSE(InfoNCE):
     """
 
     citation: ClassVar[str] = "Gao, Yao & Chen 2021, EMNLP, SimCSE: Simple Contrastive Learning of Sentence Embeddings"
-    _config_keys: ClassVar[tuple[str, ...]] = _BASE_KEYS + ("hard_negative_weight",)
+    _config_keys: ClassVar[tuple[str, ...]] = tuple(k for k in _BASE_KEYS if k != "mode") + ("hard_negative_weight",)
 
     def __init__(self, temperature: float = 0.05, *, hard_negative_weight: float = 0.0, **kwargs: Any) -> None:
         if "mode" in kwargs:

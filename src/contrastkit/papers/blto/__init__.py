@@ -13,6 +13,6 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.blto.reproduce:reproduce",
     recipe='blto/recipe.yaml',
     claim='BLTO ASR > fixed patch and fixed noise (3 % poison, SimCLR victim); clean accuracy within 3 points',
-    outcome='**fail** (3 seeds): no trigger implants a backdoor at this scale (every ASR < 1 %); clean accuracy kept',
+    outcome='**not testable** (3 seeds): no trigger implants a backdoor at this scale (every ASR < 1 %)',
     readme="blto/README.md",
 )

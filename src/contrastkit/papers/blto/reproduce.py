@@ -155,12 +155,17 @@ def decide(cfg: dict[str, Any], ca: dict[str, list[float]], asr: dict[str, list[
     over_patch = paired(asr["blto"], asr["patch"], c["over_patch"])
     over_noise = paired(asr["blto"], asr["noise"], c["over_noise"])
     keep = paired(ca["blto"], ca["clean"], c["clean_accuracy"])
+    best = max(("blto", "patch", "noise"), key=lambda arm: sum(asr[arm]) / len(asr[arm]))
+    implant = [a - b for a, b in zip(asr[best], asr_on_clean[best], strict=True)]
     note = (f"ASR: BLTO {fmt(asr['blto'], 100)}%, patch {fmt(asr['patch'], 100)}%, noise {fmt(asr['noise'], 100)}%; "
             f"on the clean victim: BLTO {fmt(asr_on_clean['blto'], 100)}%, patch {fmt(asr_on_clean['patch'], 100)}%, "
             f"noise {fmt(asr_on_clean['noise'], 100)}%")
     claims = [
         mean_precondition("the clean SimCLR victim learns (linear-probe accuracy)", ca["clean"],
                           c["clean_victim_accuracy_min"], "accuracy"),
+        # without any implanted backdoor the ASR comparison only compares false-positive rates
+        mean_precondition("some trigger implants a backdoor (best arm's ASR minus the clean victim's)", implant,
+                          c["implant_min"], "ASR excess"),
         power_precondition("BLTO ASR - patch ASR", over_patch, c["over_patch"]["paper_effect"], scale=100,
                            unit=" points", guards="BLTO ASR > fixed-patch ASR"),
         power_precondition("BLTO ASR - noise ASR", over_noise, c["over_noise"]["paper_effect"], scale=100,
