@@ -25,15 +25,16 @@ demo: $(VENV)/.core-installed
 	rm -rf runs/demo
 	$(VENV)/bin/contrastkit train recipes/simclr-digits.yaml --output runs/demo
 
-# Optional Debian data (Fashion-MNIST, fortunes, WordNet): installed when root and apt-get are available (best
+# Optional Debian data (Fashion-MNIST, fortunes, WordNet, the espeak-ng / flite / sox speech synthesisers):
+# installed when root and apt-get are available (best
 # effort, never fails the build); tests that need it skip with a reason when it is absent.
 data:
 	-@if [ -n "$$CONTRASTKIT_HIDE_OPTIONAL_DATA" ]; then \
 		echo "CONTRASTKIT_HIDE_OPTIONAL_DATA is set: not installing the optional data"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		timeout 600 apt-get update -qq && timeout 600 apt-get install -y -qq dataset-fashion-mnist fortunes wordnet-base >/dev/null \
-		|| echo "apt-get failed: Fashion-MNIST / fortunes / WordNet tests will skip"; \
-	else echo "skipping apt-get (not root or no apt-get): Fashion-MNIST / fortunes / WordNet tests will skip"; fi
+		timeout 600 apt-get update -qq && timeout 600 apt-get install -y -qq dataset-fashion-mnist fortunes wordnet-base espeak-ng flite sox >/dev/null \
+		|| echo "apt-get failed: Fashion-MNIST / fortunes / WordNet / speech tests will skip"; \
+	else echo "skipping apt-get (not root or no apt-get): Fashion-MNIST / fortunes / WordNet / speech tests will skip"; fi
 
 test: $(VENV)/.test-installed data
 	$(VENV)/bin/pytest -q

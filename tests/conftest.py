@@ -12,6 +12,10 @@ _OPTIONAL_DATA = {
         "contrastkit.generation.smollm2_eval:fortunes_available",
         "Debian fortunes are not on this machine (apt-get install -y fortunes, or `make data`)",
     ),
+    "requires_speech_synthesis": (
+        "contrastkit.speech.corpus:synthesis_available",
+        "espeak-ng / flite / sox are not on this machine (apt-get install -y espeak-ng flite sox, or `make data`)",
+    ),
     "requires_wordnet": (
         "contrastkit.text.corpora:wordnet_available",
         "Debian WordNet is not on this machine (apt-get install -y wordnet-base, or `make data`)",

@@ -207,3 +207,15 @@ def test_retrieval_bad_input_is_one_clear_error():
         ev.search(q, ev.build_index(c), 11)
     with pytest.raises(ValueError, match="backend"):
         ev.corpus_retrieval_metrics(q, c, np.array([0, 1, 2]), backend="annoy")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_inputs_are_upcast(dtype):
+    q, c, yq, yc = _clustered(200, 20, seed=11)
+    rel = torch.from_numpy(yq[:, None] == yc[None, :])
+    full = ev.corpus_retrieval_metrics(q, c, rel, ks=(1, 5))
+    half = ev.corpus_retrieval_metrics(torch.from_numpy(q).to(dtype), torch.from_numpy(c).to(dtype), rel, ks=(1, 5))
+    assert all(abs(full[k] - half[k]) <= 0.1 for k in full)
+    s = torch.linspace(-1, 1, 50)
+    y = (s > 0.2).long()
+    assert ev.max_f1(s.to(dtype), y) == 1.0

@@ -5,9 +5,10 @@ and test_generation_repro.py)."""
 from __future__ import annotations
 
 from contrastkit.papers._claims import load_recipe
-from contrastkit.papers.clip import paired as clip
-from contrastkit.papers.fini import paired as fini
-from contrastkit.papers.hydra import paired as hydra
+from contrastkit.papers._multimodal import RECIPES
+from contrastkit.papers.clip import reproduce as clip
+from contrastkit.papers.fini import reproduce as fini
+from contrastkit.papers.hydra import reproduce as hydra
 from contrastkit.papers.rankgen import paired as rankgen
 from contrastkit.papers.simctg import paired as simctg
 
@@ -19,7 +20,7 @@ def v(x: float, k: float = 1.0, rev: bool = False) -> list[float]:
 
 
 def test_clip() -> None:
-    cfg = load_recipe(clip.RECIPE)
+    cfg = load_recipe(RECIPES / "clip" / "recipe.yaml")
     rows = {"clip": {"zero_shot": v(0.97), "zero_shot_numeral": v(0.10)},
             "lit": {"zero_shot": v(0.95, rev=True), "zero_shot_numeral": v(0.95, rev=True)},
             "clip_fashion": {"zero_shot": v(0.55)}}
@@ -30,7 +31,7 @@ def test_clip() -> None:
 
 
 def test_hydra() -> None:
-    cfg = load_recipe(hydra.RECIPE)
+    cfg = load_recipe(RECIPES / "hydra" / "recipe.yaml")
     acc = {"supcon": v(0.97), "supcon_arbitrary": v(0.85, rev=True), "hydra_arbitrary": v(0.96, 0.5)}
     assert hydra.decide(cfg, {"linear_probe": acc}, quick=False).outcome() == "pass"
     worse = dict(acc, hydra_arbitrary=v(0.90, 0.5))
@@ -40,7 +41,7 @@ def test_hydra() -> None:
 
 
 def test_fini() -> None:
-    cfg = load_recipe(fini.RECIPE)
+    cfg = load_recipe(RECIPES / "fini" / "recipe.yaml")
     acc = {"basic_clip": v(0.88), "basic_simclr": v(0.90, rev=True), "basic_siamlip": v(0.89),
            "rocket_clip": v(0.93, 0.5)}
     assert fini.decide(cfg, {"zero_shot": acc}, quick=False).outcome() == "pass"
@@ -101,3 +102,22 @@ def test_rerun_per_seed_keeps_only_per_seed_metrics_and_recipe_seeds() -> None:
     assert calls[-1] == (False, list(cfg["seeds"]))
     assert mean_precondition("p", [1.0, 3.0], 2.0, "m").passed
     assert not mean_precondition("p", [1.0, 2.9], 2.0, "m").passed
+
+
+def test_merge_per_seed_concatenates_disjoint_seed_runs() -> None:
+    import pytest
+
+    from contrastkit.papers._claims import merge_per_seed
+
+    a = {"acc": {"m": [1.0, 2.0], "b": [0.5, 0.6]}, "design": 3.0, "seeds": [0, 1], "seconds": 10.0}
+    b = {"acc": {"m": [3.0], "b": [0.7]}, "design": 3.0, "seeds": [2], "seconds": 5.0}
+    assert merge_per_seed([a, b]) == {"acc": {"m": [1.0, 2.0, 3.0], "b": [0.5, 0.6, 0.7]}, "design": 3.0,
+                                      "seeds": [0, 1, 2], "seconds": 15.0}
+    untimed = {k: v for k, v in b.items() if k != "seconds"}
+    assert "seconds" not in merge_per_seed([a, untimed])
+    with pytest.raises(ValueError, match="design"):
+        merge_per_seed([a, dict(b, design=4.0)])
+    with pytest.raises(ValueError, match="different keys"):
+        merge_per_seed([a, {k: v for k, v in b.items() if k != "seeds"}])
+    with pytest.raises(ValueError, match="at least one"):
+        merge_per_seed([])

@@ -1,5 +1,7 @@
 """The strict recipe schema of the reproductions (``contrastkit.papers._schema``) and the recipes that use it."""
 
+import copy
+
 import pytest
 import yaml
 
@@ -68,3 +70,69 @@ def test_quick_overrides_are_validated_too():
         parse_paper_recipe(data, SimCTGRecipe)
 
 
+
+
+def test_rankgen_recipe_holds_the_measured_settings():
+    from contrastkit.papers.rankgen.reproduce import load as load_rankgen
+
+    full, quick = load_rankgen(), load_rankgen(quick=True)
+    assert full.seeds == [0, 1, 2] and list(full.arms) == ["both", "inbook_only", "generated_only"]
+    def sizes(r):
+        return r.data.n_docs, r.generator.steps, r.trainer.steps, r.evaluation.n_prompts
+
+    assert sizes(full) == (1500, 100, 300, 60) and sizes(quick) == (400, 60, 60, 12)
+    assert list(quick.arms) == ["both"]  # a null in quick drops the arm
+    assert full.data.splits == [32, 64, 96] and full.trainer.lr == 1e-3 and full.data.top_p == 0.9
+
+
+def test_rankgen_recipe_is_strict():
+    from contrastkit.papers.rankgen.reproduce import RankGenRecipe
+
+    data = yaml.safe_load(recipe_path("rankgen").read_text())
+    data["arms"]["both"]["inbook"] = "yes"
+    with pytest.raises(RecipeError, match=r"arms\.both\.inbook"):
+        parse_paper_recipe(data, RankGenRecipe)
+    data = yaml.safe_load(recipe_path("rankgen").read_text())
+    data["model"]["d_modle"] = 64
+    with pytest.raises(RecipeError, match=r"model\.d_modle: unknown key"):
+        parse_paper_recipe(data, RankGenRecipe)
+
+
+@pytest.mark.parametrize("name", ["autotcl", "comet", "dbpm", "forecasting"])
+def test_time_series_recipes_are_strict(name):
+    from contrastkit.papers._timeseries import check_recipe, load_recipe
+
+    recipe = load_recipe(name)  # the shipped recipe validates
+    bad = copy.deepcopy(recipe)
+    bad["training"]["lrr"] = 0.1
+    with pytest.raises(RecipeError, match=r"training\.lrr: unknown key"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["training"]["batch_size"] = "16"
+    with pytest.raises(RecipeError, match=r"training\.batch_size: .*quoted numbers"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["training"]["seeds"] = [0, 1.5]
+    with pytest.raises(RecipeError, match=r"training\.seeds\.1"):
+        check_recipe(name, bad)
+    bad = copy.deepcopy(recipe)
+    bad["quick"] = {"epochs": "3"} if "epochs" in recipe["training"] else {"iterations": "3"}
+    with pytest.raises(RecipeError, match=r"with the quick overrides\)\n  training\.(epochs|iterations)"):
+        check_recipe(name, bad)
+
+
+@pytest.mark.parametrize("name", ["cl4srec", "mclrec", "sra-cl"])
+def test_seqrec_recipes_are_strict(name):
+    from contrastkit.papers._seqrec import check_recipe, load_recipe
+
+    recipe = load_recipe(name)
+    for edit, match in (
+        (lambda r: r["methods"]["cl4srec"].update(crop=1.4), r"methods\.cl4srec\.crop: .*less than or equal to 1"),
+        (lambda r: r["encoder"].update(heads=2), r"encoder\.heads: unknown key"),
+        (lambda r: r["training"].update(methods=["sasrec", "gru4rec"]), r"training\.methods\.1"),
+        (lambda r: r["quick"].update(max_users="50"), r"with the quick overrides\)\n  training\.max_users"),
+    ):
+        bad = copy.deepcopy(recipe)
+        edit(bad)
+        with pytest.raises(RecipeError, match=match):
+            check_recipe(name, bad)

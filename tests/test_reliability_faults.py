@@ -229,6 +229,12 @@ def test_run_folder_files_respect_the_umask(tmp_path: Path, umask: int):
     assert set(modes.values()) == {oct(0o666 & ~umask)}, modes
 
 
+# The one reader of a packaged Python-2 pickle (gensim's mini 20 Newsgroups) overrides find_class with an
+# allow-list of data classes (tests/test_text_corpora.py shows a foreign class refused): it runs no code
+# named by the file. No other module may import pickle.
+ALLOW_LISTED_UNPICKLERS = {"text/corpora.py": "class _BunchUnpickler(pickle.Unpickler)"}
+
+
 def test_no_pickle_anywhere_in_the_package():
     root = Path(contrastkit.__file__).parent
     offenders = []
@@ -237,6 +243,9 @@ def test_no_pickle_anywhere_in_the_package():
         for match in re.finditer(r"torch\.load\(([^)]*)\)", text):
             if "weights_only=True" not in match.group(1):
                 offenders.append(f"{path.name}: {match.group(0)}")
+        allowed = ALLOW_LISTED_UNPICKLERS.get(path.relative_to(root).as_posix())
+        if allowed is not None and allowed in text and "def find_class" in text:
+            continue
         if re.search(r"^\s*(import pickle|from pickle import|import dill|import cloudpickle)", text, re.M):
             offenders.append(f"{path.name}: imports pickle")
     assert not offenders, offenders

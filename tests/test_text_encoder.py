@@ -192,3 +192,31 @@ def test_contrastkit_save_and_from_pretrained_know_the_text_encoder(encoder, tmp
     torch.testing.assert_close(ck.encode(loaded, SENTENCES[:2]), encoder.encode(SENTENCES[:2]), atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="encoder: a sentence-transformers folder"):
         ck.from_pretrained(folder, encoder=torch.nn.Linear)
+
+
+def test_sentence_transformers_folder_with_a_transformer_subfolder(encoder, tmp_path):
+    """The older sentence-transformers layout keeps the transformer in 0_Transformer/."""
+    folder = save_sentence_transformer(encoder, tmp_path / "flat")
+    nested = tmp_path / "nested"
+    (nested / "0_Transformer").mkdir(parents=True)
+    for f in folder.iterdir():
+        if f.is_file() and f.name not in ("modules.json",):
+            (nested / "0_Transformer" / f.name).write_bytes(f.read_bytes())
+    (nested / "1_Pooling").mkdir()
+    (nested / "1_Pooling" / "config.json").write_bytes((folder / "1_Pooling" / "config.json").read_bytes())
+    modules = json.loads((folder / "modules.json").read_text())
+    modules[0]["path"] = "0_Transformer"
+    (nested / "modules.json").write_text(json.dumps(modules))
+    loaded = TextEncoder.from_pretrained(nested)
+    torch.testing.assert_close(loaded.encode(SENTENCES[:2]), encoder.encode(SENTENCES[:2]), atol=1e-6, rtol=0)
+    modules[0]["path"] = "../../etc"
+    (nested / "modules.json").write_text(json.dumps(modules))
+    with pytest.raises(ValueError, match="points outside the folder"):
+        TextEncoder.from_pretrained(nested)
+
+
+def test_corrupt_weights_are_one_error(encoder, tmp_path):
+    folder = save_sentence_transformer(encoder, tmp_path / "corrupt")
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="is not a loadable sentence encoder folder"):
+        TextEncoder.from_pretrained(folder)

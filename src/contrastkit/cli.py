@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +40,39 @@ def _fail(err: BaseException) -> None:
         message = message[:1997] + "..."
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code=2)
+
+
+@contextmanager
+def _progress(title: str, enabled: bool = True) -> Iterator[None]:
+    """Show the library's progress messages (:mod:`contrastkit._progress`) on stderr: a live status line on a
+    terminal, else a line per new stage and at most one every 10 s (logs of batch jobs stay short)."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+
+    from contrastkit._progress import reporting
+
+    console, start = Console(stderr=True), time.monotonic()
+
+    def elapsed() -> str:
+        seconds = int(time.monotonic() - start)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    if console.is_terminal:
+        with console.status(title) as status, reporting(lambda m: status.update(f"{title} [{elapsed()}] {m}")):
+            yield
+        return
+    last = {"at": -1e9, "stage": None}
+
+    def report(message: str) -> None:
+        now, stage = time.monotonic(), message.split(":")[0]
+        if stage != last["stage"] or now - last["at"] >= 10:
+            typer.echo(f"[{elapsed()}] {title}: {message}", err=True)  # plain lines: logs are not wrapped
+            last.update(at=now, stage=stage)
+
+    with reporting(report):
+        yield
 
 
 @app.command()
@@ -95,12 +131,16 @@ def train(
 
 
 @app.command()
-def evaluate(run_dir: Annotated[Path, typer.Argument(help="A run folder written by `train`")]) -> None:
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `train`")],
+    progress: Annotated[bool, typer.Option(help="Show progress on stderr")] = True,
+) -> None:
     """Re-evaluate a saved run (metrics.json, report.md)."""
     from contrastkit.pipeline.train import evaluate_run
 
     try:
-        metrics = evaluate_run(run_dir)
+        with _progress(f"evaluate {run_dir}", progress):
+            metrics = evaluate_run(run_dir)
     except USER_ERRORS as err:
         _fail(err)
         return
@@ -112,6 +152,7 @@ def reproduce(
     name: Annotated[str, typer.Argument(help=f"One of: {', '.join(PAPERS)}")],
     quick: Annotated[bool, typer.Option(help="Fast smoke variant (1 seed, tiny budget)")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress (each training's steps) on stderr")] = True,
 ) -> None:
     from contrastkit.papers import get_reproduction
 
@@ -120,7 +161,8 @@ def reproduce(
     except ValueError as err:
         _fail(err)
         return
-    result = fn(quick=quick)
+    with _progress(f"reproduce {name}{' --quick' if quick else ''}", progress):
+        result = fn(quick=quick)
     typer.echo(result.summary())
     if json_path is not None:
         result.save(json_path)

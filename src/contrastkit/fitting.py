@@ -21,8 +21,9 @@
 Methods trained from ``data``: :class:`~contrastkit.methods.SimCLR`, :class:`~contrastkit.methods.SupCon`,
 :class:`~contrastkit.methods.MoCo`, BYOL, SimSiam, Barlow Twins, VICReg and DINO (each built with
 ``encoder=``), and :class:`~contrastkit.methods.TS2Vec`.
-A method that holds its own data (``CLIP`` / ``LiT`` built with their image-caption pairs, a
-paper's module, any :class:`~contrastkit.training.StepModule`) is trained with ``data=None``.
+:class:`~contrastkit.methods.CLIP` / ``LiT`` take a ``DataLoader`` of ``(images, text)`` batches (token ids, or a
+frozen tower's embeddings for LiT). A method that holds its own data (``CLIP`` / ``LiT`` built with their
+image-caption pairs, a paper's module, any :class:`~contrastkit.training.StepModule`) is trained with ``data=None``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, IterableDataset, default_collate
 
 from contrastkit.training.fit import make_trainer
+from contrastkit.training.sources import LoaderSource, UnboundSource
 from contrastkit.training.steps import StepTicks
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -289,8 +291,10 @@ def fit(method: L.LightningModule, data: Any = None, *, labels: Any = None, max_
     if data is None:
         if labels is not None:
             raise ValueError("labels: given without data")
-        if getattr(method, "_encoder_only", None) is not None or (
-                hasattr(method, "bind") and getattr(method, "images", getattr(method, "series", None)) is None):
+        own = getattr(method, "data", None)
+        if isinstance(own, UnboundSource) or getattr(method, "_encoder_only", None) is not None or (
+                not isinstance(own, LoaderSource) and hasattr(method, "bind")
+                and getattr(method, "images", getattr(method, "series", None)) is None):
             raise ValueError(f"data: {type(method).__name__} has no training data; pass data=")
         loader, kind, sample = None, "own", getattr(method, "images", None)
     else:

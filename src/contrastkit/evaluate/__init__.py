@@ -15,9 +15,10 @@ from contrastkit.evaluate.geometry import (
     tolerance,
     uniformity,
     zero_shot_accuracy,
+    zero_shot_predict,
 )
 from contrastkit.evaluate.knn import knn_accuracy
-from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.linear import LinearProbe, fit_linear_probe, linear_probe, linear_probe_f1
 from contrastkit.evaluate.ranking import ranking_metrics, target_ranks
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.similarity import max_f1, pair_cosine, similarity_matrix_spearman, sts_spearman
@@ -39,7 +40,11 @@ __all__ = [
     "alignment",
     "effective_rank",
     "knn_accuracy",
+    "LinearProbe",
+    "fit_linear_probe",
     "linear_probe",
+    "zero_shot_predict",
+    "linear_probe_f1",
     "ranking_metrics",
     "relative_penalty",
     "retrieval_metrics",

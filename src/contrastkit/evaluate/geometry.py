@@ -188,6 +188,15 @@ def zero_shot_accuracy(image_emb: object, class_text_emb: object, labels: object
     if y.min() < 0 or y.max() >= n_cls:
         raise ValueError(f"labels: class ids must lie in [0, {n_cls}) (rows of class_text_emb), "
                          f"got range [{int(y.min())}, {int(y.max())}]")
+    pred = zero_shot_predict(img, txt)
+    return float((pred == y.cpu()).double().mean())
+
+
+def zero_shot_predict(image_emb: object, class_text_emb: object) -> Tensor:
+    """Zero-shot class ids ``(n,)`` int64 (CPU): ``argmax_c`` cosine of image ``i`` and prompt ``c``,
+    as in :func:`zero_shot_accuracy` (ties go to the smallest class)."""
+    img = embeddings(image_emb, "image_emb")
+    txt = embeddings(class_text_emb, "class_text_emb")
+    check_same_dim(img, txt, "image_emb", "class_text_emb")
     dtype = compute_dtype(img, txt)
-    pred = (unit_rows(img.to(dtype)) @ unit_rows(txt.to(device=img.device, dtype=dtype)).T).argmax(1)
-    return float((pred.cpu() == y.cpu()).double().mean())
+    return (unit_rows(img.to(dtype)) @ unit_rows(txt.to(device=img.device, dtype=dtype)).T).argmax(1).cpu().long()

@@ -38,18 +38,25 @@ touched (the official code calls ``backward`` and then ``zero_grad``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit._validation import check_choice, check_positive_float
+from contrastkit._validation import (
+    check_choice,
+    check_embeddings,
+    check_positive_float,
+    check_same_shape,
+    compute_dtype,
+)
 from contrastkit.functional.forms import info_nce_rows
 from contrastkit.functional.similarity import pairwise_cosine
 from contrastkit.losses import InfoNCE
+from contrastkit.losses.base import ContrastiveLoss
 
-__all__ = ["CLAPS", "claps_logits_loss"]
+__all__ = ["CLAPS", "CLAPSLoss", "claps_logits_loss"]
 
 MODES = ("claps", "naive", "mle")
 
@@ -59,27 +66,61 @@ def _unit(g: Tensor) -> Tensor:
     return g / g.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+class CLAPSLoss(ContrastiveLoss):
+    """CLAPS's contrastive term with one imposter per row (Lee et al., ICLR 2021, Eq. 4 and 7).
+
+    Row ``i``: ``l_i = CE([S_i1 .. S_iN, s_imp_i] / tau, i)`` with ``S_ij = cos(zx_i, zy_j)`` and
+    ``s_imp_i = cos(zx_i, z_imposter_i)`` (row ``i``'s own imposter is its only extra column);
+    ``z_positive`` (the distant targets) replaces the diagonal of ``S`` (``L_2``). ``tau=None`` uses the
+    raw cosines (the official code's ``L_2``). Call ``loss(zx, zy, z_imposter, z_positive=None)``, all
+    ``(N, d)``.
+
+    Args:
+        tau: temperature ``> 0`` (paper 0.1) or ``None``.
+        reduction: ``mean`` (the paper's), ``sum`` or ``none`` (``l_i`` per row).
+
+    Raises:
+        ValueError / TypeError: ``zx`` not ``(N, d)``, another vector batch of another shape, a bad ``tau``.
+    """
+
+    citation: ClassVar[str] = ("Lee et al. 2021, ICLR, Contrastive Learning with Adversarial Perturbations "
+                               "for Conditional Text Generation")
+    _config_keys: ClassVar[tuple[str, ...]] = ("tau",)
+
+    def __init__(self, tau: float | None = 0.1, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.tau = None if tau is None else check_positive_float(tau, "tau")
+
+    def forward(self, zx: Tensor, zy: Tensor, z_imposter: Tensor, z_positive: Tensor | None = None) -> Tensor:
+        check_embeddings(zx, "zx")
+        for name, z in (("zy", zy), ("z_imposter", z_imposter), ("z_positive", z_positive)):
+            if z is not None or name != "z_positive":
+                check_embeddings(z, name)
+                check_same_shape(zx, z, "zx", name)
+        dtype = compute_dtype(zx, zy)  # half inputs: the rows are computed in float32
+        zx, zy, z_imposter = zx.to(dtype), zy.to(dtype), z_imposter.to(dtype)
+        z_positive = None if z_positive is None else z_positive.to(dtype)
+        S = pairwise_cosine(zx, zy)
+        if z_positive is not None:
+            S = S.clone()
+            idx = torch.arange(S.shape[0], device=S.device)
+            S[idx, idx] = F.cosine_similarity(zx, z_positive, dim=-1)
+        imp = F.cosine_similarity(zx, z_imposter, dim=-1)[:, None]
+        logits = torch.cat([S, imp], 1)
+        if self.tau is not None:
+            logits = logits / self.tau
+        B = S.shape[0]
+        weight = torch.cat([torch.eye(B, dtype=logits.dtype, device=logits.device),
+                            logits.new_zeros(B, 1)], 1)
+        rows, _ = info_nce_rows(logits, weight, torch.ones_like(weight, dtype=torch.bool))
+        return self.reduce(rows)
+
+
 def claps_logits_loss(zx: Tensor, zy: Tensor, z_imposter: Tensor, z_positive: Tensor | None,
                       tau: float | None) -> Tensor:
-    """Mean over rows of ``CE([S | s_imp], i)``; ``z_positive`` replaces the diagonal of ``S``.
-
-    ``S_ij = cos(zx_i, zy_j)``, ``s_imp_i = cos(zx_i, z_imposter_i)``; all divided by ``tau`` unless
-    ``tau is None`` (the official code's ``L_2``).
-    """
-    S = pairwise_cosine(zx, zy)
-    if z_positive is not None:
-        S = S.clone()
-        idx = torch.arange(S.shape[0], device=S.device)
-        S[idx, idx] = F.cosine_similarity(zx, z_positive, dim=-1)
-    imp = F.cosine_similarity(zx, z_imposter, dim=-1)[:, None]
-    logits = torch.cat([S, imp], 1)
-    if tau is not None:
-        logits = logits / tau
-    B = S.shape[0]
-    weight = torch.cat([torch.eye(B, dtype=logits.dtype, device=logits.device),
-                        logits.new_zeros(B, 1)], 1)
-    rows, _ = info_nce_rows(logits, weight, torch.ones_like(weight, dtype=torch.bool))
-    return rows.mean()
+    """Mean over rows of ``CE([S | s_imp], i)`` (:class:`CLAPSLoss`); ``z_positive`` replaces the diagonal
+    of ``S``, ``tau=None``: raw cosines (the official code's ``L_2``)."""
+    return CLAPSLoss(tau)(zx, zy, z_imposter, z_positive)
 
 
 class CLAPS(nn.Module):

@@ -16,14 +16,18 @@ sampling beam search (``N`` samples of ``L`` tokens per beam, keep the best ``B`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from contrastkit._validation import check_embeddings, check_same_dim
 from contrastkit.generation.contrastive_search import _cache_kwarg, _out_cache
 from contrastkit.losses import InfoNCE
+from contrastkit.losses.base import ContrastiveLoss
 
-__all__ = ["RankGenEncoder", "nucleus_sample", "over_generate_and_rerank", "rankgen_beam_search", "rankgen_loss"]
+__all__ = ["RankGenEncoder", "RankGenLoss", "nucleus_sample", "over_generate_and_rerank", "rankgen_beam_search",
+           "rankgen_loss"]
 
 
 class RankGenEncoder(nn.Module):
@@ -81,14 +85,43 @@ class RankGenEncoder(nn.Module):
         return (p * c).sum(-1)
 
 
-def rankgen_loss(prefix_emb: Tensor, cont_emb: Tensor, generated_emb: Tensor | None = None) -> Tensor:
-    """RankGen's loss ``-mean_i log exp(p_i.c_i) / (sum_j exp(p_i.c_j) + sum_j exp(p_i.g_j))``.
+class RankGenLoss(ContrastiveLoss):
+    """RankGen's loss (Krishna et al., EMNLP 2022, Eq. 1) of prefix and continuation vectors.
 
-    Composed from the core: ``InfoNCE(temperature=1.0, mode="a_to_b", similarity="dot")`` with the
-    model-generated continuations as extra ``negatives`` (``None``: in-document negatives only).
+    ``l_i = -log exp(p_i . c_i) / (sum_j exp(p_i . c_j) + sum_j exp(p_i . g_j))``: the core
+    ``InfoNCE(temperature=1.0, mode="a_to_b", similarity="dot")`` with the model-generated
+    continuations ``g`` as extra ``negatives`` (``None``: in-document negatives only).
+    Call ``loss(prefix_emb (N, d), cont_emb (N, d), generated_emb (M, d) | None)``.
+
+    Args:
+        reduction: ``mean`` (the paper's, up to the constant ``N``), ``sum`` or ``none`` (``l_i`` per prefix).
+
+    Raises:
+        ValueError / TypeError: a vector batch that is not ``(N, d)``, or of another ``d`` / ``N``.
     """
-    return InfoNCE(temperature=1.0, mode="a_to_b", similarity="dot")(prefix_emb, cont_emb,
-                                                                   negatives=generated_emb)
+
+    citation: ClassVar[str] = ("Krishna et al. 2022, EMNLP, RankGen: Improving Text Generation with "
+                               "Large Ranking Models")
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._infonce = InfoNCE(temperature=1.0, mode="a_to_b", similarity="dot", reduction=reduction)
+
+    def forward(self, prefix_emb: Tensor, cont_emb: Tensor, generated_emb: Tensor | None = None) -> Tensor:
+        check_embeddings(prefix_emb, "prefix_emb")
+        check_embeddings(cont_emb, "cont_emb")
+        if cont_emb.shape != prefix_emb.shape:
+            raise ValueError(f"cont_emb: expected the shape of prefix_emb {tuple(prefix_emb.shape)}, got "
+                             f"{tuple(cont_emb.shape)}")
+        if generated_emb is not None:
+            check_embeddings(generated_emb, "generated_emb")
+            check_same_dim(prefix_emb, generated_emb, "prefix_emb", "generated_emb")
+        return self._infonce(prefix_emb, cont_emb, negatives=generated_emb)
+
+
+def rankgen_loss(prefix_emb: Tensor, cont_emb: Tensor, generated_emb: Tensor | None = None) -> Tensor:
+    """RankGen's mean loss (:class:`RankGenLoss`)."""
+    return RankGenLoss()(prefix_emb, cont_emb, generated_emb)
 
 
 @torch.no_grad()

@@ -14,16 +14,17 @@ This is a margin form, not InfoNCE, so it reuses only the core cosine
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit._validation import check_embeddings, compute_dtype
+from contrastkit._validation import check_embeddings, check_non_negative_float, compute_dtype
 from contrastkit.functional.similarity import pairwise_cosine
+from contrastkit.losses.base import ContrastiveLoss
 
-__all__ = ["simctg_contrastive_loss", "simctg_lm_loss"]
+__all__ = ["SimCTGLoss", "simctg_contrastive_loss", "simctg_lm_loss"]
 
 
 def simctg_contrastive_loss(hidden: Tensor, attention_mask: Tensor | None = None, margin: float = 0.5) -> Tensor:
@@ -55,6 +56,63 @@ def simctg_contrastive_loss(hidden: Tensor, attention_mask: Tensor | None = None
     return (loss * pair).sum() / count
 
 
+class SimCTGLoss(ContrastiveLoss):
+    """SimCTG's training loss ``L_MLE + cl_weight * L_CL`` (Su et al., NeurIPS 2022, Eq. 2-3).
+
+    Call ``loss(hidden, logits, input_ids, attention_mask=None)`` with the last-layer hidden states
+    ``(B, T, E)``, the LM logits ``(B, T, V)`` and the ids ``(B, T)`` of a causal LM's batch:
+    ``L_MLE`` is the next-token NLL over the valid targets (``logits[:, :-1]`` against
+    ``input_ids[:, 1:]``; half-precision logits are upcast to float32), ``L_CL`` is
+    :func:`simctg_contrastive_loss` of ``hidden``. :meth:`parts` gives ``{"mle", "cl"}``.
+
+    Args:
+        margin: ``rho >= 0`` (paper 0.5).
+        cl_weight: weight of ``L_CL`` (paper 1.0).
+        reduction: ``mean`` only: both terms are means over the batch's tokens / token pairs.
+
+    Raises:
+        ValueError / TypeError: ``hidden`` not ``(B, T, E)``, ``logits`` not ``(B, T, V)`` of the same
+        ``B, T``, ``input_ids`` not ``(B, T)`` integers, ``attention_mask`` of another shape.
+    """
+
+    citation: ClassVar[str] = "Su et al. 2022, NeurIPS, A Contrastive Framework for Neural Text Generation"
+    _config_keys: ClassVar[tuple[str, ...]] = ("margin", "cl_weight")
+    reductions: ClassVar[tuple[str, ...]] = ("mean",)
+    part_names: ClassVar[tuple[str, ...]] = ("mle", "cl")
+
+    def __init__(self, margin: float = 0.5, cl_weight: float = 1.0, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = check_non_negative_float(margin, "margin")
+        self.cl_weight = check_non_negative_float(cl_weight, "cl_weight")
+
+    def parts(self, hidden: Tensor, logits: Tensor, input_ids: Tensor,
+              attention_mask: Tensor | None = None) -> dict[str, Tensor]:
+        """``{"mle": L_MLE, "cl": L_CL}`` (unweighted; same arguments as the call)."""
+        check_embeddings(hidden, "hidden", rank=3)
+        check_embeddings(logits, "logits", rank=3)
+        B, T = hidden.shape[:2]
+        if tuple(logits.shape[:2]) != (B, T):
+            raise ValueError(f"logits: expected shape ({B}, {T}, vocab) like hidden, got {tuple(logits.shape)}")
+        if not isinstance(input_ids, Tensor) or input_ids.is_floating_point() or tuple(input_ids.shape) != (B, T):
+            raise ValueError(f"input_ids: expected an integer tensor of shape {(B, T)}, got "
+                             f"{getattr(input_ids, 'dtype', type(input_ids).__name__)} "
+                             f"{tuple(getattr(input_ids, 'shape', ()))}")
+        shifted = logits[:, :-1].to(compute_dtype(logits))
+        target = input_ids[:, 1:]
+        if attention_mask is not None:
+            if tuple(attention_mask.shape) != (B, T):
+                raise ValueError(f"attention_mask: expected shape {(B, T)}, got {tuple(attention_mask.shape)}")
+            target = target.masked_fill(attention_mask[:, 1:] == 0, -100)
+        mle = F.cross_entropy(shifted.reshape(-1, shifted.shape[-1]), target.reshape(-1), ignore_index=-100)
+        return {"mle": mle, "cl": simctg_contrastive_loss(hidden, attention_mask, self.margin)}
+
+    def forward(self, hidden: Tensor, logits: Tensor, input_ids: Tensor,
+                attention_mask: Tensor | None = None) -> Tensor:
+        """``L_MLE + cl_weight * L_CL`` (scalar)."""
+        parts = self.parts(hidden, logits, input_ids, attention_mask)
+        return parts["mle"] + self.cl_weight * parts["cl"]
+
+
 def simctg_lm_loss(
     model: nn.Module,
     input_ids: Tensor,
@@ -63,15 +121,11 @@ def simctg_lm_loss(
     margin: float = 0.5,
     cl_weight: float = 1.0,
 ) -> dict[str, Any]:
-    """``L_MLE + cl_weight * L_CL`` of a causal LM on a batch (next-token NLL over valid targets).
+    """:class:`SimCTGLoss` of a causal LM on a batch (the model is run with ``output_hidden_states``).
 
     Returns ``{"loss", "mle", "cl"}``; ``loss`` carries the gradient.
     """
     out = model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-    logits = out.logits[:, :-1].float()
-    target = input_ids[:, 1:]
-    if attention_mask is not None:
-        target = target.masked_fill(attention_mask[:, 1:] == 0, -100)
-    mle = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
-    cl = simctg_contrastive_loss(out.hidden_states[-1], attention_mask, margin)
-    return {"loss": mle + cl_weight * cl, "mle": mle, "cl": cl}
+    loss = SimCTGLoss(margin, cl_weight)
+    parts = loss.parts(out.hidden_states[-1], out.logits, input_ids, attention_mask)
+    return {"loss": parts["mle"] + loss.cl_weight * parts["cl"], **parts}

@@ -95,17 +95,71 @@ def gate(claims: list[Claim], quick: bool, powered_in_quick: bool = False) -> li
     return claims
 
 
-def main(reproduce: Callable[..., ReproResult], argv: list[str] | None = None) -> int:
-    """``python -m contrastkit.papers.NAME.reproduce [--quick] [--json FILE] [--seeds 0,1,2]``."""
+def merge_per_seed(parts: Sequence[dict[str, Any]], path: str = "metrics") -> dict[str, Any]:
+    """The per-seed metrics of runs over disjoint seeds, concatenated in order (resume a reproduction).
+
+    Lists (one value per seed, and ``seeds`` itself) are concatenated, mappings merged key by key;
+    wall / CPU ``seconds`` are summed; any other value must be equal in every part (a design number that
+    does not depend on the seed), else ``ValueError`` names its key. A key missing from some part is an
+    error too (its seeds would silently drop out of the comparison), except a timing (``*seconds``),
+    which is then dropped: the total is unknown.
+    """
+    if not parts:
+        raise ValueError(f"{path}: expected at least one stored result to merge")
+    first = parts[0]
+    if isinstance(first, dict):
+        if all(isinstance(p, dict) for p in parts):
+            timings = {k for p in parts for k in p if k.endswith("seconds")}
+            partial = {k for k in timings if not all(k in p for p in parts)}
+            parts = [{k: v for k, v in p.items() if k not in partial} for p in parts]
+            first = parts[0]
+        keys = list(first)
+        for p in parts[1:]:
+            if not isinstance(p, dict) or set(p) != set(keys):
+                raise ValueError(f"{path}: the stored results have different keys "
+                                 f"({sorted(keys)} vs {sorted(p) if isinstance(p, dict) else type(p).__name__})")
+        return {k: merge_per_seed([p[k] for p in parts], f"{path}.{k}") for k in keys}
+    if isinstance(first, list):
+        if not all(isinstance(p, list) for p in parts):
+            raise ValueError(f"{path}: expected per-seed lists in every stored result")
+        return [v for p in parts for v in p]
+    if path.endswith("seconds"):
+        return sum(float(p) for p in parts)
+    if any(p != first for p in parts[1:]):
+        raise ValueError(f"{path}: differs between the stored results ({[p for p in parts]}); cannot merge")
+    return first
+
+
+def main(reproduce: Callable[..., ReproResult], argv: list[str] | None = None,
+         redecide: Callable[[dict[str, Any], bool], ReproResult] | None = None) -> int:
+    """``python -m contrastkit.papers.NAME.reproduce [--quick] [--json FILE] [--seeds 0,1,2]
+    [--merge A.json B.json ...]``.
+
+    ``--merge`` (papers that give ``redecide(metrics, quick)``) decides the claims from stored results of
+    runs over disjoint seeds (:func:`merge_per_seed`), training nothing: a reproduction is resumed by
+    running only its missing seeds with ``--seeds`` and merging.
+    """
     import argparse
 
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--seeds", type=str, default=None, help="comma-separated seeds (default: the recipe's)")
+    if redecide is not None:
+        p.add_argument("--merge", type=Path, nargs="+", default=None,
+                       help="stored result JSONs of disjoint seeds to decide together (no training)")
     a = p.parse_args(argv)
-    seeds = None if a.seeds is None else [int(s) for s in a.seeds.split(",")]
-    result = reproduce(quick=a.quick, seeds=seeds)
+    if getattr(a, "merge", None):
+        if a.quick or a.seeds is not None:
+            p.error("--merge decides stored full runs; it takes neither --quick nor --seeds")
+        stored = [json.loads(f.read_text()) for f in a.merge]
+        if any(s.get("quick") for s in stored):
+            p.error("--merge: a stored result is a quick (smoke) run")
+        assert redecide is not None
+        result = redecide(merge_per_seed([s["metrics"] for s in stored]), False)
+    else:
+        seeds = None if a.seeds is None else [int(s) for s in a.seeds.split(",")]
+        result = reproduce(quick=a.quick, seeds=seeds)
     print(result.summary())
     if a.json is not None:
         a.json.write_text(json.dumps(result.to_dict(), indent=2, default=float))

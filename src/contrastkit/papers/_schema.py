@@ -2,7 +2,8 @@
 
 Every recipe has ``name``, ``seeds``, then the paper's typed sections (``data``, ``model``,
 ``trainer``, ``arms``, ``claims``) and a ``quick`` mapping whose entries are deep-merged over the
-other sections for ``--quick`` runs (it is validated by the same models after the merge).
+other sections for ``--quick`` runs (it is validated by the same models after the merge); a ``null``
+in ``quick`` removes that key (e.g. an arm the quick run leaves out).
 
 Strict means no coercion: ``"200"`` is not an integer, ``true`` is not a seed, ``"yes"`` is not a
 boolean, and a float must be finite (``.inf`` / ``.nan`` are rejected at load). An unknown key is an
@@ -42,6 +43,27 @@ class PaperRecipe(Section):
     quick: dict[str, Any] = Field(default_factory=dict)
 
 
+class LightningTrainerSection(Section):
+    """``lightning.Trainer`` keyword arguments a recipe may set (see :func:`contrastkit.training.make_trainer`)."""
+
+    accelerator: str = "cpu"
+    devices: PositiveInt = 1
+    enable_checkpointing: bool = False
+    logger: bool = False
+
+
+class TSEncoderSection(Section):
+    """A :class:`contrastkit.timeseries.TSEncoder` (``type`` is documentation); ``head_*``: a projection MLP."""
+
+    type: str
+    hidden_dims: PositiveInt
+    repr_dims: PositiveInt
+    depth: PositiveInt
+    mask_mode: str
+    head_hidden: PositiveInt | None = None
+    head_out: PositiveInt | None = None
+
+
 class RecipeError(ValueError):
     """A recipe that does not validate; the message names every bad key by its dotted path."""
 
@@ -52,7 +74,9 @@ R = TypeVar("R", bound=PaperRecipe)
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:  # a quick override of null drops the key (an arm left out of the quick run)
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -77,17 +101,34 @@ def _explain(err: dict[str, Any]) -> str:
     return f"{key}: {err['msg']}, got {got!r}{hint}"
 
 
-def parse_paper_recipe(data: Any, model: type[R], *, quick: bool = False, source: str = "recipe") -> R:
+class TrainingSectionRecipe(Section):
+    """A recipe whose ``quick`` mapping overrides keys of its ``training`` section (the time-series and
+    sequential-recommendation reproductions; seeds in ``training.seeds``)."""
+
+    name: str
+    reproduce: str
+    quick: dict[str, Any] = Field(default_factory=dict)
+
+
+S = TypeVar("S", bound=Section)
+
+
+def parse_paper_recipe(data: Any, model: type[S], *, quick: bool = False, source: str = "recipe",
+                       quick_into: str | None = None) -> S:
     """Validate a recipe mapping against ``model``; ``quick`` returns it with the ``quick`` section deep-merged
-    over the other sections. Both variants are always validated."""
+    over the other sections (``quick_into="training"``: over that one section). Both variants are always
+    validated."""
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     over = data.get("quick", {})
     if not isinstance(over, dict):
         raise RecipeError(f"{source}: quick: expected a mapping, got {type(over).__name__}")
     # both variants are validated, so a bad quick override fails a full load as well (and vice versa)
+    if quick_into is not None:
+        section = data.get(quick_into)
+        over = {quick_into: over} if isinstance(section, dict) else {}
     variants = {False: data, True: _merge(data, over)}
-    parsed: dict[bool, R] = {}
+    parsed: dict[bool, S] = {}
     for is_quick, merged in variants.items():
         try:
             parsed[is_quick] = model.model_validate(merged)
@@ -111,5 +152,6 @@ def load_paper_recipe(name: str, model: type[R], *, quick: bool = False, path: s
     return recipe
 
 
-__all__ = ["FiniteFloat", "PaperRecipe", "PositiveFloat", "PositiveInt", "RecipeError", "Section", "StrictSeed",
-           "load_paper_recipe", "parse_paper_recipe"]
+__all__ = ["FiniteFloat", "LightningTrainerSection", "PaperRecipe", "PositiveFloat", "PositiveInt", "RecipeError",
+           "Section", "StrictSeed", "TSEncoderSection", "TrainingSectionRecipe", "load_paper_recipe",
+           "parse_paper_recipe"]

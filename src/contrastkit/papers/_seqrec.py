@@ -39,6 +39,101 @@ _METHODS = ("sasrec", "cl4srec", "mclrec", "sra_cl")
 
 
 # ------------------------------------------------------------------------------------------ settings
+def _schema() -> type:
+    """The strict schema shared by the three seqrec recipes (built on first use: pydantic stays a lazy import)."""
+    from typing import Annotated, Literal
+
+    from pydantic import Field
+
+    from contrastkit.papers._schema import (
+        FiniteFloat,
+        PositiveFloat,
+        PositiveInt,
+        Section,
+        StrictSeed,
+        TrainingSectionRecipe,
+    )
+
+    Prob = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
+
+    class Dataset(Section):
+        source: str
+        name: str
+        max_len: PositiveInt
+        k_core: PositiveInt | None
+        split: str
+
+    class Encoder(Section):
+        hidden_size: PositiveInt
+        n_layers: PositiveInt
+        n_heads: PositiveInt
+        inner_size: PositiveInt
+        dropout: Prob
+
+    class SASRec(Section):
+        pass
+
+    class CL4SRec(Section):
+        cl_weight: FiniteFloat
+        temperature: PositiveFloat
+        similarity: str
+        crop: Prob
+        mask: Prob
+        reorder: Prob
+
+    class MCLRec(CL4SRec):
+        aug_weight: FiniteFloat
+        reg_factor: FiniteFloat
+        aug_lr: PositiveFloat
+
+    class SRACL(Section):
+        alpha: FiniteFloat
+        beta: FiniteFloat
+        substitute_p: Prob
+        item_k: PositiveInt
+        user_k: PositiveInt
+        temperature: PositiveFloat
+        similarity: str
+        attention_dropout: Prob
+
+    class Methods(Section):
+        sasrec: SASRec
+        cl4srec: CL4SRec
+        mclrec: MCLRec
+        sra_cl: SRACL
+
+    class Training(Section):
+        methods: list[Literal["sasrec", "cl4srec", "mclrec", "sra_cl"]] = Field(min_length=1)
+        batch_sizes: list[PositiveInt] = Field(min_length=1)
+        lr: PositiveFloat
+        epochs: PositiveInt
+        eval_every: PositiveInt
+        windows: Literal["all"] | PositiveInt
+        max_users: PositiveInt | None
+        seeds: list[StrictSeed] = Field(min_length=1)
+
+    class Gain(Section):
+        method: str
+        baseline: str
+
+    class Claims(Section):
+        metric: str
+        # [method, baseline, batch size]
+        beats: list[Annotated[list[str | PositiveInt], Field(min_length=3, max_length=3)]] = Field(min_length=1)
+        larger_gain_at_small_batch: Gain | None = None
+
+    class SeqRecRecipe(TrainingSectionRecipe):
+        """``papers/{cl4srec,mclrec,sra_cl}/recipe.yaml``."""
+
+        dataset: Dataset
+        encoder: Encoder
+        methods: Methods
+        training: Training
+        claims: Claims
+
+    return SeqRecRecipe
+
+
 def load_recipe(name: str) -> dict[str, Any]:
     """The plain-data recipe ``papers/<pkg>/recipe.yaml`` (``yaml.safe_load``); its ``name`` must match."""
     import yaml
@@ -48,7 +143,16 @@ def load_recipe(name: str) -> dict[str, Any]:
     recipe = yaml.safe_load(recipe_path(name).read_text())
     if not isinstance(recipe, dict) or recipe.get("name") != name:
         raise ValueError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
+    check_recipe(name, recipe)
     return recipe
+
+
+def check_recipe(name: str, recipe: dict[str, Any]) -> None:
+    """Validate ``recipe`` and its quick variant strictly (unknown key / wrong type: a
+    :class:`contrastkit.papers._schema.RecipeError` naming the dotted key)."""
+    from contrastkit.papers._schema import parse_paper_recipe
+
+    parse_paper_recipe(recipe, _schema(), source=f"recipe {name!r}", quick_into="training")
 
 
 def seqrec_settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MODALITIES = ("vision", "timeseries", "image-text", "text", "text-generation", "sequential-recommendation")
+MODALITIES = ("vision", "timeseries", "image-text", "text-generation", "sequential-recommendation", "speech",
+              "text", "graph")
 
 
 def resolve(ref: str) -> Any:

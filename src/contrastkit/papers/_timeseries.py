@@ -32,7 +32,20 @@ def load_recipe(name: str) -> dict[str, Any]:
         raise ValueError(f"recipe {name!r}: expected a mapping at the top level, got {type(recipe).__name__}")
     if recipe.get("name") != name:
         raise ValueError(f"recipe {name!r}: expected the key 'name: {name}', got {recipe.get('name')!r}")
+    check_recipe(name, recipe)
     return recipe
+
+
+def check_recipe(name: str, recipe: dict[str, Any]) -> None:
+    """Validate ``recipe`` (and its quick variant) against ``papers/<name>/schema.py:RECIPE`` (strict: an
+    unknown key or a wrong type raises :class:`contrastkit.papers._schema.RecipeError` naming the dotted key)."""
+    import importlib
+
+    from contrastkit.papers._common import package_name
+    from contrastkit.papers._schema import parse_paper_recipe
+
+    schema = importlib.import_module(f"contrastkit.papers.{package_name(name)}.schema").RECIPE
+    parse_paper_recipe(recipe, schema, source=f"recipe {name!r}", quick_into="training")
 
 
 def _seeds(recipe: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> tuple[int, ...]:

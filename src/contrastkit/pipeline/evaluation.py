@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit import evaluate as ev
+from contrastkit._progress import announce
 
 
 @torch.no_grad()
@@ -40,8 +41,10 @@ def representation_metrics(
     ``alignment`` uses two augmented views of each test image (Wang & Isola 2020);
     ``uniformity`` and ``tolerance`` (Wang & Liu 2021) use the clean test images.
     """
+    announce(f"embedding {len(train_images)} train + {len(test_images)} test images")
     h_train, h_test = embed(encoder, train_images), embed(encoder, test_images)
     z_test = F.normalize(embed(projector, h_test), dim=1)
+    announce("linear probe and kNN")
     metrics = {
         "linear_probe_accuracy": ev.linear_probe(h_train, train_labels, h_test, test_labels, seed=seed),
         "knn_accuracy": ev.knn_accuracy(h_train, train_labels, h_test, test_labels, k=knn_k),
@@ -71,6 +74,7 @@ def baseline_metrics(
     seed: int = 0,
 ) -> dict[str, float]:
     """Linear probes on raw pixels and on a randomly initialised encoder of the same architecture."""
+    announce("baselines: raw pixels and a random encoder")
     raw = ev.linear_probe(train_images.flatten(1), train_labels, test_images.flatten(1), test_labels, seed=seed)
     torch.manual_seed(seed)
     random_encoder = make_encoder()

@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
+from contrastkit._progress import announce
 from contrastkit.methods.barlow_twins import BarlowTwins
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.dino import DINO
@@ -297,6 +298,7 @@ def train(
 def evaluate_run(run_dir: str | Path, *, recipe: Recipe | None = None, module: Any = None) -> dict[str, float]:
     """(Re-)evaluate a saved run: metrics next to baselines into ``metrics.json`` and ``report.md``."""
     run_dir = Path(run_dir)
+    announce(f"loading {run_dir}")
     model, saved_recipe = load_run(run_dir)
     recipe = recipe or saved_recipe
     train_split, test_split = load_splits(recipe)
@@ -315,5 +317,6 @@ def evaluate_run(run_dir: str | Path, *, recipe: Recipe | None = None, module: A
             train_images, train_labels, test_split.images, test_split.labels, seed=recipe.seed,
         )
     write_json(run_dir / METRICS_FILE, metrics)
+    announce("writing report.md")
     write_report(run_dir, recipe.name, metrics, embed(model.encoder, test_split.images), test_split.labels)
     return metrics

@@ -81,6 +81,8 @@ _BUILTINS: list[Entry] = [
           lambda m: {"input_dims": m.input_dims, "output_dims": m.output_dims,
                      "hidden_dims": m.input_fc.out_features, "depth": len(m.feature_extractor) - 1,
                      "mask_mode": m.mask_mode, "dropout": m.repr_dropout.p}),
+    Entry("audio_encoder", "contrastkit.speech.encoders", "AudioEncoder",
+          lambda m: {"n_mels": m.n_mels, "hidden": m.conv1.out_channels, "out_dim": m.out_dim}),
     Entry("bag_of_words", "contrastkit.multimodal.text", "BagOfWordsEncoder",
           lambda m: {"vocab_size": m.bag.num_embeddings, "embed_dim": m.bag.embedding_dim, "out_dim": m.out_dim}),
     Entry("logit_scale", "contrastkit.papers.clip.module", "LogitScale", _logit_scale),

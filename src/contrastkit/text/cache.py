@@ -67,7 +67,10 @@ def cache_key(encoder: TextEncoder | None, texts: Sequence[str], *, normalize: b
             version = ""
         model_id = f"packaged-minilm|{minilm_path()}|{version}|mean|128"
     else:
-        model_id = f"{encoder.source}|{encoder.pooling}|{encoder.max_length}|{weights_fingerprint(encoder)}"
+        tok = encoder.tokenizer
+        tokenizer_id = f"{getattr(tok, 'name_or_path', '')}|{len(tok) if hasattr(tok, '__len__') else ''}"
+        model_id = (f"{encoder.source}|{tokenizer_id}|{encoder.pooling}|{encoder.max_length}|"
+                    f"{weights_fingerprint(encoder)}")
     h = hashlib.sha256(f"{model_id}|normalize={normalize}".encode())
     for t in texts:
         h.update(b"\x1f" + t.encode("utf-8", "surrogatepass"))

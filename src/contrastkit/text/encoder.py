@@ -60,34 +60,47 @@ def _read_json(file: Path) -> Any:
         raise ValueError(f"path: {file} is not readable JSON ({err})") from None
 
 
+def _module_path(folder: Path, entry: dict[str, Any]) -> Path:
+    sub = folder / str(entry.get("path", ""))
+    if folder.resolve() not in (sub.resolve(), *sub.resolve().parents):  # a module path must stay inside
+        raise ValueError(f"path: {folder}/modules.json points outside the folder ({entry.get('path')!r})")
+    return sub
+
+
 def _folder_settings(folder: Path) -> dict[str, Any]:
-    """Pooling and normalisation declared by a sentence-transformers folder (empty if plain)."""
-    if not (folder / "config.json").is_file():
+    """Where the transformer lives (``"model_dir"``), and the pooling / normalisation a sentence-transformers
+    folder declares (``modules.json``; the transformer may sit in a sub-folder such as ``0_Transformer``)."""
+    out: dict[str, Any] = {"model_dir": folder}
+    modules_file = folder / "modules.json"
+    modules: list[Any] = []
+    if modules_file.is_file():
+        modules = _read_json(modules_file)
+        if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
+            raise ValueError(f"path: {modules_file} is not a sentence-transformers module list")
+        kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+        unknown = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
+        if unknown:
+            # a Dense or other head after pooling would be silently dropped: refuse instead
+            raise ValueError(f"path: {folder} has sentence-transformers modules {unknown} that TextEncoder does "
+                             "not implement (only Transformer -> Pooling -> Normalize)")
+        if kinds.count("Transformer") != 1:
+            raise ValueError(f"path: {modules_file} lists {kinds.count('Transformer')} Transformer modules, "
+                             "expected one")
+        out["model_dir"] = _module_path(folder, modules[kinds.index("Transformer")])
+        out["normalize"] = "Normalize" in kinds
+    model_dir = out["model_dir"]
+    if not (model_dir / "config.json").is_file():
         raise ValueError(f"path: {folder} is not a sentence encoder folder (no config.json); expected a "
                          "sentence-transformers or transformers model folder")
-    config = _read_json(folder / "config.json")
+    config = _read_json(model_dir / "config.json")
     if isinstance(config, dict) and config.get("format") in _CONTRASTKIT_FORMATS:
         raise ValueError(f"path: {folder} is a contrastkit model folder, not a sentence encoder; load it with "
                          "contrastkit.from_pretrained")
     if not isinstance(config, dict) or "model_type" not in config:
-        raise ValueError(f"path: {folder}/config.json is not a transformers model config (no model_type)")
-    out: dict[str, Any] = {}
-    modules_file = folder / "modules.json"
-    if not modules_file.is_file():
-        return out
-    modules = _read_json(modules_file)
-    if not isinstance(modules, list):
-        raise ValueError(f"path: {modules_file} is not a sentence-transformers module list")
-    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules if isinstance(m, dict)]
-    unknown = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
-    if unknown:
-        # a Dense or other head after pooling would be silently dropped: refuse instead
-        raise ValueError(f"path: {folder} has sentence-transformers modules {unknown} that TextEncoder does not "
-                         "implement (only Transformer -> Pooling -> Normalize)")
-    out["normalize"] = "Normalize" in kinds
+        raise ValueError(f"path: {model_dir}/config.json is not a transformers model config (no model_type)")
     for m in modules:
-        if isinstance(m, dict) and str(m.get("type", "")).endswith("Pooling"):
-            pool_file = folder / str(m.get("path", "")) / "config.json"
+        if str(m.get("type", "")).endswith("Pooling"):
+            pool_file = _module_path(folder, m) / "config.json"
             if pool_file.is_file():
                 pool = _read_json(pool_file)
                 modes = [mode for mode, key in _ST_POOLING_KEYS.items() if pool.get(key)]
@@ -150,6 +163,7 @@ class TextEncoder(nn.Module):
             ValueError: ``path`` is neither a sentence encoder folder nor a cached hub model, or its
                 sentence-transformers modules cannot be reproduced (a Dense head, max pooling, ...).
         """
+        from safetensors import SafetensorError
         from transformers import AutoModel, AutoTokenizer
 
         check_positive_int(max_length, "max_length")
@@ -160,7 +174,7 @@ class TextEncoder(nn.Module):
         name = str(path)
         if folder.is_dir():
             settings = _folder_settings(folder)
-            source = str(folder.resolve())
+            source = str(Path(settings["model_dir"]).resolve())
         elif folder.exists():
             raise ValueError(f"path: {folder} is a file; expected a sentence encoder folder")
         else:
@@ -168,7 +182,7 @@ class TextEncoder(nn.Module):
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, cache_dir=cache_dir)
             model = AutoModel.from_pretrained(source, local_files_only=True, cache_dir=cache_dir)
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError, KeyError, SafetensorError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             where = "folder" if folder.is_dir() else "hub name (not in the local cache; nothing is downloaded)"
             raise ValueError(f"path: {name!r} is not a loadable sentence encoder {where}: {first}") from None

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import random as _random
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from contrastkit._validation import check_embeddings, check_non_negative_float, check_positive_float, check_same_shape
+from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.infonce import InfoNCE
 from contrastkit.timeseries.encoder import TSEncoder, instance_pool
 from contrastkit.timeseries.losses import grouped_infonce
@@ -209,18 +212,68 @@ def augmentation_objective(
     return mmd + reg_weight * F.relu(mask_score.mean() - 0.4) + time_weight * time_smoothness(mask_score)
 
 
+class AutoTCLLoss(ContrastiveLoss):
+    """AutoTCL's encoder loss ``L_enc = InfoNCE_global + local_weight * L_local`` (Zheng et al., ICLR 2024).
+
+    ``InfoNCE_global`` is :func:`global_infonce` on the max-pooled series, ``L_local`` InfoTS's local
+    contrast :func:`local_infonce` (official ``local_infoNCE``, ``k`` segments from a random start).
+    Call ``loss(z_x, z_v)`` with ``(B, T, D)`` encoder outputs of a series and of its augmented view.
+
+    Args:
+        local_weight: ``lambda_local >= 0`` (official 0.3); 0 leaves the local term (and its random
+            start) out.
+        k: number of local segments (>= 4, official 16).
+        temperature: ``tau`` of both terms (official 1.0).
+        reduction: ``mean`` only: the local term is a mean over the segments of every series, so
+            there is no one value per input row.
+
+    Raises:
+        ValueError / TypeError: ``z_x`` not a ``(B, T, D)`` floating tensor, ``z_v`` of another shape.
+    """
+
+    citation: ClassVar[str] = "Zheng et al. 2024, ICLR, Parametric Augmentation for Time Series Contrastive Learning"
+    _config_keys: ClassVar[tuple[str, ...]] = ("local_weight", "k", "temperature")
+    reductions: ClassVar[tuple[str, ...]] = ("mean",)
+    part_names: ClassVar[tuple[str, ...]] = ("global", "local")
+
+    def __init__(self, local_weight: float = 0.3, k: int = 16, temperature: float = 1.0, *,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.local_weight = check_non_negative_float(local_weight, "local_weight")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 4:
+            raise ValueError(f"k: expected an integer >= 4 (segments), got {k!r}")
+        self.k, self.temperature = k, check_positive_float(temperature, "temperature")
+
+    def parts(self, z_x: Tensor, z_v: Tensor, padding_mask: Tensor | None = None, *,
+              start: int | None = None) -> dict[str, Tensor]:
+        """The unweighted terms ``{"global", "local"}`` (``local`` only when ``local_weight > 0``)."""
+        check_embeddings(z_x, "z_x", rank=3)
+        check_embeddings(z_v, "z_v", rank=3)
+        check_same_shape(z_x, z_v, "z_x", "z_v")
+        parts = {"global": global_infonce(z_x, z_v, temperature=self.temperature, padding_mask=padding_mask)}
+        if self.local_weight:
+            parts["local"] = local_infonce(z_x, k=self.k, temperature=self.temperature, start=start)
+        return parts
+
+    def forward(self, z_x: Tensor, z_v: Tensor, padding_mask: Tensor | None = None, *,
+                start: int | None = None) -> Tensor:
+        """``L_enc`` (scalar); ``start``: the local segments' first step (``None``: random)."""
+        parts = self.parts(z_x, z_v, padding_mask, start=start)
+        if "local" in parts:
+            return parts["global"] + self.local_weight * parts["local"]
+        return parts["global"]
+
+
 def encoder_objective(z_x: Tensor, z_v: Tensor, *, local_weight: float = 0.3, k: int = 16,
                       temperature: float = 1.0, padding_mask: Tensor | None = None) -> Tensor:
-    """AutoTCL encoder objective ``InfoNCE_global + local_weight * L_local`` (``tau = 1``)."""
-    loss = global_infonce(z_x, z_v, temperature=temperature, padding_mask=padding_mask)
-    if local_weight:
-        loss = loss + local_weight * local_infonce(z_x, k=k, temperature=temperature)
-    return loss
+    """AutoTCL encoder objective ``InfoNCE_global + local_weight * L_local``: :class:`AutoTCLLoss`."""
+    return AutoTCLLoss(local_weight, k, temperature)(z_x, z_v, padding_mask)
 
 
 __all__ = [
     "AugmentationNetwork",
     "AugmentationOutput",
+    "AutoTCLLoss",
     "augmentation_objective",
     "encoder_objective",
     "global_infonce",

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit._validation import check_labels, check_positive_float
+from contrastkit._validation import check_embeddings, check_labels, check_positive_float
 from contrastkit.losses.base import ContrastiveLoss
 from contrastkit.losses.infonce import InfoNCE
 from contrastkit.timeseries.losses import hierarchical_contrastive_loss
@@ -54,9 +54,57 @@ def flatten_time_normalized(z: Tensor) -> Tensor:
     return z.permute(0, 2, 1).reshape(z.shape[0], -1)
 
 
+class IDContrastiveLoss(ContrastiveLoss):
+    """COMET's trial / patient level contrast ``L_T`` / ``L_P`` (Wang et al., NeurIPS 2023).
+
+    Call ``loss(z1, z2, ids)`` with ``(B, T, D)`` representations of two views and ``(B,)`` integer
+    trial or patient ids; both ``pairs`` forms are described in the module docstring.
+
+    Args:
+        temperature: ``tau`` (official 0.1).
+        pairs: ``"labels"`` (symmetrised, default) or ``"official"`` (the official
+            ``id_contrastive_loss``; 0 when no two samples share an id).
+        reduction: ``mean`` only: the official form is a mean over same-id pairs, not over rows.
+
+    Raises:
+        ValueError / TypeError: ``z1`` not ``(B, T, D)``, ``z2`` of another shape, ``ids`` not ``(B,)`` integers.
+    """
+
+    citation: ClassVar[str] = "Wang et al. 2023, NeurIPS, Contrast Everything: hierarchical CL for medical time series"
+    _config_keys: ClassVar[tuple[str, ...]] = ("temperature", "pairs")
+    reductions: ClassVar[tuple[str, ...]] = ("mean",)
+
+    def __init__(self, temperature: float = 0.1, pairs: str = "labels", *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if pairs not in PAIR_FORMS:
+            raise ValueError(f"pairs: unknown option {pairs!r}; expected one of {PAIR_FORMS}")
+        self.temperature, self.pairs = check_positive_float(temperature, "temperature"), pairs
+
+    def forward(self, z1: Tensor, z2: Tensor, ids: Tensor) -> Tensor:
+        check_embeddings(z1, "z1", rank=3)
+        if z1.shape != z2.shape:
+            raise ValueError(f"z2: expected the shape of z1 (batch, time, dims) {tuple(z1.shape)}, got "
+                             f"{tuple(z2.shape)}")
+        ids = check_labels(ids, z1.shape[0], "ids").to(z1.device)
+        u1, u2 = flatten_time_normalized(z1), flatten_time_normalized(z2)
+        if self.pairs == "labels":
+            return InfoNCE(self.temperature, mode="symmetric")(u1, u2, labels=ids)
+        n = ids.shape[0]
+        index = torch.arange(n, device=ids.device)
+        later = (ids.unsqueeze(1) == ids.unsqueeze(0)) & (index.unsqueeze(0) > index.unsqueeze(1))
+        if not later.any():
+            return z1.new_zeros(())
+        weights = later.to(u1.dtype)
+        count = weights.sum(1)
+        loss = InfoNCE(self.temperature, mode="a_to_b", reduction="none", no_positive="ignore")
+        upper = (loss(u1, u2, weights=weights) * count).sum() / count.sum()
+        lower = (loss(u2, u1, weights=weights) * count).sum() / count.sum()
+        return (upper + lower) / 2
+
+
 def id_contrastive_loss(z1: Tensor, z2: Tensor, ids: Tensor, *, temperature: float = 0.1,
                         pairs: str = "labels") -> Tensor:
-    """COMET trial / patient level contrast (see module docstring for both ``pairs`` forms).
+    """COMET trial / patient level contrast: :class:`IDContrastiveLoss` (see the module docstring).
 
     Args:
         z1, z2: ``(B, T, D)`` representations of two views.
@@ -64,26 +112,7 @@ def id_contrastive_loss(z1: Tensor, z2: Tensor, ids: Tensor, *, temperature: flo
         temperature: ``tau`` (official 0.1).
         pairs: ``"labels"`` or ``"official"``.
     """
-    if pairs not in PAIR_FORMS:
-        raise ValueError(f"pairs: unknown option {pairs!r}; expected one of {PAIR_FORMS}")
-    if z1.dim() != 3 or z1.shape != z2.shape:
-        raise ValueError(f"z2: expected the shape of z1 (batch, time, dims) {tuple(z1.shape)}, got "
-                         f"{tuple(z2.shape)}")
-    ids = check_labels(ids, z1.shape[0], "ids").to(z1.device)
-    u1, u2 = flatten_time_normalized(z1), flatten_time_normalized(z2)
-    if pairs == "labels":
-        return InfoNCE(temperature, mode="symmetric")(u1, u2, labels=ids)
-    n = ids.shape[0]
-    index = torch.arange(n, device=ids.device)
-    later = (ids.unsqueeze(1) == ids.unsqueeze(0)) & (index.unsqueeze(0) > index.unsqueeze(1))
-    if not later.any():
-        return z1.new_zeros(())
-    weights = later.to(u1.dtype)
-    count = weights.sum(1)
-    loss = InfoNCE(temperature, mode="a_to_b", reduction="none", no_positive="ignore")
-    upper = (loss(u1, u2, weights=weights) * count).sum() / count.sum()
-    lower = (loss(u2, u1, weights=weights) * count).sum() / count.sum()
-    return (upper + lower) / 2
+    return IDContrastiveLoss(temperature, pairs)(z1, z2, ids)
 
 
 @dataclass
@@ -149,8 +178,7 @@ class COMETLoss(ContrastiveLoss):
                     raise ValueError(f"{level}_ids: level {level!r} has weight {w[level]} and needs "
                                      "group_views and its ids")
                 ids = check_labels(ids, group_views[0].shape[0], f"{level}_ids")
-                parts[level] = id_contrastive_loss(*group_views, ids, temperature=self.temperature,
-                                                   pairs=self.pairs)
+                parts[level] = IDContrastiveLoss(self.temperature, self.pairs)(*group_views, ids)
         for level, alpha in (("sample", 1.0), ("observation", 0.0)):
             if w[level] > 0:
                 if masked_views is None:
@@ -260,6 +288,7 @@ __all__ = [
     "build_hierarchy",
     "flatten_time_normalized",
     "group_batches",
+    "IDContrastiveLoss",
     "id_contrastive_loss",
     "patient_split",
 ]

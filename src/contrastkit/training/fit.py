@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader
 
+from contrastkit._progress import step_callback
 from contrastkit.training.steps import StepTicks
 
 MODES = ("min", "max")
@@ -86,7 +87,12 @@ def make_trainer(settings: Mapping[str, Any] | None = None, *, quiet: bool = Tru
         raise TypeError(f"settings: expected a mapping of lightning.Trainer arguments, got {type(settings).__name__}")
     if quiet:
         quiet_lightning()
-    return L.Trainer(**(DEFAULTS | dict(settings or {}) | overrides))
+    options = DEFAULTS | dict(settings or {}) | overrides
+    progress = step_callback()  # only while a command reports progress (contrastkit._progress)
+    if progress is not None and not options.get("enable_progress_bar"):
+        callbacks = options.get("callbacks") or []
+        options["callbacks"] = [*(callbacks if isinstance(callbacks, list) else [callbacks]), progress]
+    return L.Trainer(**options)
 
 
 def fit(module: L.LightningModule, settings: Mapping[str, Any] | None = None, *, loader: DataLoader | None = None,

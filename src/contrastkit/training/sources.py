@@ -88,9 +88,24 @@ class LoaderSource:
         return self._loader
 
 
+class UnboundSource:
+    """No data yet: a model built without data and trained with ``contrastkit.fit(model, data=...)``."""
+
+    indexed = False
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+
+    def __len__(self) -> int:
+        return 0
+
+    def loader(self, max_steps: int) -> DataLoader:
+        raise ValueError(f"data: {self.owner} was built without training data; pass data= to contrastkit.fit")
+
+
 def as_source(data: Any) -> BatchSource:
     """``data`` as a :class:`BatchSource`: a source as is, a ``DataLoader`` as :class:`LoaderSource`."""
-    if isinstance(data, (InMemorySource, LoaderSource)):
+    if isinstance(data, (InMemorySource, LoaderSource, UnboundSource)):
         return data
     if isinstance(data, DataLoader):
         return LoaderSource(data)
@@ -99,4 +114,4 @@ def as_source(data: Any) -> BatchSource:
     raise TypeError(f"source: expected an InMemorySource, LoaderSource or DataLoader, got {type(data).__name__}")
 
 
-__all__ = ["BatchSource", "InMemorySource", "LoaderSource", "as_source"]
+__all__ = ["BatchSource", "InMemorySource", "LoaderSource", "UnboundSource", "as_source"]

@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 
 from contrastkit.timeseries.augment import get_augmentation
-from contrastkit.timeseries.autotcl import AugmentationNetwork, augmentation_objective, encoder_objective
+from contrastkit.timeseries.autotcl import AugmentationNetwork, AutoTCLLoss, augmentation_objective
 from contrastkit.timeseries.encoder import TSEncoder
 
 
@@ -61,6 +61,7 @@ class AutoTCL(L.LightningModule):
         self.lr, self.meta_lr, self.ratio_step = lr, meta_lr, ratio_step
         self.local_weight, self.reg_weight, self.time_weight = local_weight, reg_weight, time_weight
         self.local_k = local_k
+        self.loss_fn = AutoTCLLoss(local_weight, local_k)
         self.swa_model = AveragedModel(encoder) if swa else None
         self.keep_ratios: list[float] = []
 
@@ -89,8 +90,7 @@ class AutoTCL(L.LightningModule):
         enc_opt = optimizers[0]
         self.encoder.train()
         v = self.view(x)
-        loss = encoder_objective(self.encoder(x), self.encoder(v), local_weight=self.local_weight,
-                                 k=self.local_k)
+        loss = self.loss_fn(self.encoder(x), self.encoder(v))
         enc_opt.zero_grad()
         self.manual_backward(loss)
         enc_opt.step()

@@ -8,12 +8,12 @@ SPEC = PaperSpec(
     title='Contrastive Learning with Adversarial Perturbations for Conditional Text Generation',
     citation='Lee et al., ICLR 2021',
     modality='text-generation',
-    loss='contrastkit.generation.claps:claps_logits_loss',
+    loss='contrastkit.generation.claps:CLAPSLoss',
     module='contrastkit.generation.claps:CLAPS',
     reproduction="contrastkit.papers.claps.reproduce:reproduce",
     recipe='claps/recipe.yaml',
     claim='noisy-source token accuracy > MLE (pretrain → fine-tune, rescaled perturbations)',
-    outcome=('**not testable** (3 seeds): noisy token acc CLAPS 89.4 vs MLE 90.6 %, −1.14 points, CI95 ['
-             '−2.52, +0.23], MDE 1.27 > 1 point'),
+    outcome=('**fail** (5 seeds, powered): noisy token acc CLAPS 89.3 vs MLE 90.6 %, −1.30 points, CI95 ['
+             '−1.98, −0.63], p = 0.997, MDE 0.74 ≤ 1 point'),
     readme="claps/README.md",
 )

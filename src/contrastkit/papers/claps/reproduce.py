@@ -172,5 +172,12 @@ def decide(cfg: dict[str, Any], rows: dict[str, dict[str, list[float]]], quick: 
     return ReproResult("claps", gate(claims, quick), {"accuracy": rows}, quick)
 
 
+def redecide(metrics: dict[str, Any], quick: bool = False) -> ReproResult:
+    """The claims of stored (merged) per-seed metrics, training nothing (``--merge``)."""
+    result = decide(load_recipe(RECIPE), metrics["accuracy"], quick)
+    result.metrics |= {k: v for k, v in metrics.items() if k != "accuracy"}
+    return result
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(reproduce))
+    raise SystemExit(main(reproduce, redecide=redecide))

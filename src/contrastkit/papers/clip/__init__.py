@@ -13,6 +13,6 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.clip.reproduce:reproduce",
     recipe='clip/recipe.yaml',
     claim='CLIP from scratch; LiT with frozen MiniLM on unseen prompts',
-    outcome='held under the old rules (LiT 95.6 % vs CLIP 9.6 % on numeral prompts); not re-run (paired.py)',
+    outcome='held under the old rules (LiT 95.6 % vs CLIP 9.6 % on numeral prompts); not re-run under the paired rules',
     readme="clip/README.md",
 )

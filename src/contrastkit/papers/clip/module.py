@@ -15,11 +15,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
 from contrastkit.losses.cwcl import CWCL
 from contrastkit.losses.infonce import InfoNCE
 from contrastkit.training.base import StepModule, source_field
-from contrastkit.training.sources import InMemorySource
+from contrastkit.training.sources import InMemorySource, LoaderSource, UnboundSource
 
 LOSSES = ("clip", "cwcl")
 
@@ -88,17 +89,34 @@ class CLIP(StepModule):
     frozen text embeddings; needs ``frozen_text``). ``image_augment`` / ``text_augment`` (token ids) and
     ``label_smoothing`` are the recipe knobs of Fini et al. (TMLR 2023).
 
+    Data, one of:
+
+    - in memory: ``images`` ``(n, C, H, W)`` and ``caption_ids`` ``(n,)`` (the caption row of each image in
+      ``caption_tokens`` / ``frozen_text``); the rows of step ``t`` depend only on ``(seed, t, rank)``;
+    - a ``DataLoader`` (``data=`` here, or later ``contrastkit.fit(model, data=loader)``) yielding
+      ``(images (B, C, H, W), text)`` batches, ``text`` being token ids ``(B, L)`` for a trainable tower or
+      embeddings ``(B, text_dim)`` of a frozen tower for LiT (then give ``text_dim`` instead of
+      ``frozen_text``). With ``loss="cwcl"`` the batch's frozen embeddings are CWCL's targets.
+
     Args:
         images: ``(n, C, H, W)`` training images; ``caption_ids``: ``(n,)`` row of each image's caption.
+        data: a ``DataLoader`` of ``(images, text)`` batches instead of ``images`` / ``caption_ids``.
+        text_dim: width ``d_t`` of the frozen-tower embeddings a loader yields (locked tower, no ``frozen_text``).
+
+    Raises:
+        ValueError / TypeError: naming the argument (both or neither text towers, a loader batch that is not an
+        ``(images, text)`` pair, ``caption_ids`` of another length, ...).
     """
 
     def __init__(
         self,
         image_encoder: nn.Module,
-        images: Tensor,
-        caption_ids: Tensor,
+        images: Tensor | None = None,
+        caption_ids: Tensor | None = None,
         *,
         image_feature_dim: int,
+        data: DataLoader | None = None,
+        text_dim: int | None = None,
         embed_dim: int = 64,
         text_encoder: nn.Module | None = None,
         caption_tokens: Tensor | None = None,
@@ -117,27 +135,44 @@ class CLIP(StepModule):
         weight_decay: float = 0.0,
         seed: int = 0,
     ) -> None:
-        if (frozen_text is None) == (text_encoder is None):
-            raise ValueError("text_encoder, frozen_text: give exactly one (a trainable tower with caption_tokens, "
-                             "or cached frozen embeddings)")
-        if text_encoder is not None and caption_tokens is None:
+        in_memory = images is not None or caption_ids is not None
+        if data is not None and in_memory:
+            raise ValueError("data: give a DataLoader of (images, text) batches or images + caption_ids, not both")
+        if data is not None and not isinstance(data, DataLoader):
+            raise TypeError(f"data: expected a DataLoader of (images, text) batches, got {type(data).__name__}")
+        locked = frozen_text is not None or (not in_memory and text_dim is not None)
+        if locked == (text_encoder is not None):
+            raise ValueError("text_encoder, frozen_text: give exactly one (a trainable tower, or a frozen tower's "
+                             "embeddings: frozen_text in memory, text_dim with a DataLoader)")
+        if in_memory and text_encoder is not None and caption_tokens is None:
             raise ValueError("caption_tokens: a trainable text tower needs the (C, L) token ids of the captions")
+        if text_dim is not None and (isinstance(text_dim, bool) or not isinstance(text_dim, int) or text_dim < 1):
+            raise ValueError(f"text_dim: expected an integer >= 1, got {text_dim!r}")
         if loss not in LOSSES:
             raise ValueError(f"loss: unknown option {loss!r}; expected one of {LOSSES}")
-        if loss == "cwcl" and frozen_text is None:
-            raise ValueError("loss: 'cwcl' takes its targets from a frozen text tower; pass frozen_text")
-        if caption_ids.shape != (images.shape[0],):
-            raise ValueError(f"caption_ids: expected shape ({images.shape[0]},), got {tuple(caption_ids.shape)}")
-        super().__init__(InMemorySource(images=images, caption_ids=caption_ids.long()), batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, seed=seed, optimizer="adamw")
+        if loss == "cwcl" and not locked:
+            raise ValueError("loss: 'cwcl' takes its targets from a frozen text tower; pass frozen_text (or text_dim "
+                             "with a DataLoader of frozen embeddings)")
+        if in_memory:
+            if images is None or caption_ids is None:
+                raise ValueError("images, caption_ids: in-memory pairs need both (or pass data=DataLoader)")
+            if caption_ids.shape != (images.shape[0],):
+                raise ValueError(f"caption_ids: expected shape ({images.shape[0]},), got {tuple(caption_ids.shape)}")
+            source: Any = InMemorySource(images=images, caption_ids=caption_ids.long())
+        else:
+            source = LoaderSource(data) if data is not None else UnboundSource(type(self).__name__)
+        super().__init__(source, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
+                         optimizer="adamw")
         self.image_encoder = image_encoder
         self.image_head = nn.Linear(image_feature_dim, embed_dim)
         self.text_encoder = text_encoder
         self.register_buffer("caption_tokens", caption_tokens, persistent=False)
         self.register_buffer("frozen_text", None if frozen_text is None else frozen_text.float(), persistent=False)
-        if frozen_text is not None and not text_head and frozen_text.shape[1] != embed_dim:
-            raise ValueError(f"embed_dim: a locked tower without text_head needs embed_dim = {frozen_text.shape[1]}")
-        self.text_head = nn.Linear(frozen_text.shape[1], embed_dim) if (frozen_text is not None and text_head) else None
+        width = frozen_text.shape[1] if frozen_text is not None else text_dim
+        if locked and not text_head and width != embed_dim:
+            raise ValueError(f"embed_dim: a locked tower without text_head needs embed_dim = {width}")
+        self.text_head = nn.Linear(width, embed_dim) if (locked and text_head) else None
+        self.locked_text = locked
         self.logit_scale = LogitScale(init_temperature, max_logit_scale, learnable=learn_temperature)
         self.loss_name = loss
         self.clip_loss = InfoNCE(init_temperature, mode="symmetric")
@@ -197,7 +232,49 @@ class CLIP(StepModule):
         txt = self.text_view(ids, augment=True)
         return {"loss": self.pair_loss(img, txt, ids)}
 
-    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+    def bind(self, images: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
+        """Train from ``loader`` (``contrastkit.fit(model, data=loader)``): its ``(images, text)`` batches."""
+        name = type(self).__name__
+        if isinstance(self.data, InMemorySource):
+            raise TypeError(f"data: {name} holds its own training data (the image-caption pairs it was built with); "
+                            "call fit(model) without data=")
+        if loader is None:
+            raise TypeError(f"data: {name} holds its own training data or takes a DataLoader of (images, text) "
+                            "batches, not a tensor of samples")
+        self._source = LoaderSource(loader)
+
+    def loader_pair(self, batch: Any) -> tuple[Tensor, Tensor]:
+        """``(images, text)`` of a loader batch, checked."""
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2 or not all(isinstance(b, Tensor) for b in batch[:2]):
+            raise ValueError(f"data: expected (images, text) tensor batches, got {type(batch).__name__}")
+        x, text = batch[0], batch[1]
+        if text.shape[0] != x.shape[0]:
+            raise ValueError(f"data: {x.shape[0]} images but {text.shape[0]} texts in a batch")
+        if self.locked_text and (not text.is_floating_point() or text.dim() != 2):
+            raise ValueError(f"data: a locked text tower expects frozen embeddings (B, d_t), got {text.dtype} "
+                             f"{tuple(text.shape)}")
+        if not self.locked_text and text.is_floating_point():
+            raise ValueError("data: a trainable text tower expects token ids (B, L), got floating-point texts")
+        return x, text
+
+    def loader_loss(self, x: Tensor, text: Tensor) -> dict[str, Tensor]:
+        """Loss terms of one loader batch (text given per batch instead of caption rows)."""
+        img = self.encode_image(self.image_augment(x) if self.image_augment is not None else x)
+        tau = self.logit_scale.temperature()
+        if self.locked_text:
+            frozen = text.float()
+            txt = self.text_head(frozen) if self.text_head is not None else frozen
+            if self.cwcl_loss is not None:
+                return {"loss": self.cwcl_loss(txt, img, frozen=frozen, temperature=tau)}
+        else:
+            txt = self.encode_tokens(self.text_augment(text) if self.text_augment is not None else text)
+        eps = self.label_smoothing
+        weights = label_smoothing_weights(img.shape[0], eps, device=img.device) if eps > 0 else None
+        return {"loss": self.clip_loss(img, txt, weights=weights, temperature=tau)}
+
+    def loss_terms(self, batch: Any, step: int) -> dict[str, Tensor]:
+        if not self.data.indexed:
+            return self.loader_loss(*self.loader_pair(batch))
         return self.training_loss(batch["images"], batch["caption_ids"])
 
 

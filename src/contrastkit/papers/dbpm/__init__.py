@@ -9,7 +9,7 @@ SPEC = PaperSpec(
     citation='Lan et al., ICLR 2024',
     modality='timeseries',
     loss='contrastkit.losses:InfoNCE',
-    module='contrastkit.methods.ts_contrastive:TSSimCLR',
+    module='contrastkit.papers.dbpm.module:DBPMSimCLR',
     reproduction="contrastkit.papers.dbpm.reproduce:reproduce",
     recipe='dbpm/recipe.yaml',
     claim=('flags planted bad pairs (4 % per type, a rate the 3-sigma rule can detect): precision >= 3 x '

@@ -162,7 +162,7 @@ def settings(recipe: dict[str, Any], quick: bool = False) -> dict[str, Any]:
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproResult:
     """DBPM miniature (see the module docstring); ``quick`` runs the recipe's smoke settings, no verdict."""
     from contrastkit.methods.ts_contrastive import TSSimCLR
-    from contrastkit.mining.dbpm import DBPM
+    from contrastkit.papers.dbpm.module import DBPMSimCLR
 
     torch.set_num_threads(1)
     recipe = ts.load_recipe("dbpm")
@@ -188,11 +188,15 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
         x_train, strong = _planted_views(data.x_train, planted["noisy"], planted["faulty"], seed, s)
         for variant in acc:
             L.seed_everything(seed, verbose=False)
-            miner = (DBPM(n, s["epochs"], s["warmup"], beta_np=s["beta_np"], beta_fp=s["beta_fp"])
-                     if variant == "simclr+dbpm" else None)
-            model = TSSimCLR(_encoder(data.num_channels, enc), head_hidden=s["head_hidden"],
-                             head_out=s["head_out"], lr=s["lr"], temperature=s["temperature"],
-                             miner=miner, weak_view=weak, strong_view=strong)
+            common = {"head_hidden": s["head_hidden"], "head_out": s["head_out"], "lr": s["lr"],
+                      "temperature": s["temperature"], "weak_view": weak, "strong_view": strong}
+            if variant == "simclr+dbpm":
+                model: TSSimCLR = DBPMSimCLR(_encoder(data.num_channels, enc), num_pairs=n, max_epochs=s["epochs"],
+                                             warmup=s["warmup"], beta_np=s["beta_np"], beta_fp=s["beta_fp"],
+                                             **common)
+            else:
+                model = TSSimCLR(_encoder(data.num_channels, enc), **common)
+            miner = model.miner
             loader = DataLoader(TensorDataset(x_train, torch.arange(n)), batch_size=s["batch_size"], shuffle=True)
             ts._trainer(s["trainer"], max_epochs=s["epochs"]).fit(model, loader)
             acc[variant].append(_probe(model.encoder.encode(data.x_train), data.y_train,

@@ -13,6 +13,6 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.fini.reproduce:reproduce",
     recipe='fini/recipe.yaml',
     claim='improved recipe gain ≥ aux-loss gain',
-    outcome='+5.2 vs +2.6 points (holds under the old rules); paired rules in paired.py, not re-run',
+    outcome='+5.2 vs +2.6 points (holds under the old rules); paired rules not yet run',
     readme="fini/README.md",
 )

@@ -13,6 +13,6 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.hydra.reproduce:reproduce",
     recipe='hydra/recipe.yaml',
     claim='SupCon on arbitrary pairs collapses, gated version keeps accuracy',
-    outcome='85.2 vs 96.6 % (holds under the old rules); paired rules in paired.py, not re-run',
+    outcome='85.2 vs 96.6 % (holds under the old rules); paired rules not yet run',
     readme="hydra/README.md",
 )

@@ -45,7 +45,7 @@ class HydraContrastive(EncoderStepModule):
     (``identical`` = SupCon-style, ``arbitrary`` = a random batch row's label, ``distinct``); gates
     ``PairGate(y, y2)`` when ``gated`` (else the ungated ablation: SupCon on partner positives); loss
     :class:`~contrastkit.losses.hydra.Hydra`, plus ``gate_entropy_weight *`` :func:`gate_entropy` (default
-    0; the paper's binary-gate penalty, [verify] its weight). Probes use the backbone ``f``.
+    0; the paper's binary-gate penalty, its weight unverified). Probes use the backbone ``f``.
 
     Under DDP each rank embeds its share of the batch; the embeddings and labels are gathered (autograd)
     and the partner labels, gates and loss are computed on the global batch, identically on every rank.

@@ -1,7 +1,7 @@
 """Reproduction of RankGen: Improving Text Generation with Large Ranking Models (Krishna et al., EMNLP 2022): reranked
 continuations closer to gold than sampling.
 
-Measured figures: ``docs/generation.md``.
+Settings: ``papers/rankgen/recipe.yaml``; measured figures: ``docs/generation.md``.
 """
 
 from __future__ import annotations
@@ -10,34 +10,102 @@ import time
 from collections.abc import Sequence
 
 import torch
+from pydantic import Field
 
 from contrastkit.papers._generation import _claim, _metrics, _run_seeds, _train_lm, markov_documents, markov_table
+from contrastkit.papers._schema import PaperRecipe, PositiveFloat, PositiveInt, Section, load_paper_recipe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 
+class Data(Section):
+    vocab: PositiveInt
+    successors: PositiveInt
+    topics: PositiveInt
+    doc_length: PositiveInt
+    n_docs: PositiveInt
+    n_held: PositiveInt
+    held_seed_offset: int = Field(strict=True)
+    test_seed_offset: int = Field(strict=True)
+    splits: list[PositiveInt] = Field(min_length=2)
+    prefix_length: PositiveInt
+    continuation_length: PositiveInt
+    top_p: PositiveFloat = Field(le=1.0)
+    sample_chunk: PositiveInt
+
+
+class Model(Section):
+    d_model: PositiveInt
+    num_layers: PositiveInt
+    num_heads: PositiveInt
+    dim_feedforward: PositiveInt
+    max_len: PositiveInt
+
+
+class Generator(Section):
+    steps: PositiveInt
+    batch_size: PositiveInt
+
+
+class Trainer(Section):
+    steps: PositiveInt
+    lr: PositiveFloat
+    docs_per_batch: PositiveInt
+
+
+class Arm(Section):
+    inbook: bool
+    generated: bool
+
+
+class Evaluation(Section):
+    n_prompts: PositiveInt
+    num_samples: PositiveInt
+    rerank_arm: str
+
+
+class RankGenRecipe(PaperRecipe):
+    """``papers/rankgen/recipe.yaml``."""
+
+    data: Data
+    model: Model
+    generator: Generator
+    trainer: Trainer
+    arms: dict[str, Arm] = Field(min_length=1)
+    evaluation: Evaluation
+
+
+def load(quick: bool = False) -> RankGenRecipe:
+    r = load_paper_recipe("rankgen", RankGenRecipe, quick=quick)
+    if r.evaluation.rerank_arm not in r.arms:
+        raise ValueError(f"evaluation.rerank_arm: expected one of the arms {sorted(r.arms)}, "
+                         f"got {r.evaluation.rerank_arm!r}")
+    return r
+
+
 def _rankgen_data(docs: torch.Tensor, generator_lm: torch.nn.Module, *, seed: int, splits: Sequence[int],
-                  prefix_len: int, cont_len: int) -> dict[str, torch.Tensor]:
+                  prefix_len: int, cont_len: int, top_p: float, chunk: int) -> dict[str, torch.Tensor]:
     """Prefixes, gold continuations and generated continuations for every (document, split)."""
     from contrastkit.generation.rankgen import nucleus_sample
 
     pre = torch.stack([docs[:, s - prefix_len:s] for s in splits], 1)  # (D, P, Lp)
     gold = torch.stack([docs[:, s:s + cont_len] for s in splits], 1)  # (D, P, Lc)
     flat = pre.reshape(-1, prefix_len)
-    gen = torch.cat([nucleus_sample(generator_lm, flat[i:i + 256], cont_len, top_p=0.9,
+    gen = torch.cat([nucleus_sample(generator_lm, flat[i:i + chunk], cont_len, top_p=top_p,
                                     generator=torch.Generator().manual_seed(seed * 7919 + i))
-                     for i in range(0, flat.shape[0], 256)])
+                     for i in range(0, flat.shape[0], chunk)])
     return {"prefix": pre, "gold": gold, "generated": gen.reshape(gold.shape)}
 
 
-def _train_ranker(data: dict[str, torch.Tensor], *, vocab: int, seed: int, steps: int, use_inbook: bool,
-                  use_generated: bool, docs_per_batch: int = 8) -> torch.nn.Module:
+def _train_ranker(data: dict[str, torch.Tensor], *, vocab: int, seed: int, model: Model, trainer: Trainer,
+                  use_inbook: bool, use_generated: bool) -> torch.nn.Module:
     """Batches of ``docs_per_batch`` documents x all their splits: the other splits of the same document
     are in-document negatives; ``use_inbook=False`` keeps one split per document instead."""
     from contrastkit.generation.rankgen import RankGenEncoder, rankgen_loss
 
     torch.manual_seed(seed)
-    enc = RankGenEncoder(vocab, d_model=64, num_layers=2, num_heads=4, dim_feedforward=128, max_len=64).train()
-    opt = torch.optim.AdamW(enc.parameters(), lr=1e-3)
+    enc = RankGenEncoder(vocab, **model.model_dump()).train()
+    opt = torch.optim.AdamW(enc.parameters(), lr=trainer.lr)
+    steps, docs_per_batch = trainer.steps, trainer.docs_per_batch
     g = torch.Generator().manual_seed(seed + 1)
     D, P = data["prefix"].shape[:2]
     for _ in range(steps):
@@ -61,23 +129,22 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
     from contrastkit.generation.rankgen import over_generate_and_rerank
 
     c0 = time.process_time()
-    T = 4
-    n_docs, gen_steps, rank_steps, n_eval = (400, 60, 60, 12) if quick else (1500, 100, 300, 60)
-    # prefixes [s-16, s), continuations [s, s+16): no continuation lies inside another split's prefix
-    splits, Lp, Lc = (32, 64, 96), 16, 16
-    table = markov_table(seed=seed)
-    docs, _ = markov_documents(n_docs, 112, table, seed=seed, topics=T)
-    held, held_topic = markov_documents(200, 112, table, seed=seed + 500, topics=T)
-    lm = _train_lm(docs, seed=seed, steps=gen_steps, simctg_margin=None, batch=32)
-    train = _rankgen_data(docs, lm, seed=seed, splits=splits, prefix_len=Lp, cont_len=Lc)
-    test = _rankgen_data(held, lm, seed=seed + 99, splits=splits, prefix_len=Lp, cont_len=Lc)
-    variants = {"both": (True, True)} if quick else {"both": (True, True), "inbook_only": (True, False),
-                                                      "generated_only": (False, True)}
+    r = load(quick)
+    d, ev = r.data, r.evaluation
+    T, splits, Lp, Lc = d.topics, d.splits, d.prefix_length, d.continuation_length
+    table = markov_table(d.vocab, d.successors, seed=seed)
+    docs, _ = markov_documents(d.n_docs, d.doc_length, table, seed=seed, topics=T)
+    held, held_topic = markov_documents(d.n_held, d.doc_length, table, seed=seed + d.held_seed_offset, topics=T)
+    lm = _train_lm(docs, seed=seed, steps=r.generator.steps, simctg_margin=None, batch=r.generator.batch_size,
+                   vocab=d.vocab)
+    sampling = {"splits": splits, "prefix_len": Lp, "cont_len": Lc, "top_p": d.top_p, "chunk": d.sample_chunk}
+    train = _rankgen_data(docs, lm, seed=seed, **sampling)
+    test = _rankgen_data(held, lm, seed=seed + d.test_seed_offset, **sampling)
     row: dict[str, float] = {}
     rankers = {}
-    for name, (inbook, generated) in variants.items():
-        enc = _train_ranker(train, vocab=200, seed=seed, steps=rank_steps, use_inbook=inbook,
-                            use_generated=generated)
+    for name, arm in r.arms.items():
+        enc = _train_ranker(train, vocab=d.vocab, seed=seed, model=r.model, trainer=r.trainer,
+                            use_inbook=arm.inbook, use_generated=arm.generated)
         rankers[name] = enc
         with torch.no_grad():
             p = enc.encode_prefix(test["prefix"].reshape(-1, Lp))
@@ -91,24 +158,25 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
         row[f"{name}_acc_mean"] = (row[f"{name}_acc_vs_generated"] + row[f"{name}_acc_vs_inbook"]) / 2
     chosen, sampled, gold_c = [], [], []
     g = torch.Generator().manual_seed(seed + 4242)
-    for i in range(n_eval):
-        prefix = held[i:i + 1, 96 - Lp:96]
-        best, samples, _ = over_generate_and_rerank(lm, rankers["both"], prefix, num_samples=10,
+    split = splits[-1]  # the reranking prompts end at the last split point
+    for i in range(ev.n_prompts):
+        prefix = held[i:i + 1, split - Lp:split]
+        best, samples, _ = over_generate_and_rerank(lm, rankers[ev.rerank_arm], prefix, num_samples=ev.num_samples,
                                                     max_new_tokens=Lc, generator=g)
         t = int(held_topic[i])
         chosen.append(float((best % T == t).float().mean()))
         sampled.append(float((samples % T == t).float().mean()))
-        gold_c.append(float((held[i, 96:96 + Lc] % T == t).float().mean()))
-    row["topic_consistency_reranked"] = sum(chosen) / n_eval
-    row["topic_consistency_sampled"] = sum(sampled) / n_eval
-    row["topic_consistency_gold"] = sum(gold_c) / n_eval
+        gold_c.append(float((held[i, split:split + Lc] % T == t).float().mean()))
+    row["topic_consistency_reranked"] = sum(chosen) / ev.n_prompts
+    row["topic_consistency_sampled"] = sum(sampled) / ev.n_prompts
+    row["topic_consistency_gold"] = sum(gold_c) / ev.n_prompts
     row["topic_gap_reranked"] = abs(row["topic_consistency_reranked"] - row["topic_consistency_gold"])
     row["topic_gap_sampled"] = abs(row["topic_consistency_sampled"] - row["topic_consistency_gold"])
     row["_cpu_seconds"] = time.process_time() - c0
     return row
 
 
-def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: int = 1) -> ReproResult:
+def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, processes: int = 1) -> ReproResult:
     """RankGen (Krishna et al., EMNLP 2022) in miniature on topic-biased Markov documents.
 
     World: order-2 Markov language (V 200) where each document has one of 4 latent topics (topic
@@ -122,10 +190,12 @@ def reproduce(quick: bool = False, seeds: Sequence[int] = (0, 1, 2), processes: 
     samples, of the samples, and of the gold continuation.
     Claims: the reranked continuations' topic consistency is closer to the gold continuations' than
     the samples' is (corpus level, every seed); both negative types >= either alone on the mean
-    pairwise accuracy (not gating: the paper's ablation gap is small).
+    pairwise accuracy (not gating: the paper's ablation gap is small). Settings:
+    ``papers/rankgen/recipe.yaml`` (``seeds=None``: the recipe's).
     """
     t0 = time.perf_counter()
-    seeds = [seeds[0]] if quick else list(seeds)
+    seeds = list(load(quick).seeds if seeds is None else seeds)
+    seeds = seeds[:1] if quick else seeds
     per, cpu = _run_seeds(_rankgen_seed, seeds, quick, processes)
     rerank_ok = [a < b for a, b in zip(per["topic_gap_reranked"], per["topic_gap_sampled"], strict=True)]
     claims = [_claim("rerank_closer_to_gold", rerank_ok,

@@ -13,7 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.supremix.reproduce:reproduce",
     recipe='supremix/recipe.yaml',
     claim='lower probe MAE than the official SupCon and L1 (age-like integer labels)',
-    outcome=('**fail** (6 seeds): vs L1 refuted, vs SupCon inconclusive and underpowered (3.23° vs 3.13°, '
-             'MDE 0.19° > 0.14°); vs L1 significantly worse (3.23° vs 2.75°, CI95 of the gain [−0.76, −0.20]°)'),
+    outcome=('**fail** (12 seeds, powered): vs SupCon −0.08°, CI95 [−0.16, +0.002]°, p = 0.97, MDE 0.10° ≤ 0.14°; '
+             'vs L1 −0.54°, CI95 [−0.69, −0.38]°'),
     readme="supremix/README.md",
 )

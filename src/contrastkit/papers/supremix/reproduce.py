@@ -144,7 +144,9 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: s
     design = {"constant_mae": float((yte - ytr.median()).abs().mean()),
               "exact_positive_share": exact_positive_share(ytr, cfg["trainer"]["batch_size"]),
               "mean_weight": mean_weight(ytr)}
-    return decide(cfg, mae, design, quick)
+    result = decide(cfg, mae, design, quick)
+    result.metrics["seeds"] = list(seeds)
+    return result
 
 
 def decide(cfg: dict[str, Any], mae: dict[str, list[float]], design: dict[str, float], quick: bool) -> ReproResult:
@@ -179,5 +181,12 @@ def decide(cfg: dict[str, Any], mae: dict[str, list[float]], design: dict[str, f
     return ReproResult("supremix", gate(claims, quick), {"probe_mae_degrees": mae, "design": design}, quick)
 
 
+def redecide(metrics: dict[str, Any], quick: bool = False) -> ReproResult:
+    """The claims of stored (merged) per-seed metrics, training nothing (``--merge``)."""
+    result = decide(load_recipe(RECIPE), metrics["probe_mae_degrees"], metrics["design"], quick)
+    result.metrics |= {k: v for k, v in metrics.items() if k not in result.metrics}
+    return result
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(reproduce))
+    raise SystemExit(main(reproduce, redecide=redecide))
