@@ -100,9 +100,8 @@ def test_mnrl_equals_a_naive_loop():
 def test_bad_input_is_named(encoder, cached):
     states, mask = cached
     top = TopLayers(encoder, n_top=1)
-    with pytest.raises(ValueError, match="model: has no DomainExperts"):
-        with route(top, torch.zeros(6, dtype=torch.long)):
-            pass
+    with pytest.raises(ValueError, match="model: has no DomainExperts"), route(top, torch.zeros(6, dtype=torch.long)):
+        pass
     convert_to_domain_experts(top, 2)
     with pytest.raises(ValueError, match="domains: required"):
         top(states, mask)
