@@ -14,6 +14,7 @@ SPEC = PaperSpec(
     recipe='hicl/recipe.yaml',
     claim=('#Encoder topic precision@1 > off-the-shelf MiniLM; classifier with retrieved context and trigger '
            'terms > without'),
-    outcome='pending',
+    outcome=('**not run**: the 3-seed full run was not timed or run this session (only the 1-seed quick smoke); '
+             'method and tests in place'),
     readme="hicl/README.md",
 )
