@@ -9,7 +9,6 @@ the trained layers keep their dropout, which is what SimCSE's positives are made
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
@@ -20,6 +19,7 @@ from torch import Tensor, nn
 
 from contrastkit.papers._common import read_recipe
 from contrastkit.papers._schema import _merge
+from contrastkit.text import moe
 
 
 def load_text_recipe(name: str, quick: bool) -> dict[str, Any]:
@@ -46,37 +46,23 @@ def background_sentences(n: int, *, min_words: int = 5, max_words: int = 40, see
     return [pool[i] for i in sorted(idx)]
 
 
-def _extended_mask(mask: Tensor, dtype: torch.dtype) -> Tensor:
-    # the additive (n, 1, 1, L) mask BERT layers take (0 keep, dtype-min drop)
-    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
-
-
-class TopLayers(nn.Module):
+class TopLayers(moe.TopLayers):
     """A trainable copy of the top ``k`` transformer layers of a BERT-style ``TextEncoder`` + mean pooling.
 
-    ``forward(states, mask) -> (n, d)``: ``states`` ``(n, L, d)`` are the encoder's hidden states *below*
-    those layers (:func:`lower_states`), ``mask`` ``(n, L)`` the attention mask. Dropout is active in train
-    mode (two forwards differ: SimCSE's views) and off in eval mode (two forwards agree). With untouched
-    weights, eval-mode output equals ``encoder.forward`` (mean pooling, not normalised).
+    :class:`contrastkit.text.moe.TopLayers` with the papers' ``k`` argument. ``forward(states, mask) -> (n, d)``:
+    ``states`` ``(n, L, d)`` are the encoder's hidden states *below* those layers (:func:`lower_states`),
+    ``mask`` ``(n, L)`` the attention mask. Dropout is active in train mode (two forwards differ: SimCSE's
+    views) and off in eval mode (two forwards agree). With untouched weights, eval-mode output equals
+    ``encoder.forward`` (mean pooling, not normalised).
     """
 
     def __init__(self, encoder: Any, k: int) -> None:
-        super().__init__()
         layers = getattr(getattr(encoder.model, "encoder", None), "layer", None)
         if layers is None or not 1 <= k <= len(layers):
             raise ValueError(f"k: expected 1..{0 if layers is None else len(layers)} top layers of a BERT-style "
                              "encoder (model.encoder.layer)")
+        super().__init__(encoder, n_top=k)
         self.k = k
-        self.layers = nn.ModuleList(copy.deepcopy(layers[len(layers) - k:]))
-
-    def forward(self, states: Tensor, mask: Tensor) -> Tensor:
-        ext = _extended_mask(mask, states.dtype)
-        h = states
-        for layer in self.layers:
-            out = layer(h, attention_mask=ext)
-            h = out[0] if isinstance(out, tuple) else out
-        m = mask.unsqueeze(-1).to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
 @torch.no_grad()
