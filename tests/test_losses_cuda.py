@@ -41,6 +41,10 @@ def _cases() -> dict[str, Callable[[torch.Tensor, torch.Tensor, str], torch.Tens
             a, b, candidates=torch.stack([b.roll(1, 0), b.roll(2, 0)], 1))
         cases[f"siglip-{tile}"] = lambda a, b, dev, t=tile: SigLIP(scale=10.0, bias=-10.0,
                                                                  tile_size=None if t == "auto" else t)(a, b)
+    # Tiled with the tile cache off (every tile recomputed in backward; the cases above keep them).
+    cases["ntxent-5-recompute"] = lambda a, b, dev: InfoNCE(0.2, tile_size=5, tile_cache_mb=0)(a, b)
+    cases["clip-5-recompute"] = lambda a, b, dev: InfoNCE(0.2, mode="symmetric", tile_size=5, tile_cache_mb=0)(a, b)
+    cases["supcon-5-recompute"] = lambda a, b, dev: InfoNCE(0.2, tile_size=5, tile_cache_mb=0)(a, **kw(dev))
     cases["hard-negatives"] = lambda a, b, dev: HardNegativeInfoNCE(0.2, top_k=3)(a, b)
     cases["listwise"] = lambda a, b, dev: InfoNCE(0.2)(
         a, candidates=torch.stack([b, b.roll(1, 0), b.roll(2, 0)], 1),

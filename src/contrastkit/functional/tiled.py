@@ -1,4 +1,4 @@
-"""Tiled InfoNCE family: memory ``O(B·d + tile²)``, never the ``B x B`` similarity matrix.
+"""Tiled InfoNCE family: memory ``O(B·d + tile²)`` plus an optional tile cache of bounded size.
 
 For anchor ``i`` with logits ``l_ij = <x_i, y_j>`` (the temperature is folded into the inputs,
 ``x = prepare(a) / tau``) the InfoNCE family is (see :func:`contrastkit.functional.forms.info_nce_rows`)::
@@ -18,6 +18,9 @@ loss enters with ``-w_i / sum_j p_ij``, so ``h_i`` carries that sign)::
     G_ij = g_i * exp(l_ij - lse_i) [j in D(i)] + h_i * p_ij,    dX += G Y,   dY += G^T X
 
 so a tile costs one GEMM forward and three backward (the three-GEMM floor plus the recompute).
+The *tile cache* (``tile_cache_mb``) removes the recompute where it fits: forward keeps a tile's
+``exp(l_ij - c)`` (one shift ``c`` per tile) and backward forms ``G`` from it directly, so the
+similarity matrix is held only up to the stated budget and never built whole beyond it.
 Two structures are exploited exactly:
 
 - *shared* (two-view SimCLR / SupCon without extra negatives): anchors == candidates, the logit
@@ -189,18 +192,21 @@ def _forward_tile(
     s: Tensor, recompute: Callable[[], Tensor], buf2: Tensor, ones: Tensor,
     row_stats: tuple[Tensor, Tensor], col_stats: tuple[Tensor, Tensor] | None, col_width: int,
     window: float,
-) -> None:
+) -> float | None:
     """Update row statistics (and those of the first ``col_width`` columns) with logit tile ``s``.
 
     Fast path: one shift ``c`` (the tile maximum) for every row and column, so ``E = exp(s - c)``
     is computed once and gives both row and column sums. It is kept when every non-empty row and
     column sum is ``>= exp(-window)`` (its largest term is then within ``window + log(tile)`` of
     ``c``, and the terms lost to underflow weigh below ``e^-38`` of it). Otherwise the tile is
-    recomputed and folded in with the exact per-row and per-column online update."""
+    recomputed and folded in with the exact per-row and per-column online update.
+
+    Returns the shift ``c`` when the fast path was kept (``s`` then holds ``exp(l - c)``, which the
+    tile cache may keep for backward), else ``None`` (``s`` is destroyed)."""
     rmax = s.amax(1)
     finite = rmax[torch.isfinite(rmax)]
     if finite.numel() == 0:
-        return  # every entry excluded
+        return None  # every entry excluded
     c = float(finite.max())
     e = s.sub_(c).exp_()
     floor = math.exp(-window)
@@ -214,13 +220,37 @@ def _forward_tile(
         _merge(*row_stats, rmax, c, row_sum)
         if col_stats is not None and col_sum is not None:
             _merge(*col_stats, torch.zeros_like(col_sum), c, col_sum)
-        return
+        return c
     s = recompute()
     if col_stats is not None:
         part = buf2[: s.shape[0], :col_width]
         part.copy_(s[:, :col_width])
         _online_update(*col_stats, part, 0)
     _online_update(*row_stats, s, 1)
+    return None
+
+
+def _cached_backward_tile(
+    e: Tensor, c: float, buf2: Tensor, lse_r: Tensor, g_r: Tensor, lse_c: Tensor | None,
+    g_c: Tensor | None, cap: float,
+) -> Tensor:
+    """``H_ij = g_r_i exp(l_ij - lse_r_i) + g_c_j exp(l_ij - lse_c_j)`` from a cached tile
+    ``e = exp(l - c)`` (destroyed): ``H = e * (alpha_i + beta_j)``, ``alpha_i = g_r_i exp(c - lse_r_i)``.
+
+    The forward kept ``e`` only where every non-empty row and column sum of it is at least
+    ``exp(-window)``, so ``c - lse <= window + log(tile)`` for every row and column holding a
+    denominator entry; the exponent is clamped at ``cap`` (that bound) so that a row whose entries
+    of this tile are all excluded (its ``e`` row is 0) gets a finite factor, not ``0 * inf``."""
+    def factor(lse: Tensor, g: Tensor) -> Tensor:
+        return torch.where(torch.isfinite(lse), g * torch.exp((c - lse).clamp_max(cap)), 0.0)
+
+    alpha = factor(lse_r, g_r)
+    if lse_c is None or g_c is None:
+        return e.mul_(alpha.unsqueeze(1))
+    beta = torch.zeros(e.shape[1], dtype=e.dtype, device=e.device)
+    beta[: lse_c.shape[0]] = factor(lse_c, g_c)
+    both = torch.add(alpha.unsqueeze(1), beta.unsqueeze(0), out=buf2[: e.shape[0], : e.shape[1]])
+    return e.mul_(both)
 
 
 def _backward_tile(
@@ -265,6 +295,13 @@ class TiledLogSumExp(torch.autograd.Function):
     Outputs ``(lse_rows (R,), lse_cols (n_col,), soft_num (R,), soft_total (R,))`` where
     ``soft_num_i = sum_j p_ij l_ij`` and ``soft_total_i = sum_j p_ij`` (soft weights only, else
     empty). Saved for backward: ``x``, ``y`` and the ``O(B)`` statistics.
+
+    ``cache_bytes`` > 0 is the tile cache: forward keeps the exponentiated tiles ``exp(l - c)`` of
+    its fast path (one fresh ``tile x tile`` buffer each) until their total reaches ``cache_bytes``,
+    and backward uses a kept tile instead of recomputing its similarity GEMM and its ``exp``
+    (CLIP: three GEMMs of ``B² d`` instead of four; shared: 1.5 instead of 2). Tiles beyond the
+    budget, and tiles that took the exact online update, are recomputed as without a cache. Each
+    kept tile is released once backward has used it (a second backward recomputes).
     """
 
     @staticmethod
@@ -273,6 +310,7 @@ class TiledLogSumExp(torch.autograd.Function):
         layout: TileLayout,
         tile: int,
         n_col: int,
+        cache_bytes: int,
         x: Tensor,
         y: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -291,13 +329,20 @@ class TiledLogSumExp(torch.autograd.Function):
         buf = torch.empty(min(tile, n_rows), min(tile, n_cols), dtype=dtype, device=device)
         buf2 = torch.empty_like(buf)
         ones = torch.ones(buf.shape[0], dtype=dtype, device=device)
+        cache: dict[tuple[int, int], tuple[Tensor, float]] = {}
+        cache_left = cache_bytes
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         for bi, rows in enumerate(row_blocks):
             xi = x[rows]
             for bj, cols in enumerate(col_blocks):
                 if shared and bj < bi:
                     continue
-                s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
+                shape = (rows.stop - rows.start, cols.stop - cols.start)
+                tile_bytes = shape[0] * shape[1] * x.element_size()
+                slot = None
+                if tile_bytes <= cache_left:
+                    slot = torch.empty(shape, dtype=dtype, device=device)
+                s = buf[: shape[0], : shape[1]] if slot is None else slot
                 torch.mm(xi, yy[cols].T, out=s)
                 if soft:
                     weight, _ = layout.soft.tile(rows, cols, dtype)  # type: ignore[union-attr]
@@ -317,10 +362,14 @@ class TiledLogSumExp(torch.autograd.Function):
                     col_stats, width = (m_c[cols.start:stop], s_c[cols.start:stop]), stop - cols.start
                 else:
                     col_stats, width = None, 0
-                _forward_tile(s, recompute, buf2, ones, (m_r[rows], s_r[rows]), col_stats, width, window)
+                c = _forward_tile(s, recompute, buf2, ones, (m_r[rows], s_r[rows]), col_stats, width, window)
+                if slot is not None and c is not None:
+                    cache[(bi, bj)] = (slot, c)
+                    cache_left -= tile_bytes
         lse_r = m_r + torch.log(s_r)
         lse_c = m_c + torch.log(s_c)
         ctx.layout, ctx.tile, ctx.n_col, ctx.shared = layout, tile, n_col, shared
+        ctx.cache = cache
         ctx.save_for_backward(x, y, lse_r, lse_c)
         ctx.mark_non_differentiable(tot)
         return lse_r, lse_c, num, tot
@@ -332,14 +381,16 @@ class TiledLogSumExp(torch.autograd.Function):
         g_c: Tensor,
         g_num: Tensor,
         _g_tot: Tensor,
-    ) -> tuple[None, None, None, Tensor | None, Tensor | None]:
+    ) -> tuple[None, None, None, None, Tensor | None, Tensor | None]:
         x, y, lse_r, lse_c = ctx.saved_tensors  # type: ignore[attr-defined]
+        cache: dict[tuple[int, int], tuple[Tensor, float]] = ctx.cache  # type: ignore[attr-defined]
         layout: TileLayout = ctx.layout  # type: ignore[attr-defined]
         tile: int = ctx.tile  # type: ignore[attr-defined]
         n_col: int = ctx.n_col  # type: ignore[attr-defined]
         shared: bool = ctx.shared  # type: ignore[attr-defined]
         yy = x if shared else y
         window = _shift_window(x.dtype)
+        cap = window + math.log(max(tile, 1)) + 1.0
         soft = layout.soft is not None
         g_r, g_c = g_r.contiguous(), g_c.contiguous()
         dx = torch.zeros_like(x)
@@ -353,13 +404,15 @@ class TiledLogSumExp(torch.autograd.Function):
             for bj, cols in enumerate(col_blocks):
                 if shared and bj < bi:
                     continue
-                s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
                 yj = yy[cols]
-                torch.mm(xi, yj.T, out=s)
+                kept = cache.pop((bi, bj), None)
+                if kept is None:
+                    s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
+                    torch.mm(xi, yj.T, out=s)
+                    layout.exclude_(s, rows, cols)
                 weight = None
                 if soft:
                     weight, _ = layout.soft.tile(rows, cols, x.dtype)  # type: ignore[union-attr]
-                layout.exclude_(s, rows, cols)
                 if shared and bj > bi:
                     col_lse, col_g = lse_r[cols], g_r[cols]
                 elif not shared and cols.start < n_col:
@@ -367,7 +420,10 @@ class TiledLogSumExp(torch.autograd.Function):
                     col_lse, col_g = lse_c[cols.start:stop], g_c[cols.start:stop]
                 else:
                     col_lse, col_g = None, None
-                h = _backward_tile(s, buf2, lse_r[rows], g_r[rows], col_lse, col_g, window)
+                if kept is None:
+                    h = _backward_tile(s, buf2, lse_r[rows], g_r[rows], col_lse, col_g, window)
+                else:
+                    h = _cached_backward_tile(kept[0], kept[1], buf2, lse_r[rows], g_r[rows], col_lse, col_g, cap)
                 if weight is not None:
                     h.addcmul_(weight, g_num[rows].unsqueeze(1))
                 if shared and bi == bj:
@@ -378,7 +434,9 @@ class TiledLogSumExp(torch.autograd.Function):
                 else:
                     dx[rows].addmm_(h, yj)
                     dy[cols].addmm_(h.T, xi)  # type: ignore[index]
-        return None, None, None, dx, dy
+                del kept, h
+        ctx.cache = {}  # type: ignore[attr-defined]
+        return None, None, None, None, dx, dy
 
 # ---------------------------------------------------------------------------------------- loss
 def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -469,6 +527,10 @@ AUTO_TILE_SIZE = 1024
 AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
 AUTO_MIN_ENTRIES = 4096 * 4096
 
+# Default tile cache budget (MiB): B = 8192 CLIP (8192² float32 logits) fits exactly; larger calls
+# keep what fits and recompute the rest. See TiledLogSumExp and docs/benchmarks.md ("Tile cache").
+DEFAULT_TILE_CACHE_MB = 256.0
+
 
 def auto_tile_size(direction: Direction) -> int | None:
     """The tile ``tile_size="auto"`` uses for ``direction``: :data:`AUTO_TILE_SIZE` when its
@@ -493,6 +555,15 @@ def _prepared(
     return anchors, candidates, dtype
 
 
+def _cache_bytes(tile_cache_mb: float, *inputs: Tensor) -> int:
+    """The tile cache budget in bytes, 0 when no backward can follow (nothing requires grad)."""
+    if tile_cache_mb < 0 or tile_cache_mb != tile_cache_mb:
+        raise ValueError(f"tile_cache_mb: expected a number >= 0, got {tile_cache_mb!r}")
+    if not torch.is_grad_enabled() or not any(t.requires_grad for t in inputs):
+        return 0
+    return int(tile_cache_mb * 2**20)
+
+
 def _scaled(x: Tensor, tau: Tensor | float, power: float) -> Tensor:
     if isinstance(tau, Tensor):
         return x / (tau.to(x.dtype) ** power)
@@ -507,12 +578,19 @@ def tiled_direction_rows(
     tile_size: int,
     positives_in_denominator: bool = True,
     positive_scale: PositiveScale | None = None,
+    tile_cache_mb: float = DEFAULT_TILE_CACHE_MB,
 ) -> tuple[Tensor, Tensor]:
     """Per-anchor InfoNCE / DCL losses of one direction, tiled; same values as the dense path.
 
     ``L_i = log sum_{j in D(i)} exp(l_ij) - w_i (sum_j p_ij l_ij) / (sum_j p_ij)``, ``l_ij =
     s(a_i, c_j) / tau`` (see the module docstring). ``positive_scale(pos_mean_logit, tau)`` gives
-    DCLW's detached ``w``. Returns ``(loss, has_positive)``, both ``(A,)``.
+    DCLW's detached ``w``. ``tile_cache_mb``: budget (MiB) of exponentiated tiles kept from
+    forward for backward (:class:`TiledLogSumExp`; 0 recomputes every tile). Returns
+    ``(loss, has_positive)``, both ``(A,)``.
+
+    Raises:
+        ValueError: ``tile_size`` not an integer ``>= 1``, ``tile_cache_mb < 0``, a similarity
+            other than cosine / dot.
     """
     tile = check_tile_size(tile_size)
     assert isinstance(tile, int)
@@ -522,11 +600,12 @@ def tiled_direction_rows(
     # The shared kernel needs a symmetric tile rule: duplicates are, free denominator weights need not be.
     if direction.shared and positives.soft is None and positives.denominator is None:
         x = _scaled(anchors, tau, 0.5)
-        lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, x, None)
+        lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), x, None)
         num, total = _hard_numerator(positives, x, x)
     else:
         x = _scaled(anchors, tau, 1.0)
-        lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, x, candidates)
+        lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x, candidates),
+                                                  x, candidates)
         if positives.soft is None:
             num, total = _hard_numerator(positives, x, candidates)
         lse, num, total = _join_group(lse, num, total, direction, x, similarity, not positives_in_denominator)
@@ -542,13 +621,15 @@ def tiled_symmetric_rows(
     tile_size: int,
     positives_in_denominator: bool = True,
     positive_scale: PositiveScale | None = None,
+    tile_cache_mb: float = DEFAULT_TILE_CACHE_MB,
 ) -> list[tuple[Tensor, Tensor]]:
     """CLIP's two directions (a->b with optional extra negatives, b->a) from one tiled pass.
 
     The b->a logits are the transpose of the a->b ones (``l^{ba}_{ji} = l^{ab}_{ij}``), so every
     tile feeds the row statistics of a->b and the column statistics of b->a, and backward needs
     ``H = G^{ab} + (G^{ba})^T`` once. Falls back to two separate passes when soft weights are
-    given (their exclusions need not be transposes of each other).
+    given (their exclusions need not be transposes of each other). ``tile_cache_mb``: as in
+    :func:`tiled_direction_rows` (one cache serves both directions).
     """
     tile = check_tile_size(tile_size)
     assert isinstance(tile, int)
@@ -560,13 +641,14 @@ def tiled_symmetric_rows(
         return [
             tiled_direction_rows(d, tau, similarity=similarity, tile_size=tile,
                                  positives_in_denominator=positives_in_denominator,
-                                 positive_scale=positive_scale)
+                                 positive_scale=positive_scale, tile_cache_mb=tile_cache_mb)
             for d in (forward, backward)
         ]
     anchors, candidates, _ = _prepared(forward, similarity)
     layout = build_layout(forward.positives, not positives_in_denominator)
     x = _scaled(anchors, tau, 1.0)
-    lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, x, candidates)
+    lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
+                                                x, candidates)
     num_ab, tot_ab = _hard_numerator(forward.positives, x, candidates)
     lse_ab, num_ab, tot_ab = _join_group(lse_ab, num_ab, tot_ab, forward, x, similarity,
                                          not positives_in_denominator)
@@ -581,6 +663,7 @@ __all__ = [
     "AUTO_MIN_ENTRIES",
     "AUTO_MIN_ENTRIES_SHARED",
     "AUTO_TILE_SIZE",
+    "DEFAULT_TILE_CACHE_MB",
     "TileLayout",
     "TiledLogSumExp",
     "auto_tile_size",

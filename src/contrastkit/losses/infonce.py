@@ -17,6 +17,7 @@ from contrastkit._validation import (
     check_choice,
     check_embeddings,
     check_finite_result,
+    check_non_negative_float,
     check_positive_float,
     check_positive_int,
     check_same_device,
@@ -36,7 +37,12 @@ from contrastkit.functional.problem import (
     check_group,
 )
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
-from contrastkit.functional.tiled import auto_tile_size, tiled_direction_rows, tiled_symmetric_rows
+from contrastkit.functional.tiled import (
+    DEFAULT_TILE_CACHE_MB,
+    auto_tile_size,
+    tiled_direction_rows,
+    tiled_symmetric_rows,
+)
 from contrastkit.losses.base import NO_POSITIVE_POLICIES, ContrastiveLoss, per_sample_mean
 
 _SYMMETRIC_SIMILARITIES = (Cosine, Dot, NegSqEuclidean)  # s(x, y) = s(y, x)
@@ -63,7 +69,8 @@ VARIANTS: dict[str, Variant] = {v.option: v for v in (
 # Dense pieces a subclass may override; a class that does is dense-only (declared once, at class
 # creation, in ``_dense_only_hooks``), since the tiled kernels never call them.
 _DENSE_HOOKS = ("logits", "direction_rows", "denominator_mask")
-_BASE_KEYS = ("temperature", "mode", "similarity", "no_positive", "tile_size", "gather_distributed", "duplicates")
+_BASE_KEYS = ("temperature", "mode", "similarity", "no_positive", "tile_size", "tile_cache_mb", "gather_distributed",
+              "duplicates")
 
 
 class InfoNCE(ContrastiveLoss):
@@ -100,6 +107,11 @@ class InfoNCE(ContrastiveLoss):
             (:func:`~contrastkit.functional.tiled.auto_tile_size`), dense otherwise, and always
             dense for a configuration without a tiled execution (hard negatives,
             ``neg_sq_euclidean``, a subclass overriding a dense hook).
+        tile_cache_mb: tiled execution only: budget in MiB (default
+            :data:`~contrastkit.functional.tiled.DEFAULT_TILE_CACHE_MB`) of exponentiated logit
+            tiles kept from forward for backward, which then skips their similarity GEMM and
+            ``exp``; tiles beyond the budget are recomputed. Adds at most this much memory between
+            forward and backward (none under ``torch.no_grad()``); ``0`` recomputes every tile.
         gather_distributed: when ``torch.distributed`` runs with several ranks, score this rank's
             anchors against every rank's candidates (autograd all-gather) and scale the loss so
             that DDP's gradient average equals the single-process gradient on the concatenated
@@ -160,6 +172,7 @@ class InfoNCE(ContrastiveLoss):
         reduction: str = "mean",
         no_positive: str = "error",
         tile_size: int | str | None = "auto",
+        tile_cache_mb: float = DEFAULT_TILE_CACHE_MB,
         gather_distributed: bool = False,
         duplicates: str = "positive",
         decoupled: bool = False,
@@ -174,6 +187,7 @@ class InfoNCE(ContrastiveLoss):
         self.similarity = self._similarity.name
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
         self.tile_size = check_tile_size(tile_size, auto=True)
+        self.tile_cache_mb = check_non_negative_float(tile_cache_mb, "tile_cache_mb")
         self.gather_distributed = check_bool(gather_distributed, "gather_distributed")
         check_bool(decoupled, "decoupled")
         self.duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
@@ -304,7 +318,8 @@ class InfoNCE(ContrastiveLoss):
         self._check_tileable()
         options = dict(similarity=self._similarity, tile_size=tile_size,
                        positives_in_denominator=self.positives_in_denominator,
-                       positive_scale=self.positive_scale_from_mean if self._scales_positive else None)
+                       positive_scale=self.positive_scale_from_mean if self._scales_positive else None,
+                       tile_cache_mb=self.tile_cache_mb)
         if fused and self.mode == "symmetric" and len(problem.directions) == 2:
             return tiled_symmetric_rows(*problem.directions, tau, **options)  # type: ignore[arg-type]
         # A listwise direction has no shared candidates (no B x B matrix): its O(N K) rows run dense.

@@ -1,0 +1,152 @@
+"""Tile cache (``tile_cache_mb``): cached, recomputed and dense runs agree; the budget is kept.
+
+The cache changes only where backward's ``exp(l - lse)`` comes from (a tile kept from forward
+instead of a recomputed GEMM), so values and gradients must equal the recompute path and the
+dense path to float64 rounding, in every tiled configuration. Which tiles were served from the
+cache is recorded by wrapping the cached backward tile.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from contrastkit.functional import tiled as tiled_module
+from contrastkit.losses import DCL, DCLW, InfoNCE
+
+N, D, TILE = 19, 6, 8  # two views: 38 rows, tiles of 8 (not a multiple)
+
+
+def _inputs(dtype: torch.dtype, scale: float = 1.0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(5)
+    a = (torch.randn(N, D, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
+    b = (torch.randn(N, D, generator=g, dtype=torch.float64) * scale).to(dtype).requires_grad_()
+    labels = torch.randint(0, 4, (N,), generator=g)
+    negatives = torch.randn(7, D, generator=g, dtype=torch.float64).to(dtype).requires_grad_()
+    weights = torch.rand(N, N, generator=g, dtype=torch.float64) * (torch.rand(N, N, generator=g) < 0.3)
+    weights = (weights + torch.eye(N, dtype=torch.float64)).to(dtype)
+    return dict(a=a, b=b, labels=labels, negatives=negatives, weights=weights)
+
+
+# name: (loss class, constructor options, call(inputs) -> (args, kwargs))
+CASES = {
+    "ntxent": (InfoNCE, {}, lambda t: ((t["a"], t["b"]), {})),
+    "supcon": (InfoNCE, {}, lambda t: ((t["a"], t["b"]), {"labels": t["labels"]})),
+    "supcon_single_view": (InfoNCE, {}, lambda t: ((t["a"],), {"labels": t["labels"]})),
+    "clip": (InfoNCE, {"mode": "symmetric"}, lambda t: ((t["a"], t["b"]), {})),
+    "clip_negatives": (InfoNCE, {"mode": "symmetric"}, lambda t: ((t["a"], t["b"]), {"negatives": t["negatives"]})),
+    "clip_duplicates": (InfoNCE, {"mode": "symmetric", "duplicates": "exclude"},
+                        lambda t: ((t["a"], t["b"]), {"labels": t["labels"]})),
+    "a_to_b_candidates": (InfoNCE, {"mode": "a_to_b"},
+                          lambda t: ((t["a"], t["b"]), {"candidates": torch.stack([t["b"].roll(1, 0)], 1)})),
+    "denominator_weights": (InfoNCE, {"mode": "a_to_b"}, lambda t: (
+        (t["a"], t["b"]), {"denominator_weights": torch.linspace(0.5, 1.5, N * N, dtype=t["a"].dtype).view(N, N)})),
+    "soft_weights": (InfoNCE, {}, lambda t: ((t["a"], t["b"]), {"weights": t["weights"]})),
+    "dcl": (DCL, {}, lambda t: ((t["a"], t["b"]), {"labels": t["labels"]})),
+    "dclw_clip": (DCLW, {"mode": "symmetric"}, lambda t: ((t["a"], t["b"]), {})),
+}
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Shapes of the tiles backward took from the cache."""
+    shapes: list[tuple[int, int]] = []
+    original = tiled_module._cached_backward_tile
+
+    def wrapped(e, *args):  # type: ignore[no-untyped-def]
+        shapes.append(tuple(e.shape))
+        return original(e, *args)
+
+    monkeypatch.setattr(tiled_module, "_cached_backward_tile", wrapped)
+    return shapes
+
+
+def _run(case: str, dtype: torch.dtype, tile: int | None, cache_mb: float, temperature: float = 0.2,
+         scale: float = 1.0) -> tuple[torch.Tensor, ...]:
+    cls, options, call = CASES[case]
+    inputs = _inputs(dtype, scale)
+    args, kwargs = call(inputs)
+    value = cls(temperature, tile_size=tile, tile_cache_mb=cache_mb, **options)(*args, **kwargs)
+    leaves = [t for t in (inputs["a"], inputs["b"], inputs["negatives"])
+              if any(t is x for x in args) or any(t is v for v in kwargs.values())]
+    return (value.detach(), *torch.autograd.grad(value, leaves))
+
+
+def _close(got: tuple[torch.Tensor, ...], want: tuple[torch.Tensor, ...], tol: float) -> None:
+    for x, y in zip(got, want, strict=True):
+        scale = y.abs().max().clamp_min(1.0)
+        assert float((x - y).abs().max() / scale) <= tol
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cached_equals_recomputed_and_dense(case: str, served: list[tuple[int, int]]) -> None:
+    dense = _run(case, torch.float64, None, 0)
+    recomputed = _run(case, torch.float64, TILE, 0)
+    assert not served  # budget 0: every tile recomputed
+    cached = _run(case, torch.float64, TILE, 64)
+    assert served, "no tile came from the cache"
+    _close(cached, dense, 1e-12)
+    _close(cached, recomputed, 1e-12)
+
+
+@pytest.mark.parametrize("case", ["ntxent", "clip", "supcon"])
+def test_float32_wide_range_matches_float64(case: str) -> None:
+    # tau = 0.02 with norms 3 (dot would exceed the window; cosine stays within it): logits up to
+    # 50, so exp(l - lse) spans many orders of magnitude within one tile.
+    want = _run(case, torch.float64, None, 0, temperature=0.02)
+    for cache_mb in (0, 64):
+        got = _run(case, torch.float32, TILE, cache_mb, temperature=0.02)
+        _close(tuple(t.double() for t in got), want, 1e-5)
+
+
+def test_wide_range_fallback_tiles_are_recomputed(served: list[tuple[int, int]]) -> None:
+    # tau = 0.002: logits in [-500, 500], beyond the shared-shift window; such tiles take the exact
+    # online update in forward, hold no exp(l - c) to keep, and must be recomputed in backward.
+    want = _run("clip", torch.float64, None, 0, temperature=0.002)
+    got = _run("clip", torch.float32, TILE, 64, temperature=0.002)
+    n_tiles = (-(-N // TILE)) ** 2
+    assert len(served) < n_tiles
+    _close(tuple(t.double() for t in got), want, 1e-4)
+
+
+def test_budget_is_kept(served: list[tuple[int, int]]) -> None:
+    # Two views of 19: 38 rows, tiles of 8 -> 5 x 5 blocks, 15 in the upper triangle. A budget of
+    # three full float64 tiles keeps exactly three; the rest is recomputed with the same result.
+    budget = 3 * TILE * TILE * 8 / 2**20
+    got = _run("ntxent", torch.float64, TILE, budget)
+    kept = sum(r * c * 8 for r, c in served)
+    assert len(served) == 3 and kept <= budget * 2**20
+    _close(got, _run("ntxent", torch.float64, None, 0), 1e-12)
+
+
+def test_no_cache_without_backward(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes: list[int] = []
+    original = tiled_module.TiledLogSumExp.forward
+
+    def spy(ctx, layout, tile, n_col, cache_bytes, x, y):  # type: ignore[no-untyped-def]
+        sizes.append(cache_bytes)
+        return original(ctx, layout, tile, n_col, cache_bytes, x, y)
+
+    monkeypatch.setattr(tiled_module.TiledLogSumExp, "forward", staticmethod(spy))
+    a, b = torch.randn(N, D), torch.randn(N, D)
+    InfoNCE(tile_size=TILE)(a, b)  # nothing requires grad
+    with torch.no_grad():
+        InfoNCE(tile_size=TILE)(a.requires_grad_(), b)
+    InfoNCE(tile_size=TILE)(a, b)
+    assert sizes == [0, 0, int(tiled_module.DEFAULT_TILE_CACHE_MB * 2**20)]
+
+
+def test_second_backward_recomputes() -> None:
+    inputs = _inputs(torch.float64)
+    value = InfoNCE(0.2, mode="symmetric", tile_size=TILE)(inputs["a"], inputs["b"])
+    first = torch.autograd.grad(value, [inputs["a"]], retain_graph=True)[0]
+    second = torch.autograd.grad(value, [inputs["a"]])[0]  # the cache was used up by the first
+    assert torch.allclose(first, second, rtol=1e-12, atol=1e-15)
+
+
+def test_default_and_validation() -> None:
+    assert InfoNCE().tile_cache_mb == tiled_module.DEFAULT_TILE_CACHE_MB
+    assert InfoNCE(**InfoNCE(tile_cache_mb=0).config()).tile_cache_mb == 0
+    for bad in (-1, float("nan"), "big", True):
+        with pytest.raises(ValueError, match="tile_cache_mb"):
+            InfoNCE(tile_cache_mb=bad)
