@@ -208,7 +208,7 @@ def test_saved_tensors_are_never_quadratic(mode):
 def test_saved_tensors_of_function():
     x = torch.randn(40, 3, requires_grad=True)
     pos = Positives.views(20)
-    lse, *_ = TiledLogSumExp.apply(build_layout(pos, False), 8, 0, 0, x, None)
+    lse, *_ = TiledLogSumExp.apply(build_layout(pos, False), 8, 0, 0, None, x, None)
     saved = lse.grad_fn.saved_tensors
     assert [tuple(t.shape) for t in saved if t is not None] == [(40, 3), (40,), (0,)]
 

@@ -123,9 +123,9 @@ def test_no_cache_without_backward(monkeypatch: pytest.MonkeyPatch) -> None:
     sizes: list[int] = []
     original = tiled_module.TiledLogSumExp.forward
 
-    def spy(ctx, layout, tile, n_col, cache_bytes, x, y):  # type: ignore[no-untyped-def]
+    def spy(ctx, layout, tile, n_col, cache_bytes, store, x, y):  # type: ignore[no-untyped-def]
         sizes.append(cache_bytes)
-        return original(ctx, layout, tile, n_col, cache_bytes, x, y)
+        return original(ctx, layout, tile, n_col, cache_bytes, store, x, y)
 
     monkeypatch.setattr(tiled_module.TiledLogSumExp, "forward", staticmethod(spy))
     a, b = torch.randn(N, D), torch.randn(N, D)
@@ -150,3 +150,25 @@ def test_default_and_validation() -> None:
     for bad in (-1, float("nan"), "big", True):
         with pytest.raises(ValueError, match="tile_cache_mb"):
             InfoNCE(tile_cache_mb=bad)
+
+
+def test_module_reuses_its_storage_and_never_shares_it() -> None:
+    loss = InfoNCE(0.2, mode="symmetric", tile_size=TILE)
+    inputs = _inputs(torch.float64)
+    first = loss(inputs["a"], inputs["b"])
+    held = loss._tile_cache._storage
+    assert held is not None and loss._tile_cache.nbytes == N * N * 8  # the whole 19 x 19 matrix fits
+    # A second forward before the first backward must not reuse the lent storage.
+    second = loss(inputs["a"] * 2, inputs["b"])
+    assert loss._tile_cache._storage is held
+    g1 = torch.autograd.grad(first, [inputs["a"]])[0]
+    g2 = torch.autograd.grad(second, [inputs["a"]])[0]
+    fresh = InfoNCE(0.2, mode="symmetric", tile_size=TILE, tile_cache_mb=0)
+    _close((g1, g2), (torch.autograd.grad(fresh(inputs["a"], inputs["b"]), [inputs["a"]])[0],
+                      torch.autograd.grad(fresh(inputs["a"] * 2, inputs["b"]), [inputs["a"]])[0]), 1e-12)
+    # After backward (or when a graph is dropped unused) the storage is lent again.
+    loss(inputs["a"], inputs["b"])  # graph dropped without backward
+    third = loss(inputs["a"], inputs["b"])
+    assert loss._tile_cache._owner is not None
+    third.backward()
+    assert loss._tile_cache._owner is None and loss._tile_cache._storage is held

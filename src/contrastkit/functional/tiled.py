@@ -45,6 +45,7 @@ outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of can
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -287,6 +288,54 @@ def _backward_tile(
     return s.sub_(safe_r.unsqueeze(1)).exp_().mul_(g_r.unsqueeze(1))
 
 
+class TileCache:
+    """Reusable storage of the tile cache: one flat buffer, lent to one forward at a time.
+
+    A fresh buffer costs its page faults on CPU at every call (measured: about as much as the
+    GEMMs the cache saves at d = 128), so a loss module keeps one of these and the same pages
+    serve every step. The buffer grows to the largest amount a call has used (never beyond that
+    call's budget) and is held until the object is dropped. It is lent to a forward until its
+    backward has run or its graph is freed; a second forward before that (two loss calls in one
+    step) gets a fresh buffer instead, so lent storage is never shared.
+    """
+
+    def __init__(self) -> None:
+        self._storage: Tensor | None = None
+        self._owner: weakref.ref[object] | None = None
+
+    def acquire(self, numel: int, dtype: torch.dtype, device: torch.device, owner: object) -> Tensor:
+        """A ``(numel,)`` buffer for ``owner`` (the autograd context of the forward using it)."""
+        busy = self._owner is not None and self._owner() is not None
+        if busy:
+            return torch.empty(numel, dtype=dtype, device=device)
+        store = self._storage
+        if store is None or store.numel() < numel or store.dtype != dtype or store.device != device:
+            self._storage = None  # release the old pages before taking new ones
+            store = self._storage = torch.empty(numel, dtype=dtype, device=device)
+        self._owner = weakref.ref(owner)
+        return store[:numel]
+
+    def release(self, owner: object) -> None:
+        """Return the buffer after ``owner``'s backward."""
+        if self._owner is not None and self._owner() is owner:
+            self._owner = None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held between calls."""
+        return 0 if self._storage is None else self._storage.numel() * self._storage.element_size()
+
+
+def _cache_numel(row_blocks: list[slice], col_blocks: list[slice], shared: bool, budget_numel: int) -> int:
+    """Entries the cache may need: every computed tile, capped at the budget."""
+    total = 0
+    for bi, rows in enumerate(row_blocks):
+        for bj, cols in enumerate(col_blocks):
+            if not (shared and bj < bi):
+                total += (rows.stop - rows.start) * (cols.stop - cols.start)
+    return min(total, budget_numel)
+
+
 class TiledLogSumExp(torch.autograd.Function):
     """Row (and column) log-sum-exp of ``X Y^T`` over the denominator sets, tile by tile.
 
@@ -297,7 +346,8 @@ class TiledLogSumExp(torch.autograd.Function):
     empty). Saved for backward: ``x``, ``y`` and the ``O(B)`` statistics.
 
     ``cache_bytes`` > 0 is the tile cache: forward keeps the exponentiated tiles ``exp(l - c)`` of
-    its fast path (one fresh ``tile x tile`` buffer each) until their total reaches ``cache_bytes``,
+    its fast path (in ``store``'s buffer, a :class:`TileCache`, or a fresh one when ``store`` is
+    ``None``) until their total reaches ``cache_bytes``,
     and backward uses a kept tile instead of recomputing its similarity GEMM and its ``exp``
     (CLIP: three GEMMs of ``B² d`` instead of four; shared: 1.5 instead of 2). Tiles beyond the
     budget, and tiles that took the exact online update, are recomputed as without a cache. Each
@@ -311,6 +361,7 @@ class TiledLogSumExp(torch.autograd.Function):
         tile: int,
         n_col: int,
         cache_bytes: int,
+        store: TileCache | None,
         x: Tensor,
         y: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -330,18 +381,24 @@ class TiledLogSumExp(torch.autograd.Function):
         buf2 = torch.empty_like(buf)
         ones = torch.ones(buf.shape[0], dtype=dtype, device=device)
         cache: dict[tuple[int, int], tuple[Tensor, float]] = {}
-        cache_left = cache_bytes
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
+        flat = None
+        if cache_bytes > 0:
+            numel = _cache_numel(row_blocks, col_blocks, shared, cache_bytes // x.element_size())
+            if numel > 0:
+                flat = (torch.empty(numel, dtype=dtype, device=device) if store is None
+                        else store.acquire(numel, dtype, device, ctx))
+        offset = 0
         for bi, rows in enumerate(row_blocks):
             xi = x[rows]
             for bj, cols in enumerate(col_blocks):
                 if shared and bj < bi:
                     continue
                 shape = (rows.stop - rows.start, cols.stop - cols.start)
-                tile_bytes = shape[0] * shape[1] * x.element_size()
+                size = shape[0] * shape[1]
                 slot = None
-                if tile_bytes <= cache_left:
-                    slot = torch.empty(shape, dtype=dtype, device=device)
+                if flat is not None and offset + size <= flat.numel():
+                    slot = flat[offset: offset + size].view(shape)
                 s = buf[: shape[0], : shape[1]] if slot is None else slot
                 torch.mm(xi, yy[cols].T, out=s)
                 if soft:
@@ -365,11 +422,11 @@ class TiledLogSumExp(torch.autograd.Function):
                 c = _forward_tile(s, recompute, buf2, ones, (m_r[rows], s_r[rows]), col_stats, width, window)
                 if slot is not None and c is not None:
                     cache[(bi, bj)] = (slot, c)
-                    cache_left -= tile_bytes
+                    offset += size  # else the next tile reuses the slot
         lse_r = m_r + torch.log(s_r)
         lse_c = m_c + torch.log(s_c)
         ctx.layout, ctx.tile, ctx.n_col, ctx.shared = layout, tile, n_col, shared
-        ctx.cache = cache
+        ctx.cache, ctx.store = cache, store
         ctx.save_for_backward(x, y, lse_r, lse_c)
         ctx.mark_non_differentiable(tot)
         return lse_r, lse_c, num, tot
@@ -381,7 +438,7 @@ class TiledLogSumExp(torch.autograd.Function):
         g_c: Tensor,
         g_num: Tensor,
         _g_tot: Tensor,
-    ) -> tuple[None, None, None, None, Tensor | None, Tensor | None]:
+    ) -> tuple[None, None, None, None, None, Tensor | None, Tensor | None]:
         x, y, lse_r, lse_c = ctx.saved_tensors  # type: ignore[attr-defined]
         cache: dict[tuple[int, int], tuple[Tensor, float]] = ctx.cache  # type: ignore[attr-defined]
         layout: TileLayout = ctx.layout  # type: ignore[attr-defined]
@@ -436,7 +493,9 @@ class TiledLogSumExp(torch.autograd.Function):
                     dy[cols].addmm_(h.T, xi)  # type: ignore[index]
                 del kept, h
         ctx.cache = {}  # type: ignore[attr-defined]
-        return None, None, None, None, dx, dy
+        if ctx.store is not None:  # type: ignore[attr-defined]
+            ctx.store.release(ctx)  # type: ignore[attr-defined]
+        return None, None, None, None, None, dx, dy
 
 # ---------------------------------------------------------------------------------------- loss
 def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -579,13 +638,15 @@ def tiled_direction_rows(
     positives_in_denominator: bool = True,
     positive_scale: PositiveScale | None = None,
     tile_cache_mb: float = DEFAULT_TILE_CACHE_MB,
+    tile_cache: TileCache | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-anchor InfoNCE / DCL losses of one direction, tiled; same values as the dense path.
 
     ``L_i = log sum_{j in D(i)} exp(l_ij) - w_i (sum_j p_ij l_ij) / (sum_j p_ij)``, ``l_ij =
     s(a_i, c_j) / tau`` (see the module docstring). ``positive_scale(pos_mean_logit, tau)`` gives
     DCLW's detached ``w``. ``tile_cache_mb``: budget (MiB) of exponentiated tiles kept from
-    forward for backward (:class:`TiledLogSumExp`; 0 recomputes every tile). Returns
+    forward for backward (:class:`TiledLogSumExp`; 0 recomputes every tile); ``tile_cache``: a
+    :class:`TileCache` whose buffer is reused across calls (``None``: a fresh one per call). Returns
     ``(loss, has_positive)``, both ``(A,)``.
 
     Raises:
@@ -600,12 +661,12 @@ def tiled_direction_rows(
     # The shared kernel needs a symmetric tile rule: duplicates are, free denominator weights need not be.
     if direction.shared and positives.soft is None and positives.denominator is None:
         x = _scaled(anchors, tau, 0.5)
-        lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), x, None)
+        lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), tile_cache, x, None)
         num, total = _hard_numerator(positives, x, x)
     else:
         x = _scaled(anchors, tau, 1.0)
         lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x, candidates),
-                                                  x, candidates)
+                                                  tile_cache, x, candidates)
         if positives.soft is None:
             num, total = _hard_numerator(positives, x, candidates)
         lse, num, total = _join_group(lse, num, total, direction, x, similarity, not positives_in_denominator)
@@ -622,13 +683,14 @@ def tiled_symmetric_rows(
     positives_in_denominator: bool = True,
     positive_scale: PositiveScale | None = None,
     tile_cache_mb: float = DEFAULT_TILE_CACHE_MB,
+    tile_cache: TileCache | None = None,
 ) -> list[tuple[Tensor, Tensor]]:
     """CLIP's two directions (a->b with optional extra negatives, b->a) from one tiled pass.
 
     The b->a logits are the transpose of the a->b ones (``l^{ba}_{ji} = l^{ab}_{ij}``), so every
     tile feeds the row statistics of a->b and the column statistics of b->a, and backward needs
     ``H = G^{ab} + (G^{ba})^T`` once. Falls back to two separate passes when soft weights are
-    given (their exclusions need not be transposes of each other). ``tile_cache_mb``: as in
+    given (their exclusions need not be transposes of each other). ``tile_cache_mb``, ``tile_cache``: as in
     :func:`tiled_direction_rows` (one cache serves both directions).
     """
     tile = check_tile_size(tile_size)
@@ -641,14 +703,15 @@ def tiled_symmetric_rows(
         return [
             tiled_direction_rows(d, tau, similarity=similarity, tile_size=tile,
                                  positives_in_denominator=positives_in_denominator,
-                                 positive_scale=positive_scale, tile_cache_mb=tile_cache_mb)
+                                 positive_scale=positive_scale, tile_cache_mb=tile_cache_mb,
+                                 tile_cache=tile_cache)
             for d in (forward, backward)
         ]
     anchors, candidates, _ = _prepared(forward, similarity)
     layout = build_layout(forward.positives, not positives_in_denominator)
     x = _scaled(anchors, tau, 1.0)
     lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
-                                                x, candidates)
+                                                tile_cache, x, candidates)
     num_ab, tot_ab = _hard_numerator(forward.positives, x, candidates)
     lse_ab, num_ab, tot_ab = _join_group(lse_ab, num_ab, tot_ab, forward, x, similarity,
                                          not positives_in_denominator)
@@ -664,6 +727,7 @@ __all__ = [
     "AUTO_MIN_ENTRIES_SHARED",
     "AUTO_TILE_SIZE",
     "DEFAULT_TILE_CACHE_MB",
+    "TileCache",
     "TileLayout",
     "TiledLogSumExp",
     "auto_tile_size",

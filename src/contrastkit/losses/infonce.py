@@ -39,6 +39,7 @@ from contrastkit.functional.problem import (
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
 from contrastkit.functional.tiled import (
     DEFAULT_TILE_CACHE_MB,
+    TileCache,
     auto_tile_size,
     tiled_direction_rows,
     tiled_symmetric_rows,
@@ -112,6 +113,8 @@ class InfoNCE(ContrastiveLoss):
             tiles kept from forward for backward, which then skips their similarity GEMM and
             ``exp``; tiles beyond the budget are recomputed. Adds at most this much memory between
             forward and backward (none under ``torch.no_grad()``); ``0`` recomputes every tile.
+            The module keeps that storage (at most the budget, as much as its largest call used)
+            between calls, so the same pages serve every step.
         gather_distributed: when ``torch.distributed`` runs with several ranks, score this rank's
             anchors against every rank's candidates (autograd all-gather) and scale the loss so
             that DDP's gradient average equals the single-process gradient on the concatenated
@@ -188,6 +191,8 @@ class InfoNCE(ContrastiveLoss):
         self.no_positive = check_choice(no_positive, "no_positive", NO_POSITIVE_POLICIES)
         self.tile_size = check_tile_size(tile_size, auto=True)
         self.tile_cache_mb = check_non_negative_float(tile_cache_mb, "tile_cache_mb")
+        # The cache's pages are reused from step to step (fresh pages cost their faults each call).
+        self._tile_cache = TileCache()
         self.gather_distributed = check_bool(gather_distributed, "gather_distributed")
         check_bool(decoupled, "decoupled")
         self.duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
@@ -319,7 +324,7 @@ class InfoNCE(ContrastiveLoss):
         options = dict(similarity=self._similarity, tile_size=tile_size,
                        positives_in_denominator=self.positives_in_denominator,
                        positive_scale=self.positive_scale_from_mean if self._scales_positive else None,
-                       tile_cache_mb=self.tile_cache_mb)
+                       tile_cache_mb=self.tile_cache_mb, tile_cache=self._tile_cache)
         if fused and self.mode == "symmetric" and len(problem.directions) == 2:
             return tiled_symmetric_rows(*problem.directions, tau, **options)  # type: ignore[arg-type]
         # A listwise direction has no shared candidates (no B x B matrix): its O(N K) rows run dense.
