@@ -58,6 +58,22 @@ def info_nce_rows(
     return loss, has_positive
 
 
+def _backward_may_consume() -> bool:
+    """Whether a backward may overwrite its saved ``(A, C)`` buffer: the graph is not retained
+    (``retain_graph=True``, ``create_graph`` and ``gradcheck`` keep it, and then a fresh buffer is
+    written). Without the query (a private autograd hook) it answers ``False``: always safe."""
+    keep_graph = getattr(torch._C._autograd, "_get_current_graph_task_keep_graph", None)
+    try:
+        return keep_graph is not None and not keep_graph()
+    except RuntimeError:  # not inside a backward pass
+        return False
+
+
+def _scaled_buffer(prob: Tensor, coef: Tensor) -> Tensor:
+    """``prob * coef[:, None]``, in place where the graph is not retained (no fresh ``(A, C)``)."""
+    return prob.mul_(coef.unsqueeze(1)) if _backward_may_consume() else prob * coef.unsqueeze(1)
+
+
 def log_weight(q: Tensor | None) -> Tensor | None:
     """``log q`` of constant denominator weights (``-inf`` where ``q = 0``)."""
     return None if q is None else q.detach().log()
@@ -116,7 +132,7 @@ class _InfoNCERows(torch.autograd.Function):
         pos_coef = coef / pos_total
         if scale is not None:
             pos_coef = pos_coef * scale
-        grad_logits = prob * coef.unsqueeze(1)
+        grad_logits = _scaled_buffer(prob, coef)
         grad_logits.addcmul_(weight, pos_coef.unsqueeze(1), value=-1)
         return grad_logits, None, None, None, None, None, None
 
@@ -135,6 +151,7 @@ def info_nce_pair_rows(
     positives_in_denominator: bool = True,
     positive_scale: Tensor | None = None,
     denominator_weight: Tensor | None = None,
+    owned: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """:func:`info_nce_rows` for hard (0/1) positives given as sparse ``(row, col)`` pairs.
 
@@ -142,6 +159,8 @@ def info_nce_pair_rows(
     float ``(A, C)`` positive-weight and validity matrices: the numerator is a gather over the
     pairs, and the excluded entries (self, and the positives for DCL) are written as ``-inf``
     into the one softmax buffer. ``anchor_self[i] = -1`` marks an anchor without a self column.
+    ``owned=True``: ``logits`` is a temporary nobody else reads (e.g. the output of the similarity
+    GEMM), so its buffer becomes the softmax buffer instead of a copy (it is overwritten).
     """
     n_rows = logits.shape[0]
     counts = torch.bincount(pos_rows, minlength=n_rows).to(logits.dtype)
@@ -155,7 +174,7 @@ def info_nce_pair_rows(
     if not positives_in_denominator:
         self_rows, self_cols = torch.cat([self_rows, pos_rows]), torch.cat([self_cols, pos_cols])
     loss = _PairRows.apply(logits, pos_rows, pos_cols, counts, has_positive, self_rows, self_cols,
-                           positive_scale, log_weight(denominator_weight))
+                           positive_scale, log_weight(denominator_weight), owned)
     return loss, has_positive
 
 
@@ -178,12 +197,13 @@ class _PairRows(torch.autograd.Function):
         excluded_cols: Tensor,
         scale: Tensor | None,
         log_q: Tensor | None = None,
+        owned: bool = False,
     ) -> Tensor:
         safe_counts = counts.clamp_min(1)
         pos_mean = torch.zeros_like(counts).index_add_(0, pos_rows, logits[pos_rows, pos_cols]) / safe_counts
         if scale is not None:
             pos_mean = pos_mean * scale
-        prob = logits.clone()
+        prob = logits if owned else logits.clone()  # owned: the positives were read above
         prob[excluded_rows, excluded_cols] = float("-inf")
         if log_q is not None:
             prob.add_(log_q)
@@ -200,9 +220,53 @@ class _PairRows(torch.autograd.Function):
         pos_coef = coef / counts
         if scale is not None:
             pos_coef = pos_coef * scale
-        grad_logits = prob * coef.unsqueeze(1)
+        grad_logits = _scaled_buffer(prob, coef)
         grad_logits.index_put_((pos_rows, pos_cols), -pos_coef[pos_rows], accumulate=True)
-        return grad_logits, None, None, None, None, None, None, None, None
+        return grad_logits, None, None, None, None, None, None, None, None, None
+
+
+def info_nce_lse_rows(
+    logits: Tensor,
+    excluded_rows: Tensor,
+    excluded_cols: Tensor,
+    *,
+    denominator_weight: Tensor | None = None,
+    owned: bool = False,
+) -> Tensor:
+    """Row log-sum-exp ``log sum_{j in D(i)} q_ij exp(l_ij)`` over ``(A, C)`` logits, with the
+    ``(row, col)`` pairs given excluded from ``D(i)``; ``-inf`` on an empty row.
+
+    The denominator half of InfoNCE for callers that form the positive term outside (e.g. from
+    per-class sums of the ``(B, d)`` inputs, :func:`contrastkit.functional.tiled.hard_numerator`).
+    One ``(A, C)`` buffer: the logits' own when ``owned`` (see :func:`info_nce_pair_rows`).
+    """
+    return _LseRows.apply(logits, excluded_rows, excluded_cols, log_weight(denominator_weight), owned)
+
+
+class _LseRows(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        logits: Tensor,
+        excluded_rows: Tensor,
+        excluded_cols: Tensor,
+        log_q: Tensor | None,
+        owned: bool,
+    ) -> Tensor:
+        prob = logits if owned else logits.clone()
+        prob[excluded_rows, excluded_cols] = float("-inf")
+        if log_q is not None:
+            prob.add_(log_q)
+        lse = _softmax_in_place(prob, dim=1)
+        ctx.save_for_backward(prob)
+        return lse
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (prob,) = ctx.saved_tensors
+        # d lse_i / d l_ij is the softmax; empty rows (lse = -inf) have a zero softmax row.
+        return _scaled_buffer(prob, grad.nan_to_num(posinf=0.0, neginf=0.0)), None, None, None, None
 
 
 def info_nce_paired_symmetric_rows(
@@ -211,15 +275,17 @@ def info_nce_paired_symmetric_rows(
     positives_in_denominator: bool = True,
     row_scale: Tensor | None = None,
     col_scale: Tensor | None = None,
+    owned: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Both directions of CLIP's loss from one ``(N, N + M)`` logit matrix, without a transpose.
 
     Row ``i`` (a->b) runs over all ``N + M`` candidates, column ``j < N`` (b->a) over the ``N``
     rows; the positive of both is the diagonal. Equals :func:`info_nce_rows` on the logits and
     on their transpose; DCL (``positives_in_denominator=False``) drops the diagonal from both
-    denominators. Returns the a->b and b->a per-anchor losses, each ``(N,)``.
+    denominators. Returns the a->b and b->a per-anchor losses, each ``(N,)``. ``owned``: as in
+    :func:`info_nce_pair_rows` (the logits buffer becomes the row-softmax buffer).
     """
-    return _PairedSymmetricRows.apply(logits, positives_in_denominator, row_scale, col_scale)
+    return _PairedSymmetricRows.apply(logits, positives_in_denominator, row_scale, col_scale, owned)
 
 
 class _PairedSymmetricRows(torch.autograd.Function):
@@ -230,10 +296,11 @@ class _PairedSymmetricRows(torch.autograd.Function):
         positives_in_denominator: bool,
         row_scale: Tensor | None,
         col_scale: Tensor | None,
+        owned: bool = False,
     ) -> tuple[Tensor, Tensor]:
         n = logits.shape[0]
-        diag = logits.diagonal()[:n]
-        row_prob = logits.clone()
+        diag = logits.diagonal()[:n].clone()
+        row_prob = logits if owned else logits.clone()
         if not positives_in_denominator:
             row_prob.diagonal().fill_(float("-inf"))
         col_prob = row_prob[:, :n].clone()
@@ -254,12 +321,12 @@ class _PairedSymmetricRows(torch.autograd.Function):
     ) -> tuple[Tensor | None, ...]:
         row_prob, col_prob, row_scale, col_scale = ctx.saved_tensors
         n = col_prob.shape[0]
-        grad = row_prob * grad_row.unsqueeze(1)
+        grad = _scaled_buffer(row_prob, grad_row)
         grad[:, :n].addcmul_(col_prob, grad_col.unsqueeze(0))
         row_pos = grad_row if row_scale is None else grad_row * row_scale
         col_pos = grad_col if col_scale is None else grad_col * col_scale
         grad.diagonal()[:n].sub_(row_pos + col_pos)
-        return grad, None, None, None
+        return grad, None, None, None, None
 
 
 def _softmax_in_place(x: Tensor, dim: int) -> Tensor:

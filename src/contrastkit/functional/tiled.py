@@ -60,7 +60,7 @@ from contrastkit.functional.similarity import Cosine, Dot, Similarity
 NEG_INF = float("-inf")
 # Above this many positive pairs per anchor, id-based exclusion uses a dense id comparison per
 # tile instead of a sparse pair list.
-_SPARSE_PAIRS_PER_ROW = 8
+SPARSE_PAIRS_PER_ROW = 8
 
 
 # ---------------------------------------------------------------------------------------- layout
@@ -137,7 +137,7 @@ def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
         cols_list.append(positives.anchor_self[own])
     dense_ids = False
     if exclude_positives:
-        pairs = positive_pairs(positives, _SPARSE_PAIRS_PER_ROW * n_rows)
+        pairs = positive_pairs(positives, SPARSE_PAIRS_PER_ROW * n_rows)
         if pairs is None:
             dense_ids = True
         else:
@@ -498,10 +498,10 @@ class TiledLogSumExp(torch.autograd.Function):
         return None, None, None, None, None, dx, dy
 
 # ---------------------------------------------------------------------------------------- loss
-def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+def hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """``(sum_{j in P(i)} <x_i, y_j>, |P(i)|)`` from ids, in ``O((A + C) d)`` memory, autograd-able."""
     n_rows = x.shape[0]
-    pairs = positive_pairs(positives, _SPARSE_PAIRS_PER_ROW * n_rows)
+    pairs = positive_pairs(positives, SPARSE_PAIRS_PER_ROW * n_rows)
     if pairs is not None:
         rows, cols = pairs
         dots = (x[rows] * y[cols]).sum(1)
@@ -528,7 +528,7 @@ def _hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor,
 PositiveScale = Callable[[Tensor, Tensor | float], Tensor | None]
 
 
-def _finish(
+def finish_rows(
     lse: Tensor, num: Tensor, total: Tensor, tau: Tensor | float,
     positive_scale: PositiveScale | None,
 ) -> tuple[Tensor, Tensor]:
@@ -662,15 +662,15 @@ def tiled_direction_rows(
     if direction.shared and positives.soft is None and positives.denominator is None:
         x = _scaled(anchors, tau, 0.5)
         lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), tile_cache, x, None)
-        num, total = _hard_numerator(positives, x, x)
+        num, total = hard_numerator(positives, x, x)
     else:
         x = _scaled(anchors, tau, 1.0)
         lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x, candidates),
                                                   tile_cache, x, candidates)
         if positives.soft is None:
-            num, total = _hard_numerator(positives, x, candidates)
+            num, total = hard_numerator(positives, x, candidates)
         lse, num, total = _join_group(lse, num, total, direction, x, similarity, not positives_in_denominator)
-    return _finish(lse, num, total, tau, positive_scale)
+    return finish_rows(lse, num, total, tau, positive_scale)
 
 
 def tiled_symmetric_rows(
@@ -712,13 +712,13 @@ def tiled_symmetric_rows(
     x = _scaled(anchors, tau, 1.0)
     lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
                                                 tile_cache, x, candidates)
-    num_ab, tot_ab = _hard_numerator(forward.positives, x, candidates)
+    num_ab, tot_ab = hard_numerator(forward.positives, x, candidates)
     lse_ab, num_ab, tot_ab = _join_group(lse_ab, num_ab, tot_ab, forward, x, similarity,
                                          not positives_in_denominator)
-    num_ba, tot_ba = _hard_numerator(backward.positives, candidates[:n], x)
+    num_ba, tot_ba = hard_numerator(backward.positives, candidates[:n], x)
     return [
-        _finish(lse_ab, num_ab, tot_ab, tau, positive_scale),
-        _finish(lse_ba, num_ba, tot_ba, tau, positive_scale),
+        finish_rows(lse_ab, num_ab, tot_ab, tau, positive_scale),
+        finish_rows(lse_ba, num_ba, tot_ba, tau, positive_scale),
     ]
 
 
@@ -727,12 +727,15 @@ __all__ = [
     "AUTO_MIN_ENTRIES_SHARED",
     "AUTO_TILE_SIZE",
     "DEFAULT_TILE_CACHE_MB",
+    "SPARSE_PAIRS_PER_ROW",
     "TileCache",
     "TileLayout",
     "TiledLogSumExp",
     "auto_tile_size",
     "build_layout",
     "check_tile_size",
+    "finish_rows",
+    "hard_numerator",
     "positive_pairs",
     "tiled_direction_rows",
     "tiled_symmetric_rows",

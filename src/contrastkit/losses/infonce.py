@@ -25,7 +25,12 @@ from contrastkit._validation import (
     compute_dtype,
 )
 from contrastkit.functional import distributed as ckdist
-from contrastkit.functional.forms import info_nce_pair_rows, info_nce_paired_symmetric_rows, info_nce_rows
+from contrastkit.functional.forms import (
+    info_nce_lse_rows,
+    info_nce_pair_rows,
+    info_nce_paired_symmetric_rows,
+    info_nce_rows,
+)
 from contrastkit.functional.positives import SoftWeights, positive_pairs
 from contrastkit.functional.problem import (
     DUPLICATES,
@@ -39,8 +44,11 @@ from contrastkit.functional.problem import (
 from contrastkit.functional.similarity import Cosine, Dot, NegSqEuclidean, Similarity, get_similarity
 from contrastkit.functional.tiled import (
     DEFAULT_TILE_CACHE_MB,
+    SPARSE_PAIRS_PER_ROW,
     TileCache,
     auto_tile_size,
+    finish_rows,
+    hard_numerator,
     tiled_direction_rows,
     tiled_symmetric_rows,
 )
@@ -313,12 +321,13 @@ class InfoNCE(ContrastiveLoss):
                 # contiguous copy keeps the row reductions off a strided (transposed) layout.
                 forward, backward = problem.directions
                 logits = self.logits(forward, tau)
-                paired = self._paired_symmetric_rows(forward, backward, logits, tau)
+                owned = "logits" not in self._dense_only_hooks  # our own GEMM output
+                paired = self._paired_symmetric_rows(forward, backward, logits, tau, owned=owned)
                 if paired is not None:
                     return paired
                 back = logits[:, : backward.candidates.shape[0]].transpose(0, 1).contiguous()
-                return [self.direction_rows(forward, tau, logits=logits),
-                        self.direction_rows(backward, tau, logits=back)]
+                return [self.direction_rows(forward, tau, logits=logits, owned=owned),
+                        self.direction_rows(backward, tau, logits=back, owned=True)]
             return [self.direction_rows(d, tau) for d in problem.directions]
         self._check_tileable()
         options = dict(similarity=self._similarity, tile_size=tile_size,
@@ -369,15 +378,21 @@ class InfoNCE(ContrastiveLoss):
         return sim.pairwise(anchors, group).squeeze(1) / tau
 
     def direction_rows(
-        self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None
+        self, direction: Direction, tau: Tensor | float, *, logits: Tensor | None = None, owned: bool = False
     ) -> tuple[Tensor, Tensor]:
         """Per-anchor losses and has-positive flags of one direction (``logits``: precomputed
-        ``self.logits(direction, tau)``). Per-anchor candidates become extra columns."""
+        ``self.logits(direction, tau)``; ``owned``: a temporary this call may overwrite).
+        Per-anchor candidates become extra columns."""
         if logits is None:
+            by_class = self._class_sum_rows(direction, tau)
+            if by_class is not None:
+                return by_class
             logits = self.logits(direction, tau)
+            owned = "logits" not in self._dense_only_hooks  # our own GEMM output: nobody else reads it
         n_rows, n_shared = logits.shape
         if direction.group is not None:
             logits = torch.cat([logits, self.group_logits(direction, tau).to(logits.dtype)], 1)
+            owned = True
         q = direction.positives.denominator_tile(slice(0, n_rows), slice(0, logits.shape[1]), logits.dtype)
         pairs = self._sparse_positive_pairs(direction, logits)
         if pairs is not None:
@@ -390,7 +405,7 @@ class InfoNCE(ContrastiveLoss):
                 scale = self.positive_scale_from_mean(pos_mean, tau)
             return info_nce_pair_rows(logits, rows, cols, direction.positives.anchor_self,
                                       positives_in_denominator=self.positives_in_denominator,
-                                      positive_scale=scale, denominator_weight=q)
+                                      positive_scale=scale, denominator_weight=q, owned=owned)
         weight, valid = direction.positives.dense(logits.dtype)
         if direction.group is not None:
             k = logits.shape[1] - n_shared
@@ -414,8 +429,44 @@ class InfoNCE(ContrastiveLoss):
             denominator_weight=q,
         )
 
+    def _class_sum_rows(self, direction: Direction, tau: Tensor | float) -> tuple[Tensor, Tensor] | None:
+        """Dense SupCon-style rows whose positive term comes from per-class sums of the inputs.
+
+        With many positives per anchor (labels: more than ``SPARSE_PAIRS_PER_ROW`` on average),
+        ``sum_{p in P(i)} l_ip = <x_i / tau, sum_{j: id_j = id_i, j != i} c_j>`` costs ``O(B d)``
+        (:func:`~contrastkit.functional.tiled.hard_numerator`, as in the tiled path), where a
+        gather and a scatter over every positive pair of the logit matrix cost ``O(pairs)``;
+        the logits then only feed the denominator's log-sum-exp. Same values (to rounding) and
+        gradients. ``None`` where it does not apply (soft weights, known pairs, DCL, a dense
+        denominator rule, per-anchor candidates, a similarity other than cosine / dot, a
+        subclass with its own ``logits``)."""
+        positives = direction.positives
+        if (positives.soft is not None or positives.pairs is not None or direction.group is not None
+                or not self.positives_in_denominator or self._masks_denominator
+                or "logits" in self._dense_only_hooks or not isinstance(self._similarity, (Cosine, Dot))):
+            return None
+        n_rows = direction.anchors.shape[0]
+        if positive_pairs(positives, limit=SPARSE_PAIRS_PER_ROW * n_rows) is not None:
+            return None  # few pairs: the sparse pair path is as cheap
+        sim = self._similarity
+        dtype = compute_dtype(direction.anchors, direction.candidates)
+        anchors = sim.prepare(direction.anchors).to(dtype)
+        candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
+        x = _divide(anchors, tau)
+        logits = sim.pairwise(x, candidates)  # the same product as self.logits()
+        num, total = hard_numerator(positives, x, candidates)
+        if positives.anchor_self is None:
+            self_rows = self_cols = torch.zeros(0, dtype=torch.long, device=logits.device)
+        else:
+            keep = positives.anchor_self >= 0
+            self_rows = torch.arange(n_rows, device=logits.device)[keep]
+            self_cols = positives.anchor_self[keep]
+        q = positives.denominator_tile(slice(0, n_rows), slice(0, logits.shape[1]), logits.dtype)
+        lse = info_nce_lse_rows(logits, self_rows, self_cols, denominator_weight=q, owned=True)
+        return finish_rows(lse, num, total, tau, self.positive_scale_from_mean if self._scales_positive else None)
+
     def _paired_symmetric_rows(
-        self, forward: Direction, backward: Direction, logits: Tensor, tau: Tensor | float
+        self, forward: Direction, backward: Direction, logits: Tensor, tau: Tensor | float, *, owned: bool = False
     ) -> list[tuple[Tensor, Tensor]] | None:
         """CLIP with index-paired positives: both directions from ``logits`` without a transposed
         copy (:func:`info_nce_paired_symmetric_rows`); ``None`` when the case does not apply."""
@@ -435,7 +486,7 @@ class InfoNCE(ContrastiveLoss):
             scales = [self.positive_scale_from_mean(diag, tau), self.positive_scale_from_mean(diag, tau)]
         row_loss, col_loss = info_nce_paired_symmetric_rows(
             logits, positives_in_denominator=self.positives_in_denominator,
-            row_scale=scales[0], col_scale=scales[1])
+            row_scale=scales[0], col_scale=scales[1], owned=owned)
         every = torch.ones(n, dtype=torch.bool, device=logits.device)
         return [(row_loss, every), (col_loss, every)]
 
