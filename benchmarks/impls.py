@@ -3,9 +3,10 @@
 Every implementation is a factory ``make(loss, z1, z2, tau, tile_size) -> step`` where ``step()``
 runs one forward and backward pass on the embeddings ``z1, z2`` (``(B, d)`` leaf tensors) and
 returns the loss value (``None`` for the floor). ``loss`` is ``"ntxent"`` (SimCLR two-view
-NT-Xent: ``2B`` anchors, ``2B - 2`` negatives each) or ``"clip"`` (CLIP's symmetric loss over ``B``
-pairs). Imports happen inside the factories: the child process imports only what it runs, and
-lightly / open_clip exist only in the ``.venv-peers`` environment (``env="peers"``).
+NT-Xent: ``2B`` anchors, ``2B - 2`` negatives each), ``"supcon"`` (two-view SupCon ``L_out`` with
+:data:`SUPCON_CLASSES` classes, labels ``i mod 10``: ~``2B/10`` positives per anchor) or ``"clip"``
+(CLIP's symmetric loss over ``B`` pairs). Imports happen inside the factories: the child process
+imports only what it runs, and lightly / open_clip exist only in the ``.venv-peers`` environment (``env="peers"``).
 
 ``memory_bytes(loss, B, d)`` is a rough upper estimate of a case's peak memory, used to skip a
 case before it starts (the parent also kills a child whose resident memory passes the cap).
@@ -22,7 +23,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Step = Callable[[], "float | None"]
-LOSSES = ("ntxent", "clip")
+LOSSES = ("ntxent", "clip", "supcon")
+SUPCON_CLASSES = 10
+TWO_VIEW = ("ntxent", "supcon")
+
+
+def supcon_labels(batch: int, device: torch.device | str = "cpu") -> Tensor:
+    """Labels of the SupCon case: ``i mod SUPCON_CLASSES``."""
+    return torch.arange(batch, device=device) % SUPCON_CLASSES
 
 
 class Unsupported(RuntimeError):  # noqa: N818 - a skip signal, not an error
@@ -30,8 +38,8 @@ class Unsupported(RuntimeError):  # noqa: N818 - a skip signal, not an error
 
 
 def matrix_elements(loss: str, batch: int) -> int:
-    """Entries of the full similarity matrix: ``(2B)^2`` for two-view NT-Xent, ``B^2`` for CLIP."""
-    rows = 2 * batch if loss == "ntxent" else batch
+    """Entries of the full similarity matrix: ``(2B)^2`` for two views, ``B^2`` for CLIP."""
+    rows = 2 * batch if loss in TWO_VIEW else batch
     return rows * rows
 
 
@@ -74,7 +82,7 @@ def make_floor(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) ->
     arithmetic only: no page faults, no elementwise work, never the whole ``G`` in memory.
     """
     with torch.no_grad():
-        if loss == "ntxent":
+        if loss in TWO_VIEW:
             x = F.normalize(torch.cat([z1, z2]), dim=1)
             y = x
         else:
@@ -100,6 +108,32 @@ def make_floor(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) ->
     return step
 
 
+def make_floor_symmetric(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
+    """Two-view losses' own floor: with ``Y = X`` (symmetric logits and exclusions) an exact loss
+    needs the Gram matrix ``S = X X^T`` and one backward product ``dX = (G + G^T) X``: two GEMMs
+    of ``(2B)^2 d``, measured the same way as :func:`make_floor` (row blocks, touched buffers)."""
+    if loss not in TWO_VIEW:
+        raise Unsupported("the symmetric floor applies to two-view losses only")
+    with torch.no_grad():
+        x = F.normalize(torch.cat([z1, z2]), dim=1)
+    rows = x.shape[0]
+    block = max(1, min(rows, (64 << 20) // (4 * rows)))
+    gen = torch.Generator().manual_seed(1)
+    g = torch.rand(block, rows, generator=gen).to(x.device)
+    s = torch.empty(block, rows, device=x.device)
+    dx = torch.empty_like(x)
+
+    def step() -> None:
+        with torch.no_grad():
+            for i in range(0, rows, block):
+                j = min(rows, i + block)
+                torch.mm(x[i:j], x.T, out=s[: j - i])
+                torch.mm(g[: j - i], x, out=dx[i:j])
+        return None
+
+    return step
+
+
 # ------------------------------------------------------------------------------------ naive
 def make_naive(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
     """Textbook dense loss (:mod:`benchmarks.naive`)."""
@@ -110,10 +144,12 @@ def make_naive(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) ->
 
 
 # ------------------------------------------------------------------------------------ contrastkit
-def _contrastkit(loss: str, tau: float, tile_size: int | None) -> torch.nn.Module:
+def _contrastkit(loss: str, tau: float, tile_size: int | None, **options: float) -> torch.nn.Module:
     from contrastkit.losses import InfoNCE
 
-    mode = "two_view" if loss == "ntxent" else "symmetric"
+    mode = "two_view" if loss in TWO_VIEW else "symmetric"
+    if options and "tile_cache_mb" not in inspect.signature(InfoNCE.__init__).parameters:
+        raise Unsupported("InfoNCE has no tile_cache_mb in this checkout")
     has_tiles = "tile_size" in inspect.signature(InfoNCE.__init__).parameters
     if tile_size is None:  # always dense (the default became "auto" in later checkouts)
         return InfoNCE(temperature=tau, mode=mode, **({"tile_size": None} if has_tiles else {}))
@@ -121,25 +157,34 @@ def _contrastkit(loss: str, tau: float, tile_size: int | None) -> torch.nn.Modul
         raise Unsupported("InfoNCE has no tile_size argument in this checkout")
     if tile_size == "auto" and inspect.signature(InfoNCE.__init__).parameters["tile_size"].default != "auto":
         raise Unsupported("InfoNCE has no tile_size='auto' in this checkout")
-    return InfoNCE(temperature=tau, mode=mode, tile_size=tile_size)
+    return InfoNCE(temperature=tau, mode=mode, tile_size=tile_size, **options)
+
+
+def _call(loss: str, module: torch.nn.Module, z1: Tensor, z2: Tensor) -> Step:
+    if loss == "supcon":
+        labels = supcon_labels(z1.shape[0], z1.device)
+        return _backward_step(lambda: module(z1, z2, labels=labels), (z1, z2))
+    return _backward_step(lambda: module(z1, z2), (z1, z2))
 
 
 def make_contrastkit_dense(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
     """``contrastkit.losses.InfoNCE`` (dense)."""
-    module = _contrastkit(loss, tau, None)
-    return _backward_step(lambda: module(z1, z2), (z1, z2))
+    return _call(loss, _contrastkit(loss, tau, None), z1, z2)
 
 
 def make_contrastkit_auto(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
     """``contrastkit.losses.InfoNCE()`` with its default ``tile_size="auto"`` (dense or tiled by size)."""
-    module = _contrastkit(loss, tau, "auto")  # type: ignore[arg-type]
-    return _backward_step(lambda: module(z1, z2), (z1, z2))
+    return _call(loss, _contrastkit(loss, tau, "auto"), z1, z2)  # type: ignore[arg-type]
 
 
 def make_contrastkit_tiled(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
-    """``contrastkit.losses.InfoNCE(tile_size=...)``."""
-    module = _contrastkit(loss, tau, tile_size)
-    return _backward_step(lambda: module(z1, z2), (z1, z2))
+    """``contrastkit.losses.InfoNCE(tile_size=...)`` (with the default tile cache where the checkout has one)."""
+    return _call(loss, _contrastkit(loss, tau, tile_size), z1, z2)
+
+
+def make_contrastkit_recompute(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
+    """``InfoNCE(tile_size=..., tile_cache_mb=0)``: tiled, every tile recomputed in backward."""
+    return _call(loss, _contrastkit(loss, tau, tile_size, tile_cache_mb=0), z1, z2)
 
 
 # ------------------------------------------------------------------------------------ PML
@@ -249,13 +294,16 @@ IMPLS: dict[str, Impl] = {
     impl.name: impl
     for impl in [
         Impl("floor", "3-GEMM floor", "main", LOSSES, make_floor, 0.0),
-        Impl("naive", "naive dense", "main", LOSSES, make_naive, 24.0),
+        Impl("floor_sym", "symmetric 2-GEMM floor", "main", TWO_VIEW, make_floor_symmetric, 0.0),
+        Impl("naive", "naive dense", "main", ("ntxent", "clip"), make_naive, 24.0),
         Impl("contrastkit_dense", "contrastkit dense", "main", LOSSES, make_contrastkit_dense, 24.0),
         Impl("contrastkit_tiled", "contrastkit tiled", "main", LOSSES, make_contrastkit_tiled, 0.0),
         Impl("contrastkit_auto", "contrastkit auto", "main", LOSSES, make_contrastkit_auto, 24.0),
-        Impl("pml", "pytorch-metric-learning", "main", LOSSES, make_pml, 24.0, _pml_extra),
-        Impl("st_mnrl", "sentence-transformers MNRL", "main", LOSSES, make_st_mnrl, 32.0),
-        Impl("st_cached_mnrl", "sentence-transformers CachedMNRL", "main", LOSSES, make_st_cached, 0.0),
+        Impl("contrastkit_recompute", "contrastkit tiled, no tile cache", "main", LOSSES,
+             make_contrastkit_recompute, 0.0),
+        Impl("pml", "pytorch-metric-learning", "main", ("ntxent", "clip"), make_pml, 24.0, _pml_extra),
+        Impl("st_mnrl", "sentence-transformers MNRL", "main", ("ntxent", "clip"), make_st_mnrl, 32.0),
+        Impl("st_cached_mnrl", "sentence-transformers CachedMNRL", "main", ("ntxent", "clip"), make_st_cached, 0.0),
         Impl("lightly", "lightly", "peers", ("ntxent",), make_lightly, 32.0),
         Impl("open_clip", "open_clip", "peers", ("clip",), make_open_clip, 24.0),
     ]
@@ -264,10 +312,12 @@ IMPLS: dict[str, Impl] = {
 
 def tile_memory_bytes(impl: Impl, loss: str, batch: int, tile_size: int) -> float:
     """Chunked implementations keep ``tile x (2B or B)`` buffers (ST cached) or ``tile^2`` (tiled)."""
-    cols = 2 * batch if loss == "ntxent" else batch
+    cols = 2 * batch if loss in TWO_VIEW else batch
     if impl.name == "st_cached_mnrl":
         return 32.0 * min(tile_size, cols) * 2 * cols
     if impl.name == "contrastkit_tiled":
+        return 64.0 * tile_size * tile_size + 256 * 2**20  # + the default tile cache budget
+    if impl.name == "contrastkit_recompute":
         return 64.0 * tile_size * tile_size
     if impl.name == "floor":
         return 2 * (64 << 20)

@@ -67,6 +67,7 @@ def build_specs(
     tile_size: int = 1024,
     threads: int = 1,
     device: str = "cpu",
+    min_runs: int = 0,
 ) -> list[dict[str, Any]]:
     """The cases to run, ordered by (d, loss, B) so that implementations compared with each other
     run close together in time (the machine's load drifts)."""
@@ -88,7 +89,8 @@ def build_specs(
                     specs.append(dict(key=case_key(name, loss, dim, batch, device), impl=name, loss=loss,
                                       batch=batch, dim=dim, tau=TAU, tile_size=tile_size, threads=threads,
                                       device=device,
-                                      min_time=0.2 if quick else 2.0, max_repeats=3 if quick else 7))
+                                      min_time=0.2 if quick else 2.0, max_repeats=3 if quick else 7,
+                                      min_runs=min_runs))
     return specs
 
 
@@ -229,7 +231,7 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
         impls: Iterable[str] | None = None, losses: Iterable[str] | None = None,
         tile_size: int = 1024, threads: int = 1, mem_limit_gb: float = 12.0,
         timeout: float | None = None, merge: bool = False, verbose: bool = True,
-        device: str = "cpu") -> list[dict[str, Any]]:
+        device: str = "cpu", min_runs: int = 0) -> list[dict[str, Any]]:
     """Run the benchmark and return its records; write ``{"meta", "results"}`` JSON to
     ``json_path`` (merged by case key into an existing file when ``merge``)."""
     from benchmarks.impls import IMPLS
@@ -237,7 +239,7 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
     mem_limit = mem_limit_gb * 2**30
     timeout = timeout if timeout is not None else (60.0 if quick else 900.0)
     specs = build_specs(quick=quick, dims=dims, batches=batches, impls=impls, losses=losses,
-                        tile_size=tile_size, threads=threads, device=device)
+                        tile_size=tile_size, threads=threads, device=device, min_runs=min_runs)
 
     def log(rec: dict[str, Any]) -> None:
         if not verbose:
@@ -253,7 +255,7 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
                 mem_limit_gb=mem_limit_gb,
                 timing=("process CPU time (user + system), min over repeats" if device == "cpu"
                         else "wall time between CUDA synchronisations, min over repeats"),
-                peers_torch=_peer_torch(), one_process_per_case=not quick)
+                peers_torch=_peer_torch(), one_process_per_case=not quick, min_runs=min_runs)
     old_results: list[dict[str, Any]] = []
     path = Path(json_path) if json_path is not None else None
     if path is not None and merge and path.exists():
@@ -267,6 +269,8 @@ def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
             return
         new_keys = {r["key"] for r in records}
         results = [r for r in old_results if r["key"] not in new_keys] + records
+        meta["loadavg_last_save"] = list(os.getloadavg())
+        meta["date_last_save"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
 
@@ -312,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit-gb", type=float, default=12.0, help="per-case memory guard")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per case")
     parser.add_argument("--merge", action="store_true", help="merge into an existing --json by case")
+    parser.add_argument("--min-runs", type=int, default=0,
+                        help="time this many runs after a warm-up run, however long (default: the "
+                             "first run is the only one when it takes >= 2 s)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where the embeddings live; cuda times wall clock between synchronisations")
     parser.add_argument("--markdown", default=None, help="also write the markdown report here")
@@ -324,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--device: cuda requested but torch.cuda.is_available() is False on this machine")
     run(args.json, args.quick, dims=args.d, batches=args.batch, impls=args.impl, losses=args.loss,
         tile_size=args.tile_size, threads=args.threads, mem_limit_gb=args.mem_limit_gb,
-        timeout=args.timeout, merge=args.merge, device=args.device)
+        timeout=args.timeout, merge=args.merge, device=args.device, min_runs=args.min_runs)
     if args.markdown or args.plot:
         from benchmarks import report
 

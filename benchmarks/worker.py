@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import resource
 import statistics
 import sys
@@ -79,7 +80,13 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     else:  # only a lower bound when the process had been larger before
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - max(maxrss_before, rss_before)
     times, walls = [], []
-    if first >= spec["min_time"]:
+    if spec.get("min_runs", 0) > 0:  # steady state: the first run was the warm-up
+        for _ in range(spec["min_runs"]):
+            t0, w0 = time.process_time(), time.perf_counter()
+            step()
+            times.append(time.process_time() - t0)
+            walls.append(time.perf_counter() - w0)
+    elif first >= spec["min_time"]:
         times, walls = [first], [first_wall]
     else:
         while len(times) < spec["max_repeats"] and (len(times) < 3 or sum(times) < spec["min_time"]):
@@ -97,6 +104,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         first_run_s=first,
         peak_mb=max(peak_kb, 0) / 1024,
         peak_method="VmHWM" if exact else "ru_maxrss",
+        loadavg=list(os.getloadavg()),
     )
     return record
 
