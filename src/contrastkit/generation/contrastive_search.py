@@ -178,7 +178,7 @@ def contrastive_search(
         state: _CausalState | _EncDecState = _EncDecState(model, input_ids, attention_mask, decoder_input_ids,
                                                           encoder_outputs, top_k)
     else:
-        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head)
+        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
     return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id, logits_processor)
 
 
@@ -246,7 +246,8 @@ def _decoder_start(model: nn.Module, B: int, device: torch.device, decoder_input
 class _CausalState:
     """Prompt forward, candidate forwards and cache bookkeeping of a decoder-only model."""
 
-    def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool) -> None:
+    def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool,
+                 max_new_tokens: int) -> None:
         self.model, self.k, self.ids = model, k, input_ids
         pos = mask.cumsum(-1) - 1
         pos = pos.masked_fill(mask == 0, 1)
@@ -265,13 +266,19 @@ class _CausalState:
             raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
         self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
         _repeat_cache(self.cache, k)
-        self.mask = mask.repeat_interleave(k, dim=0)
+        # The (B k, T + steps) candidate mask, allocated once: step t uses its first T + t columns
+        # (a view) instead of concatenating a new (B k, T + t) mask every step.
+        prompt_len = mask.shape[1]
+        self.full_mask = mask.new_ones(mask.shape[0] * k, prompt_len + max_new_tokens)
+        self.full_mask[:, :prompt_len] = mask.repeat_interleave(k, dim=0)
+        self.mask_len = prompt_len
         self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         B, k = top_ids.shape
-        self.mask = torch.cat([self.mask, self.mask.new_ones(B * k, 1)], dim=-1)
-        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=self.mask,
+        self.mask_len += 1
+        mask = self.full_mask[:, : self.mask_len]
+        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask,
                                       position_ids=self.next_pos, use_cache=True, return_dict=True)
         kwargs[self.cache_kw] = self.cache
         if self.fast is not None:
