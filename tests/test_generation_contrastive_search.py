@@ -142,3 +142,28 @@ def test_zero_new_tokens_and_errors() -> None:
         contrastive_search(model, ids, torch.ones(1, 4, dtype=torch.long))
     with pytest.raises(TypeError, match="model"):
         contrastive_search(torch.nn.Linear(2, 2), ids)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("fast_head", [True, False])
+def test_shared_cache_scoring_equals_expanded(kind: str, fast_head: bool) -> None:
+    """The shared-cache (4D tree mask) scoring picks the same tokens as the k-fold expanded cache:
+    left padding, EOS with padding after it, k = 1 and k > 1."""
+    from contrastkit.generation._testing import tiny_llama
+
+    model = (tiny_gpt2 if kind == "gpt2" else tiny_llama)(3, std=0.25)
+    gen = torch.Generator().manual_seed(7)
+    ids = torch.randint(1, 90, (3, 6), generator=gen)
+    mask = torch.ones_like(ids)
+    mask[1, :2] = 0
+    mask[2, :4] = 0
+    for k, eos in ((4, []), (1, []), (5, [int(ids[0, -1])])):
+        runs = [contrastive_search(model, ids, mask, top_k=k, penalty_alpha=0.6, max_new_tokens=10, eos_token_id=eos,
+                                   pad_token_id=0, use_fast_head=fast_head, candidate_scoring=mode)
+                for mode in ("expanded", "shared")]
+        assert runs[0].tolist() == runs[1].tolist()
+
+
+def test_candidate_scoring_is_checked() -> None:
+    with pytest.raises(ValueError, match="candidate_scoring"):
+        contrastive_search(tiny_gpt2(0), torch.tensor([[1, 2]]), max_new_tokens=1, candidate_scoring="tree")

@@ -12,8 +12,10 @@ candidate ``v``; the max runs over every earlier position (prompt included, left
 transformers removed this decoding mode from its core in 4.56 (it now loads Hub remote code). This
 module reproduces transformers 4.55.4 ``generate(penalty_alpha=..., top_k=...)`` token for token
 (see ``tests/hf4``) and runs on transformers 4.x and 5.x. Per step it makes one batched forward of the
-``B * k`` candidates against the KV cache expanded ``k`` times, then keeps the chosen candidate's
-cache row. Compared with the 4.55 implementation it fuses "select + re-expand" into one gather,
+``B * k`` candidates, either against one shared KV cache per row with a 4D mask that lets each
+candidate see only the context and itself (``candidate_scoring="shared"``, the default on
+transformers 5) or against the cache expanded ``k`` times (``"expanded"``, as 4.55), then keeps the
+chosen candidate's keys and values. Compared with the 4.55 implementation it fuses "select + re-expand" into one gather,
 keeps the context hidden states L2-normalised once, scores the penalty with a ``(B, k, T)`` batched
 matmul instead of a ``k``-times repeated context, and (for decoder-only models whose logits are
 ``lm_head(last hidden)``, checked at run time) runs the LM head on the chosen candidate only.
@@ -102,6 +104,7 @@ def contrastive_search(
     logits_processor: LogitsProcessor | None = None,
     encoder_outputs: Any | None = None,
     use_fast_head: bool = True,
+    candidate_scoring: str = "auto",
 ) -> Tensor:
     """Contrastive search (Su et al., NeurIPS 2022, Eq. 5) with a reused KV cache.
 
@@ -126,6 +129,14 @@ def contrastive_search(
         encoder_outputs: encoder-decoder only: precomputed encoder outputs (``input_ids`` is then
             only used for its shape).
         use_fast_head: allow the LM-head-on-chosen-candidate shortcut (verified at run time).
+        candidate_scoring: decoder-only models: ``"expanded"`` (as transformers 4.55: the ``B k``
+            candidates against the KV cache expanded ``k`` times), ``"shared"`` (the ``k``
+            candidates of a row as ``k`` query tokens against the row's one cache, a 4D mask letting
+            each see the context and itself only; the chosen candidate's keys and values are then
+            moved into place and the rest cropped: no ``k``-fold cache copy per step) or
+            ``"auto"`` (default: ``"shared"`` on transformers >= 5, where its 4D mask handling is
+            tested against the 4.55.4 golden ids; ``"expanded"`` on 4.x). The attention's float
+            rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
         ``(B, S + n)`` ids (prompt + generated) for decoder-only models, ``(B, D + n)`` decoder ids
@@ -171,6 +182,10 @@ def contrastive_search(
             "attention_mask: a row ends with padding; decoder-only contrastive search needs left-padded "
             "prompts (tokenizer.padding_side = 'left')"
         )
+    if candidate_scoring not in ("auto", "expanded", "shared"):
+        raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
+    if candidate_scoring == "auto":
+        candidate_scoring = "shared" if _transformers_major() >= 5 else "expanded"
     if max_new_tokens == 0:
         return input_ids if not is_enc_dec else _decoder_start(model, B, device, decoder_input_ids)
 
@@ -178,7 +193,8 @@ def contrastive_search(
         state: _CausalState | _EncDecState = _EncDecState(model, input_ids, attention_mask, decoder_input_ids,
                                                           encoder_outputs, top_k)
     else:
-        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
+        state = (_SharedCausalState if candidate_scoring == "shared" else _CausalState)(
+            model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
     return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id, logits_processor)
 
 
@@ -265,7 +281,8 @@ class _CausalState:
         if self.cache is None:
             raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
         self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
-        _repeat_cache(self.cache, k)
+        if getattr(self, "_expand", True):
+            _repeat_cache(self.cache, k)
         # The (B k, T + steps) candidate mask, allocated once: step t uses its first T + t columns
         # (a view) instead of concatenating a new (B k, T + t) mask every step.
         prompt_len = mask.shape[1]
@@ -303,6 +320,83 @@ class _CausalState:
             flat = rows * k + selected
             _select_cache(self.cache, flat.repeat_interleave(k))
         return logits
+
+
+class _SharedCausalState(_CausalState):
+    """Decoder-only candidates scored against one shared (unexpanded) KV cache.
+
+    Step with cache length ``L``: the ``k`` candidates of row ``b`` are ``k`` query tokens at the
+    same position; the additive 4D mask ``(B, 1, k, L + k)`` opens the row's valid cache entries
+    and, in the last ``k`` columns, the diagonal only (each candidate sees itself, never another
+    candidate). After the choice, each layer's keys and values at ``L + selected`` are copied to
+    ``L`` and the cache is cropped to ``L + 1``.
+    """
+
+    def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool,
+                 max_new_tokens: int) -> None:
+        self._expand = False
+        super().__init__(model, input_ids, mask, k, use_fast_head, max_new_tokens)
+        B, T = mask.shape
+        self.row_mask = mask.new_zeros(B, T + max_new_tokens)
+        self.row_mask[:, :T] = mask
+        self.length = T
+        self.next_pos = mask.sum(-1)[:, None]
+        self.eye = torch.eye(k, dtype=torch.bool, device=mask.device)
+
+    def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
+        B, k = top_ids.shape
+        L = self.length
+        dtype = next(self.model.parameters()).dtype
+        seen = torch.cat([self.row_mask[:, None, None, :L].bool().expand(B, 1, k, L),
+                          self.eye.expand(B, 1, k, k)], dim=-1)
+        mask = torch.zeros(seen.shape, dtype=dtype, device=top_ids.device).masked_fill_(~seen, torch.finfo(dtype).min)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=mask, position_ids=self.next_pos.expand(B, k),
+                                      use_cache=True, return_dict=True,
+                                      cache_position=torch.arange(L, L + k, device=top_ids.device))
+        kwargs[self.cache_kw] = self.cache
+        if self.fast is not None:
+            out = self.fast[0](**kwargs)
+            hidden, logits = out.last_hidden_state, None
+        else:
+            out = self.model(**kwargs, output_hidden_states=True)
+            hidden, logits = out.hidden_states[-1], out.logits
+        self.cache = _out_cache(out)
+        return hidden, logits
+
+    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
+        B = hidden.shape[0]
+        rows = torch.arange(B, device=selected.device)
+        if cand_logits is None:
+            logits = self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
+        else:
+            logits = cand_logits[rows, selected].float()
+        if keep_cache:
+            L = self.length
+            for t in _kv_tensors(self.cache):
+                t[:, :, L] = t[rows, :, L + selected]
+            k = hidden.shape[1]
+            if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
+                self.cache.crop(-(k - 1))
+            self.row_mask[:, L] = 1
+            self.length = L + 1
+            self.next_pos = self.next_pos + 1
+        return logits
+
+
+def _kv_tensors(cache: Any) -> list[Tensor]:
+    """Every layer's key and value tensor ``(B, H, L, head_dim)`` of a dynamic cache."""
+    layers = getattr(cache, "layers", None)
+    if layers is not None and hasattr(cache, "crop"):
+        return [t for layer in layers for t in (layer.keys, layer.values)]
+    if hasattr(cache, "key_cache") and hasattr(cache, "crop"):  # transformers < 4.54
+        return [*cache.key_cache, *cache.value_cache]
+    raise TypeError(f"model: candidate_scoring='shared' needs a dynamic cache with crop(), got {type(cache).__name__}")
+
+
+def _transformers_major() -> int:
+    import transformers
+
+    return int(transformers.__version__.split(".")[0])
 
 
 class _EncDecState:
