@@ -79,6 +79,23 @@ class CanvasAugmentSection(Section):
     erase_size: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
+class StepTrainerSection(Section):
+    """A reproduction's optimiser loop: ``max_steps`` steps of ``batch_size`` rows at learning rate ``lr``."""
+
+    max_steps: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+
+
+class SmokeQuickSection(Section):
+    """The flat ``quick`` overrides of a smoke run: its seeds, steps and data subset sizes."""
+
+    seeds: list[StrictSeed] = Field(default_factory=list)
+    max_steps: PositiveInt | None = None
+    n_train: PositiveInt | None = None
+    n_test: PositiveInt | None = None
+
+
 class LightningTrainerSection(Section):
     """``lightning.Trainer`` keyword arguments a recipe may set (see :func:`contrastkit.training.make_trainer`)."""
 
@@ -230,5 +247,5 @@ def check_paper_yaml(data: Any, path: str | Path, model: type[Section] | None = 
 
 __all__ = ["CanvasAugmentSection", "FiniteFloat", "ImageEncoderSection", "LightningTrainerSection",
            "PairedClaimSection", "PaperRecipe", "PositiveFloat", "PositiveInt", "Prob", "RecipeError", "Section",
-           "StrictSeed", "TSEncoderSection", "TrainingSectionRecipe", "check_paper_yaml", "load_paper_recipe",
-           "parse_paper_recipe", "schema_for"]
+           "SmokeQuickSection", "StepTrainerSection", "StrictSeed", "TSEncoderSection", "TrainingSectionRecipe",
+           "check_paper_yaml", "load_paper_recipe", "parse_paper_recipe", "schema_for"]

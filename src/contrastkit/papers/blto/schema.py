@@ -14,6 +14,7 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
     StrictSeed,
 )
 
@@ -51,13 +52,10 @@ class BLTO(Section):
     generator_lr: PositiveFloat
 
 
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
+class Quick(SmokeQuickSection):
     rounds: PositiveInt | None = None
     inner_steps: PositiveInt | None = None
     outer_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
 
 
 class Claims(Section):

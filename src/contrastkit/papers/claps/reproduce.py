@@ -68,19 +68,20 @@ def _t5(cfg: dict[str, Any]) -> torch.nn.Module:
 
 def _train(model: torch.nn.Module, srcs: list[list[int]], tgts: list[list[int]], *, steps: int, batch_size: int,
            lr: float, seed: int) -> None:
+    from contrastkit.training.loop import fit_steps
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed + 1)
     model.train()
-    for _ in range(steps):
+
+    def step(_: int) -> torch.Tensor:
         idx = torch.randint(0, len(srcs), (batch_size,), generator=g).tolist()
         x, m = _pad([srcs[i] for i in idx])
         y, ym = _pad([tgts[i] for i in idx])
         out = model(x, m, y.masked_fill(ym == 0, -100))
-        loss = out["loss"] if isinstance(out, dict) else out.loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return out["loss"] if isinstance(out, dict) else out.loss
+
+    fit_steps(model, step, opt, steps)
 
 
 def pretrain(cfg: dict[str, Any], quick: bool) -> dict[str, torch.Tensor]:

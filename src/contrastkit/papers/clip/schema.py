@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
-
 from contrastkit.papers._schema import (
     ImageEncoderSection,
     PairedClaimSection,
@@ -15,6 +13,8 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
+    StepTrainerSection,
     StrictSeed,
 )
 
@@ -51,18 +51,12 @@ class Method(Section):
     learn_temperature: bool
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
+class Trainer(StepTrainerSection):
     weight_decay: Prob
 
 
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
+class Quick(SmokeQuickSection):
+    pass
     fashion_n_train: PositiveInt | None = None
     fashion_n_test: PositiveInt | None = None
 
@@ -100,10 +94,8 @@ class LitModel(Section):
     text_head: bool
 
 
-class LitQuick(Section):
-    max_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
+class LitQuick(SmokeQuickSection):
+    seeds: None = None  # the LiT arm runs on the CLIP recipe's seeds
 
 
 class LiTRecipe(Section):

@@ -14,6 +14,8 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
+    StepTrainerSection,
     StrictSeed,
 )
 
@@ -41,19 +43,6 @@ class Method(Section):
     reverse: str
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-
-
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
-
-
 class Claims(Section):
     frozen_similarity_auc_min: Prob
     oracle: PairedClaimSection
@@ -68,8 +57,8 @@ class CWCLRecipe(PaperRecipe):
     model: Model
     arms: dict[str, Arm] = Field(min_length=1)
     method: Method
-    trainer: Trainer
-    quick: Quick = Quick()
+    trainer: StepTrainerSection
+    quick: SmokeQuickSection = SmokeQuickSection()
     claims: Claims
 
 

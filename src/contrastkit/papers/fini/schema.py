@@ -16,6 +16,8 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
+    StepTrainerSection,
     StrictSeed,
 )
 
@@ -72,17 +74,8 @@ class Method(Section):
     max_logit_scale: PositiveFloat
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-
-
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
+class Quick(SmokeQuickSection):
+    pass
     arms: dict[str, list[Objective]] | None = None
 
 
@@ -102,7 +95,7 @@ class FiniRecipe(PaperRecipe):
     augment: Augment
     arms: dict[str, list[Objective]] = Field(min_length=1)  # recipe -> objectives trained with it
     method: Method
-    trainer: Trainer
+    trainer: StepTrainerSection
     quick: Quick = Quick()
     claims: Claims
 

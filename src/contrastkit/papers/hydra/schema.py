@@ -13,7 +13,8 @@ from contrastkit.papers._schema import (
     PositiveFloat,
     PositiveInt,
     Section,
-    StrictSeed,
+    SmokeQuickSection,
+    StepTrainerSection,
 )
 
 
@@ -42,18 +43,8 @@ class Method(Section):
     temperature: PositiveFloat
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-
-
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
+class Quick(SmokeQuickSection):
     batch_size: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
 
 
 class Claims(Section):
@@ -70,7 +61,7 @@ class HydraRecipe(PaperRecipe):
     model: Model
     arms: dict[str, Arm] = Field(min_length=1)
     method: Method
-    trainer: Trainer
+    trainer: StepTrainerSection
     quick: Quick = Quick()
     claims: Claims
 

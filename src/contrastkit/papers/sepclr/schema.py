@@ -15,6 +15,8 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
+    StepTrainerSection,
     StrictSeed,
 )
 
@@ -45,18 +47,8 @@ class Arm(Section):
     lambda_jem: NonNegative
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-
-
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
+class Quick(SmokeQuickSection):
     batch_size: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
 
 
 class Claims(Section):
@@ -74,7 +66,7 @@ class SepCLRRecipe(PaperRecipe):
     model: Model
     arms: dict[str, Arm] = Field(min_length=1)
     augment: CanvasAugmentSection
-    trainer: Trainer
+    trainer: StepTrainerSection
     quick: Quick = Quick()
     claims: Claims
 

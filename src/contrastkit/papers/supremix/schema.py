@@ -16,6 +16,8 @@ from contrastkit.papers._schema import (
     PositiveInt,
     Prob,
     Section,
+    SmokeQuickSection,
+    StepTrainerSection,
     StrictSeed,
 )
 
@@ -48,19 +50,6 @@ class Arm(Section):
     loss_kwargs: LossKwargs | None = None
 
 
-class Trainer(Section):
-    max_steps: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-
-
-class Quick(Section):
-    seeds: list[StrictSeed] = Field(default_factory=list)
-    max_steps: PositiveInt | None = None
-    n_train: PositiveInt | None = None
-    n_test: PositiveInt | None = None
-
-
 class RelativeClaim(PairedClaimSection):
     paper_effect_relative: PositiveFloat  # the effect to detect, as a fraction of the baseline's error
 
@@ -82,8 +71,8 @@ class SupReMixRecipe(PaperRecipe):
     model: Model
     arms: dict[str, Arm] = Field(min_length=1)
     augment: CanvasAugmentSection
-    trainer: Trainer
-    quick: Quick = Quick()
+    trainer: StepTrainerSection
+    quick: SmokeQuickSection = SmokeQuickSection()
     claims: Claims
 
 
