@@ -79,9 +79,16 @@ class Quick(SmokeQuickSection):
     arms: dict[str, list[Objective]] | None = None
 
 
+class DesignTargets(Section):
+    aux_gain_min: Prob
+    rocket_aux_within: Prob
+    rocket_gain_min: Prob
+
+
 class Claims(Section):
     basic_zero_shot_min: Prob
     recipe_vs_aux: PairedClaimSection
+    design_targets: DesignTargets
 
 
 class FiniRecipe(PaperRecipe):
