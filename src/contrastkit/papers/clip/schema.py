@@ -29,6 +29,7 @@ class Fashion(Section):
     dataset: Literal["fashion_mnist"]
     n_train: PositiveInt
     n_test: PositiveInt
+    subset_seed: StrictSeed
     caption_seed: StrictSeed
 
 

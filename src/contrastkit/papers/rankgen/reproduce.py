@@ -41,9 +41,20 @@ class Model(Section):
     max_len: PositiveInt
 
 
+class GeneratorModel(Section):
+    """``transformers.GPT2Config`` sizes of the tiny generator."""
+
+    n_positions: PositiveInt
+    n_embd: PositiveInt
+    n_layer: PositiveInt
+    n_head: PositiveInt
+
+
 class Generator(Section):
     steps: PositiveInt
     batch_size: PositiveInt
+    lr: PositiveFloat
+    model: GeneratorModel
 
 
 class Trainer(Section):
@@ -135,8 +146,9 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
     table = markov_table(d.vocab, d.successors, seed=seed)
     docs, _ = markov_documents(d.n_docs, d.doc_length, table, seed=seed, topics=T)
     held, held_topic = markov_documents(d.n_held, d.doc_length, table, seed=seed + d.held_seed_offset, topics=T)
-    lm = _train_lm(docs, seed=seed, steps=r.generator.steps, simctg_margin=None, batch=r.generator.batch_size,
-                   vocab=d.vocab)
+    gen = r.generator
+    lm = _train_lm(docs, seed=seed, steps=gen.steps, simctg_margin=None, batch=gen.batch_size, lr=gen.lr,
+                   vocab=d.vocab, model_kwargs=gen.model.model_dump())
     sampling = {"splits": splits, "prefix_len": Lp, "cont_len": Lc, "top_p": d.top_p, "chunk": d.sample_chunk}
     train = _rankgen_data(docs, lm, seed=seed, **sampling)
     test = _rankgen_data(held, lm, seed=seed + d.test_seed_offset, **sampling)
