@@ -30,8 +30,14 @@ class Attack(Section):
     patch_size: PositiveInt
 
 
+class Head(Section):
+    hidden: PositiveInt
+    out: PositiveInt
+
+
 class Victim(Section):
     widths: list[PositiveInt] = Field(min_length=1)
+    head: Head
     temperature: PositiveFloat
     batch_size: PositiveInt
     lr: PositiveFloat

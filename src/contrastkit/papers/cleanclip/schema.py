@@ -59,6 +59,7 @@ class ImageAugment(Section):
     max_shift: NonNegativeInt
     noise_std: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
     erase_size: NonNegativeInt
+    erase_p: Prob
 
 
 class TextAugment(Section):
