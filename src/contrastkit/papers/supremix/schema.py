@@ -50,6 +50,10 @@ class Arm(Section):
     loss_kwargs: LossKwargs | None = None
 
 
+class Evaluation(Section):
+    ridge_alphas: list[PositiveFloat] = Field(min_length=1)  # RidgeCV's candidate regularisation strengths
+
+
 class RelativeClaim(PairedClaimSection):
     paper_effect_relative: PositiveFloat  # the effect to detect, as a fraction of the baseline's error
 
@@ -72,6 +76,7 @@ class SupReMixRecipe(PaperRecipe):
     arms: dict[str, Arm] = Field(min_length=1)
     augment: CanvasAugmentSection
     trainer: StepTrainerSection
+    evaluation: Evaluation
     quick: SmokeQuickSection = SmokeQuickSection()
     claims: Claims
 
