@@ -1,4 +1,4 @@
-"""DBPM mining: identification and weights against hand-computed references (notes §10.4)."""
+"""DBPM mining: identification and weights against hand-computed references."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """Alignment, uniformity, tolerance, relative penalty, effective rank and zero-shot accuracy.
 
-Hand values from papers-1.md §10 "Correctness tests" (independent numpy transcription).
+Hand values worked out independently of the library (numpy transcription of the formulas).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ Z1 = torch.tensor([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])
 Z2 = torch.tensor([[0.8, 0.6, 0.0], [0.0, 1.0, 0.0], [0.6, 0.0, 0.8]])
 
 
-# ---------------------------------------------------------------- hand cases (papers-1 §10 (b), (c))
+# ---------------------------------------------------------------- hand cases (worked by hand)
 def test_uniformity_hand_value():
     assert uniformity(torch.cat([Z1, Z2]), t=2) == pytest.approx(-1.52794, abs=1e-5)
 

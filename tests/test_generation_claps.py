@@ -1,4 +1,4 @@
-"""CLAPS (notes §4.4): imposter raises NLL, distant target moves away and is pulled back, L1 reference,
+"""CLAPS (Lee et al., ICLR 2021): imposter raises NLL, distant target moves away and is pulled back, L1 reference,
 no parameter-gradient leakage."""
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ def test_equals_transformers_455_golden(case: dict) -> None:
 
 
 def naive_contrastive_search(model, ids: torch.Tensor, k: int, alpha: float, steps: int) -> torch.Tensor:
-    """papers-2.md §15.1 pseudo-code: no cache, one full re-forward per candidate (batch 1, no padding)."""
+    """Contrastive-search pseudo-code (Su et al. 2022): no cache, one full re-forward per candidate (batch 1,
+    no padding)."""
     for _ in range(steps):
         out = model(ids, output_hidden_states=True)
         p = torch.softmax(out.logits[:, -1].float(), -1)

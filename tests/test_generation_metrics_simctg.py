@@ -26,8 +26,8 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def test_rep_n_official_and_inclusive_numbers_from_notes() -> None:
-    """papers-2.md §15.1: official (36.36, 33.33, 28.57) vs inclusive (38.46, 36.36, 33.33)."""
+def test_rep_n_official_and_inclusive_hand_numbers() -> None:
+    """SimCTG's rep-n: official (36.36, 33.33, 28.57) vs inclusive (38.46, 36.36, 33.33)."""
     official = [round(rep_n(TEXTS, n), 2) for n in (2, 3, 4)]
     inclusive = [round(rep_n(TEXTS, n, official_compat=False), 2) for n in (2, 3, 4)]
     assert official == [36.36, 33.33, 28.57]
@@ -84,7 +84,7 @@ def test_mauve_optional() -> None:
 
 
 def simctg_double_loop(h: torch.Tensor, mask: torch.Tensor, rho: float) -> float:
-    """papers-2.md §15.1 formula with a python double loop; pairs pooled over the batch."""
+    """SimCTG's isotropy formula with a python double loop; pairs pooled over the batch."""
     total, count = 0.0, 0
     for b in range(h.shape[0]):
         idx = [t for t in range(h.shape[1]) if mask[b, t]]

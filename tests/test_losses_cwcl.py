@@ -1,4 +1,4 @@
-"""CWCL vs hand values from the notes and a naive per-anchor loop (values and gradients)."""
+"""CWCL vs hand values worked from the paper's equation and a naive per-anchor loop (values and gradients)."""
 
 import math
 
@@ -26,7 +26,7 @@ def _loop(p, q, w, tau):
     return total / p.shape[0]
 
 
-def test_hand_case_from_the_notes():
+def test_hand_case():
     w = cwcl_weights(U)
     torch.testing.assert_close(w, torch.tensor([[1, .9, .5], [.9, 1, .8], [.5, .8, 1]], dtype=torch.float64))
     assert CWCL(0.5, reverse="none")(Z1, Z2, frozen=U).item() == pytest.approx(1.184947, abs=1e-6)

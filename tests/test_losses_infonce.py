@@ -27,7 +27,7 @@ def _assert_same(ours, ref, inputs):
         torch.testing.assert_close(g1, g2, rtol=1e-6, atol=1e-6)
 
 
-def test_hand_computed_values_from_the_notes():
+def test_hand_computed_values():
     assert InfoNCE(0.5)(Z1, Z2).item() == pytest.approx(1.215195, abs=1e-6)
     assert DCL(0.5)(Z1, Z2).item() == pytest.approx(0.855746, abs=1e-6)
     assert DCLW(0.5)(Z1, Z2).item() == pytest.approx(0.877176, abs=1e-6)

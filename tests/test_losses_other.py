@@ -49,7 +49,7 @@ def test_cacr_multi_view_matches_loop_with_gradients():
 
 
 def test_cacr_repels_closest_negative_hardest():
-    """Notes §7: the repulsion gradient on the closest negative exceeds that on the farthest."""
+    """Hard-negative sensitivity: the repulsion gradient on the closest negative exceeds that on the farthest."""
     anchor = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)
     negs = torch.nn.functional.normalize(
         torch.tensor([[0.9, 0.1, 0.0], [0.0, 1.0, 0.0], [-1.0, 0.1, 0.0]], dtype=torch.float64), dim=1

@@ -1,4 +1,4 @@
-"""SepCLR terms vs hand values from the notes and naive loops."""
+"""SepCLR terms vs hand values (worked by hand from the paper's equations) and naive loops."""
 
 import math
 
@@ -19,7 +19,7 @@ def _unif_loop(x, tau=0.5):
     return math.log(sum(vals) / len(vals))
 
 
-def test_hand_values_from_the_notes():
+def test_hand_values():
     assert unif(Z1).item() == pytest.approx(-1.162491, abs=1e-6)
     assert align(Z1, Z2).item() == pytest.approx(0.506667, abs=1e-6)
     assert jem(Z1, S).item() == pytest.approx(-0.784724, abs=1e-6)

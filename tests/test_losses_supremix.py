@@ -52,7 +52,7 @@ def test_without_mixtures_and_weights_it_is_supcon():
 
 
 def _naive(z, y, tau, window, lam, use_weight=True):
-    """Materialised mixtures (detached), loop over anchors: the formula of the notes."""
+    """Materialised mixtures (detached), loop over anchors: the paper's formula."""
     z = F.normalize(z, dim=1)
     zd = z.detach()
     m = z.shape[0]

@@ -116,8 +116,10 @@ def test_tiled_benchmark_harness_lives_in_benchmarks():
 def test_shipped_files_cite_no_documents_outside_the_repository():
     pattern = re.compile(r"papers-[12]\.md|\bissue [0-9]+\b|\bnotes §|\bthe brief\b")
     offenders = []
-    for folder in ("src", "docs", "benchmarks"):
+    for folder in ("src", "docs", "benchmarks", "tests", "scripts"):
         for path in (ROOT / folder).rglob("*"):
+            if path == Path(__file__).resolve():  # this test spells the patterns out
+                continue
             if path.suffix in {".py", ".md", ".yaml"} and pattern.search(path.read_text(errors="ignore")):
                 offenders.append(str(path.relative_to(ROOT)))
     for name in ("README.md", "CONTRIBUTING.md"):

@@ -1,4 +1,4 @@
-"""AutoTCL parts against hand-computed references (notes §5.4) and the official formulas."""
+"""AutoTCL parts against hand-computed references and the official formulas."""
 
 import math
 

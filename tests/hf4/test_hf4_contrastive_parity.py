@@ -33,7 +33,7 @@ def test_generate_equals_golden_and_ours(case: dict) -> None:
 
 
 def test_notes_case_with_transformers_init() -> None:
-    """papers-2.md §0.1: the library's own init, seed 0, expected ids recorded with transformers 4.49."""
+    """Parity fixture: the library's own init, seed 0, expected ids recorded with transformers 4.49."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from contrastkit.generation import contrastive_search
@@ -43,8 +43,8 @@ def test_notes_case_with_transformers_init() -> None:
     ids = torch.tensor([[5, 17, 42, 8, 99]])
     ref = model.generate(ids, attention_mask=torch.ones_like(ids), penalty_alpha=0.6, top_k=4,
                          max_new_tokens=20, do_sample=False, pad_token_id=0)
-    notes = [34, 88, 91, 16, 28, 33, 85, 92, 30, 86, 44, 80, 57, 54, 77, 81, 21, 31, 78, 73]
-    assert ref[0, 5:].tolist() == notes
+    recorded = [34, 88, 91, 16, 28, 33, 85, 92, 30, 86, 44, 80, 57, 54, 77, 81, 21, 31, 78, 73]
+    assert ref[0, 5:].tolist() == recorded
     assert contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=20,
                               eos_token_id=[]).tolist() == ref.tolist()
 

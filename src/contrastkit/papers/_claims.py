@@ -19,14 +19,19 @@ from contrastkit.reproduce.stats import PairedTest, paired_comparison
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    """The plain-data recipe at ``path`` (YAML, safe loader), with ``seeds`` and ``claims`` required."""
-    import yaml
+    """The plain-data recipe at ``path`` (YAML, bounded safe loader), with ``seeds`` and ``claims`` required,
+    checked against its paper's strict schema (:func:`contrastkit.papers._schema.check_paper_yaml`: an
+    unknown key or a wrong type raises ``RecipeError`` naming the dotted key)."""
+    from contrastkit._yaml import load_yaml
+    from contrastkit.papers._schema import check_paper_yaml
 
-    cfg = yaml.safe_load(Path(path).read_text())
+    cfg = load_yaml(Path(path), source=str(path))
+    if not isinstance(cfg, dict):
+        raise ValueError(f"recipe {path}: expected a mapping at the top level, got {type(cfg).__name__}")
     for key in ("seeds", "claims"):
         if key not in cfg:
             raise ValueError(f"recipe {path}: missing the {key!r} section")
-    return cfg
+    return check_paper_yaml(cfg, path)
 
 
 def run_seeds(cfg: dict[str, Any], quick: bool, seeds: Sequence[int] | None) -> list[int]:

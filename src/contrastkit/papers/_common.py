@@ -34,11 +34,14 @@ def recipe_path(name: str, root: Path | None = None) -> Path:
 
 
 def read_recipe(name: str, root: Path | None = None) -> Any:
-    """The YAML of :func:`recipe_path`, read with the bounded safe loader (plain data, no tags)."""
+    """The YAML of :func:`recipe_path`, read with the bounded safe loader (plain data, no tags) and checked
+    against the paper's strict schema (:func:`contrastkit.papers._schema.check_paper_yaml`: an unknown key
+    or a wrong type raises ``RecipeError`` naming the dotted key)."""
     from contrastkit._yaml import load_yaml
+    from contrastkit.papers._schema import check_paper_yaml
 
     path = recipe_path(name, root)
-    return load_yaml(path, source=str(path))
+    return check_paper_yaml(load_yaml(path, source=str(path)), path)
 
 
 def recipe_value(recipe: dict[str, Any], path: str, quick: bool = False) -> Any:

@@ -141,20 +141,18 @@ def _gpt2(vocab: int, seed: int, n_positions: int = 128, n_embd: int = 64, n_lay
 def _train_lm(docs: torch.Tensor, *, seed: int, steps: int, simctg_margin: float | None, batch: int = 16,
               lr: float = 3e-3, vocab: int = 200, model_kwargs: dict[str, int] | None = None) -> torch.nn.Module:
     from contrastkit.generation.simctg import simctg_lm_loss
+    from contrastkit.training.loop import fit_steps
 
     model = _gpt2(vocab, seed, **(model_kwargs or {})).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        idx = torch.randint(0, docs.shape[0], (batch,), generator=g)
-        x = docs[idx]
+
+    def step(_: int) -> torch.Tensor:
+        x = docs[torch.randint(0, docs.shape[0], (batch,), generator=g)]
         if simctg_margin is None:
             logits = model(input_ids=x).logits[:, :-1]
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
-        else:
-            loss = simctg_lm_loss(model, x, margin=simctg_margin)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.eval()
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        return simctg_lm_loss(model, x, margin=simctg_margin)["loss"]
+
+    return fit_steps(model, step, opt, steps)
 

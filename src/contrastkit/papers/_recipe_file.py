@@ -1,4 +1,5 @@
-"""Read a YAML file of a paper folder (plain data, ``yaml.safe_load``), e.g. a reproduction's sweep settings."""
+"""Read a YAML file of a paper folder (plain data, bounded safe loader, checked against the paper's strict
+schema), e.g. a reproduction's sweep settings."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ def read_paper_yaml(folder: str | Path, name: str, filename: str = "reproduce.ya
     """The mapping in ``<folder>/<filename>``; its ``name`` key must be ``name``.
 
     Raises:
-        ValueError: the file is not a mapping or names another paper.
+        ValueError: the file is not a mapping or names another paper; ``RecipeError`` (a ``ValueError``):
+            an unknown key or a wrong type, named by its dotted key
+            (:func:`contrastkit.papers._schema.check_paper_yaml`).
     """
-    import yaml
+    from contrastkit._yaml import load_yaml
+    from contrastkit.papers._schema import check_paper_yaml
 
     path = Path(folder) / filename
-    data = yaml.safe_load(path.read_text())
+    data = load_yaml(path, source=str(path))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     if data.get("name") != name:
         raise ValueError(f"{path}: expected the key 'name: {name}', got {data.get('name')!r}")
-    return data
+    return check_paper_yaml(data, path)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contrastkit._yaml import load_yaml
-from contrastkit.papers._common import recipe_path
+from contrastkit.papers._common import PAPERS_ROOT, package_name, recipe_path
 
 StrictSeed = Annotated[int, Field(strict=True, ge=0)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
@@ -36,11 +36,64 @@ class Section(BaseModel):
 
 
 class PaperRecipe(Section):
-    """The sections every paper recipe has; a paper subclasses it with typed ``data`` / ``model`` / ..."""
+    """The sections every paper recipe has; a paper subclasses it with typed ``data`` / ``model`` / ...
 
+    ``quick_mode`` says how its ``quick`` section applies: ``"merge"`` (deep-merged over the other sections,
+    both variants validated) or ``"typed"`` (a flat mapping of override keys the paper reads itself, e.g.
+    ``max_steps``; the subclass types ``quick`` with a :class:`Section` naming them).
+    """
+
+    quick_mode: ClassVar[Literal["merge", "typed"]] = "merge"
     name: str
     seeds: list[StrictSeed] = Field(min_length=1)
     quick: dict[str, Any] = Field(default_factory=dict)
+
+
+Prob = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1.0)]
+
+
+class PairedClaimSection(Section):
+    """A claim decided by a paired one-sided t-test over seeds (:func:`contrastkit.papers._claims.paired`):
+    ``margin`` (method - baseline must exceed it), ``alpha``, ``power``; ``paper_effect`` the effect the
+    design's minimum detectable effect is compared with (the power precondition), when the claim has one."""
+
+    margin: FiniteFloat = 0.0
+    alpha: Annotated[float, Field(strict=True, gt=0.0, lt=1.0)] = 0.05
+    power: Annotated[float, Field(strict=True, gt=0.0, lt=1.0)] = 0.8
+    paper_effect: PositiveFloat | None = None
+
+
+class ImageEncoderSection(Section):
+    """A :class:`contrastkit.vision.encoders.SmallCNN` tower: channel ``widths``, pooling between blocks."""
+
+    widths: list[PositiveInt] = Field(min_length=1)
+    pool_between: bool = False
+
+
+class CanvasAugmentSection(Section):
+    """Canvas augmentations (shift, intensity range, Gaussian noise, optional erasing square)."""
+
+    max_shift: Annotated[int, Field(strict=True, ge=0)]
+    intensity: list[PositiveFloat] = Field(min_length=2, max_length=2)
+    noise_std: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0)]
+    erase_size: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+
+class StepTrainerSection(Section):
+    """A reproduction's optimiser loop: ``max_steps`` steps of ``batch_size`` rows at learning rate ``lr``."""
+
+    max_steps: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+
+
+class SmokeQuickSection(Section):
+    """The flat ``quick`` overrides of a smoke run: its seeds, steps and data subset sizes."""
+
+    seeds: list[StrictSeed] = Field(default_factory=list)
+    max_steps: PositiveInt | None = None
+    n_train: PositiveInt | None = None
+    n_test: PositiveInt | None = None
 
 
 class LightningTrainerSection(Section):
@@ -105,6 +158,7 @@ class TrainingSectionRecipe(Section):
     """A recipe whose ``quick`` mapping overrides keys of its ``training`` section (the time-series and
     sequential-recommendation reproductions; seeds in ``training.seeds``)."""
 
+    quick_mode: ClassVar[Literal["merge", "typed", "training"]] = "training"
     name: str
     reproduce: str
     quick: dict[str, Any] = Field(default_factory=dict)
@@ -152,6 +206,46 @@ def load_paper_recipe(name: str, model: type[R], *, quick: bool = False, path: s
     return recipe
 
 
-__all__ = ["FiniteFloat", "LightningTrainerSection", "PaperRecipe", "PositiveFloat", "PositiveInt", "RecipeError",
-           "Section", "StrictSeed", "TSEncoderSection", "TrainingSectionRecipe", "load_paper_recipe",
-           "parse_paper_recipe"]
+def schema_for(path: str | Path, name: str | None = None) -> type[Section] | None:
+    """The schema of the paper file ``path``: ``SCHEMAS[path.name]`` of ``papers/<folder>/schema.py`` (the
+    file's folder, else the package of the recipe's ``name``: a recipe copied elsewhere keeps its schema);
+    ``None`` when neither folder has one."""
+    import importlib
+
+    path = Path(path)
+    for pkg in dict.fromkeys([path.parent.name] + ([package_name(name)] if isinstance(name, str) else [])):
+        if not (PAPERS_ROOT / pkg / "schema.py").is_file():
+            continue
+        mod = importlib.import_module(f"contrastkit.papers.{pkg}.schema")
+        schemas = getattr(mod, "SCHEMAS", {"recipe.yaml": getattr(mod, "RECIPE", None)})
+        if schemas.get(path.name) is not None:
+            return schemas[path.name]
+    return None
+
+
+def check_paper_yaml(data: Any, path: str | Path, model: type[Section] | None = None) -> Any:
+    """Validate the plain data ``data`` read from ``path`` against its schema (``model``, else
+    :func:`schema_for`) and return it unchanged; :class:`RecipeError` names every bad key by its dotted
+    path. A file whose folder has no schema is returned unchecked."""
+    name = data.get("name") if isinstance(data, dict) else None
+    model = schema_for(path, name) if model is None else model
+    if model is None:
+        return data
+    mode = getattr(model, "quick_mode", "merge")
+    if mode == "typed":
+        if not isinstance(data, dict):
+            raise RecipeError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        try:
+            model.model_validate(data)
+        except ValidationError as err:
+            problems = "\n  ".join(_explain(e) for e in err.errors())
+            raise RecipeError(f"{path}: invalid recipe\n  {problems}") from None
+    else:
+        parse_paper_recipe(data, model, source=str(path), quick_into="training" if mode == "training" else None)
+    return data
+
+
+__all__ = ["CanvasAugmentSection", "FiniteFloat", "ImageEncoderSection", "LightningTrainerSection",
+           "PairedClaimSection", "PaperRecipe", "PositiveFloat", "PositiveInt", "Prob", "RecipeError", "Section",
+           "SmokeQuickSection", "StepTrainerSection", "StrictSeed", "TSEncoderSection", "TrainingSectionRecipe",
+           "check_paper_yaml", "load_paper_recipe", "parse_paper_recipe", "schema_for"]

@@ -129,15 +129,17 @@ def train_top_layers(top: TopLayers, states: Tensor, mask: Tensor, pairs: PairFn
     dropout mask. AdamW, constant ``lr``.
     """
     from contrastkit.losses import SimCSE
+    from contrastkit.training.loop import fit_steps
 
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # the dropout masks
     loss_fn = SimCSE(temperature, hard_negative_weight=hard_negative_weight)
     opt = torch.optim.AdamW(top.parameters(), lr=lr)
     top.train()
-    history = []
+    history: list[float] = []
     n = states.shape[0]
-    for _ in range(steps):
+
+    def step(_: int) -> Tensor:
         idx = torch.randperm(n, generator=gen)[:batch_size]
         pos, neg = pairs(idx, gen)
         pos = idx if pos is None else pos
@@ -145,11 +147,10 @@ def train_top_layers(top: TopLayers, states: Tensor, mask: Tensor, pairs: PairFn
         z2 = top(states[pos], mask[pos])
         negatives = None if neg is None else top(states[neg], mask[neg])
         loss = loss_fn(z1, z2, negatives=negatives)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
         history.append(float(loss.detach()))
-    top.eval()
+        return loss
+
+    fit_steps(top, step, opt, steps)
     return history
 
 

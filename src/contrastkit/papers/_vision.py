@@ -1,6 +1,7 @@
 """Shared helpers of the image reproductions (DCL, CACR, temperature): a base training recipe from
 ``papers/<name>/recipe.yaml`` varied by overrides, trained and evaluated by the ``train`` pipeline, with
-finished full runs cached by the hash of their recipe. Quick variants train ``QUICK_STEPS`` steps.
+finished full runs cached by the hash of their recipe. Quick variants train the sweep file's ``quick_max_steps``
+steps.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ from contrastkit.pipeline.recipe import Recipe, apply_override, parse_recipe
 RECIPES = PAPERS_ROOT  # papers/<name>/recipe.yaml
 
 
-QUICK_STEPS = 15
-
-
 def base_recipe(name: str) -> dict[str, Any]:
     return read_recipe(name, RECIPES)
 
 
-def variant(base: dict[str, Any], overrides: Sequence[str], quick: bool) -> Recipe:
+def variant(base: dict[str, Any], overrides: Sequence[str], quick_steps: int | None) -> Recipe:
+    """``base`` with the dotted ``overrides`` applied; ``quick_steps``: a quick run's ``trainer.max_steps``."""
     import copy
 
     data = copy.deepcopy(base)
     for item in overrides:
         apply_override(data, item)
-    if quick:
-        apply_override(data, f"trainer.max_steps={QUICK_STEPS}")
+    if quick_steps is not None:
+        apply_override(data, f"trainer.max_steps={quick_steps}")
     return parse_recipe(data)
 
 

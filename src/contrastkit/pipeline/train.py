@@ -135,8 +135,15 @@ def make_trainer(
 
 def _lightning_trainer(recipe: Recipe, run_dir: Path, checkpoint: ModelCheckpoint, progress: bool,
                        callbacks: list[Callback] | None) -> L.Trainer:
+    from contrastkit.training.fit import make_trainer as base_trainer
+
     t = recipe.trainer
-    return L.Trainer(
+    # the one trainer factory (contrastkit.training.make_trainer), with this run folder's checkpoints,
+    # loggers and progress bar; Lightning's own messages stay on (quiet=False), as a CLI run shows them
+    return base_trainer(
+        None,
+        quiet=False,
+        enable_checkpointing=True,
         max_steps=t.max_steps,
         # StepTicks holds max_steps ticks, so a fresh run is one epoch; no epoch limit, because a run
         # resumed with a larger max_steps continues past the end of its first epoch

@@ -24,6 +24,7 @@ from torch.optim.swa_utils import AveragedModel
 from contrastkit.timeseries.augment import get_augmentation
 from contrastkit.timeseries.autotcl import AugmentationNetwork, AutoTCLLoss, augmentation_objective
 from contrastkit.timeseries.encoder import TSEncoder
+from contrastkit.training.loop import optimizer_step
 
 
 class AutoTCL(L.LightningModule):
@@ -90,14 +91,11 @@ class AutoTCL(L.LightningModule):
         enc_opt = optimizers[0]
         self.encoder.train()
         v = self.view(x)
-        loss = self.loss_fn(self.encoder(x), self.encoder(v))
-        enc_opt.zero_grad()
-        self.manual_backward(loss)
-        enc_opt.step()
+        loss = optimizer_step(enc_opt, self.loss_fn(self.encoder(x), self.encoder(v)), self.manual_backward)
         if self.swa_model is not None:
             self.swa_model.update_parameters(self.encoder)
         self.log("train_loss", loss, prog_bar=False)
-        return loss.detach()
+        return loss
 
     def _augmentation_step(self, x: Tensor, optimizer: torch.optim.Optimizer) -> None:
         assert self.aug_net is not None
@@ -109,9 +107,7 @@ class AutoTCL(L.LightningModule):
             z_x = self.encoder(x)
         loss = augmentation_objective(z_x, self.encoder(out.view), out.mask_score,
                                       reg_weight=self.reg_weight, time_weight=self.time_weight)
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        optimizer.step()
+        optimizer_step(optimizer, loss, self.manual_backward)
         for p in self.encoder.parameters():
             p.requires_grad_(True)
         self.log("aug_loss", loss.detach(), prog_bar=False)

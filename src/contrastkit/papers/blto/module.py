@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from contrastkit._validation import check_positive_int
 from contrastkit.backdoor import LearnedTrigger, check_images
 from contrastkit.losses.infonce import InfoNCE
+from contrastkit.training.loop import optimizer_step
 
 
 class BiLevelTriggerOptimizer:
@@ -92,11 +93,7 @@ class BiLevelTriggerOptimizer:
         self.surrogate.train()
         x = self.inner_batch()
         _, z = self.surrogate(torch.cat([self.augment(x), self.augment(x)]))
-        loss = self.loss(*z.chunk(2))
-        self.surrogate_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.surrogate_opt.step()
-        return float(loss.detach())
+        return float(optimizer_step(self.surrogate_opt, self.loss(*z.chunk(2))))
 
     def similarity(self, x: Tensor, ref: Tensor) -> Tensor:
         """``S = mean cos(f(t1(g(x))), f(t2(x_r)))`` on the current surrogate (differentiable in ``psi``)."""
@@ -112,10 +109,7 @@ class BiLevelTriggerOptimizer:
             p.requires_grad_(False)
         x = self.images[self._draw(len(self.images), self.batch_size)] if x is None else x
         ref = self.reference[self._draw(len(self.reference), self.batch_size)] if ref is None else ref
-        s = self.similarity(x, ref)
-        self.generator_opt.zero_grad(set_to_none=True)
-        (-s).backward()
-        self.generator_opt.step()
+        s = -optimizer_step(self.generator_opt, -self.similarity(x, ref))
         for p in self.surrogate.parameters():
             p.requires_grad_(True)
         return float(s.detach())

@@ -53,13 +53,13 @@ def _augment(spec: dict[str, Any]) -> nn.Module:
     return _canvas_augment(spec["max_shift"], spec["intensity"], spec["noise_std"])
 
 
-def _net(widths: Sequence[int]) -> nn.Module:
+def _net(widths: Sequence[int], head: dict[str, int]) -> nn.Module:
     from contrastkit.methods.view_contrastive import EncoderWithHead
     from contrastkit.papers._multimodal import _cnn
     from contrastkit.vision.encoders import ProjectionHead
 
     enc = _cnn(widths)
-    return EncoderWithHead(enc, ProjectionHead(enc.feature_dim, 128, 64))
+    return EncoderWithHead(enc, ProjectionHead(enc.feature_dim, head["hidden"], head["out"]))
 
 
 def train_blto_trigger(cfg: dict[str, Any], images: Tensor, labels: Tensor, poison_index: Tensor, seed: int,
@@ -72,7 +72,8 @@ def train_blto_trigger(cfg: dict[str, Any], images: Tensor, labels: Tensor, pois
     torch.manual_seed(seed)
     trigger = LearnedTrigger(ConvTriggerGenerator(images.shape[1], b["generator_hidden"]), a["epsilon"])
     opt = BiLevelTriggerOptimizer(
-        trigger, lambda: _net(b["surrogate_widths"]), _augment(cfg["victim"]["augment"]), images, poison_index,
+        trigger, lambda: _net(b["surrogate_widths"], cfg["victim"]["head"]), _augment(cfg["victim"]["augment"]),
+        images, poison_index,
         images[labels == a["target"]], temperature=cfg["victim"]["temperature"],
         batch_size=min(b["batch_size"], len(images)), poison_per_batch=b["poison_per_batch"],
         surrogate_lr=b["surrogate_lr"], generator_lr=b["generator_lr"], seed=seed)
@@ -99,7 +100,7 @@ def train_victim(cfg: dict[str, Any], images: Tensor, seed: int, quick: bool = F
 
     v = cfg["victim"]
     torch.manual_seed(seed)
-    model = SimCLR(_net(v["widths"]), InfoNCE(v["temperature"]), _augment(v["augment"]), images,
+    model = SimCLR(_net(v["widths"], v["head"]), InfoNCE(v["temperature"]), _augment(v["augment"]), images,
                    batch_size=min(v["batch_size"], len(images)), lr=v["lr"], seed=seed)
     _fit(model, _q(cfg, quick, "max_steps", v["max_steps"]))
     return model.model.eval()

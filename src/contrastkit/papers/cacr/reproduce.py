@@ -90,22 +90,23 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     """CACR vs NT-Xent, balanced and long-tailed pre-training, balanced probe (module docstring)."""
     base = base_recipe("cacr")
     settings = read_paper_yaml(Path(__file__).parent, "cacr")
+    steps = settings["quick_max_steps"] if quick else None  # a quick run: a few steps of every arm
     arms = {arm: list(overrides) for arm, overrides in settings["arms"].items()}
     chosen = _seeds(quick, settings["seeds"] if seeds is None else seeds)
     acc: dict[str, list[float]] = {}
     lt_probe: dict[str, list[float]] = {}
     for seed in chosen:
         for arm, overrides in arms.items():
-            recipe = variant(base, [f"seed={seed}", f"data.dataset={BALANCED}", *overrides], quick)
+            recipe = variant(base, [f"seed={seed}", f"data.dataset={BALANCED}", *overrides], steps)
             acc.setdefault(f"{arm}_balanced", []).append(run(recipe, cache=not quick)["linear_probe_accuracy"])
-            recipe = variant(base, [f"seed={seed}", f"data.dataset={LONGTAIL}", *overrides], quick)
+            recipe = variant(base, [f"seed={seed}", f"data.dataset={LONGTAIL}", *overrides], steps)
             metrics = run(recipe, balanced_probe, cache=not quick)
             if "balanced_probe_accuracy" not in metrics:  # a run cached without this probe: measure it again
                 metrics = run(recipe, balanced_probe, cache=False)
             acc.setdefault(f"{arm}_longtail", []).append(metrics["balanced_probe_accuracy"])
             lt_probe.setdefault(arm, []).append(metrics["linear_probe_accuracy"])
         torch.manual_seed(seed)
-        acc.setdefault("random", []).append(random_encoder_probe(variant(base, [f"seed={seed}"], quick)))
+        acc.setdefault("random", []).append(random_encoder_probe(variant(base, [f"seed={seed}"], steps)))
     claims = claims_from(acc, settings, quick)
     old = paired_comparison(lt_probe["cacr"], lt_probe["ntxent"], alpha=settings["alpha"])
     claims.append(Claim.from_test("(old protocol) long-tailed pre-training, probe fitted on the long-tailed split: "

@@ -68,19 +68,20 @@ def _t5(cfg: dict[str, Any]) -> torch.nn.Module:
 
 def _train(model: torch.nn.Module, srcs: list[list[int]], tgts: list[list[int]], *, steps: int, batch_size: int,
            lr: float, seed: int) -> None:
+    from contrastkit.training.loop import fit_steps
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed + 1)
     model.train()
-    for _ in range(steps):
+
+    def step(_: int) -> torch.Tensor:
         idx = torch.randint(0, len(srcs), (batch_size,), generator=g).tolist()
         x, m = _pad([srcs[i] for i in idx])
         y, ym = _pad([tgts[i] for i in idx])
         out = model(x, m, y.masked_fill(ym == 0, -100))
-        loss = out["loss"] if isinstance(out, dict) else out.loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return out["loss"] if isinstance(out, dict) else out.loss
+
+    fit_steps(model, step, opt, steps)
 
 
 def pretrain(cfg: dict[str, Any], quick: bool) -> dict[str, torch.Tensor]:
@@ -90,9 +91,10 @@ def pretrain(cfg: dict[str, Any], quick: bool) -> dict[str, torch.Tensor]:
     p = cfg["pretrain"]
     g = torch.Generator().manual_seed(p["seed"])
     srcs, tgts = [], []
-    for _ in range(p["n_sequences"] if not quick else 256):
-        length = int(torch.randint(8, 17, (1,), generator=g))
-        words = (3 + torch.randint(0, 40, (length,), generator=g)).tolist()
+    lo, hi = p["sequence_words"]
+    for _ in range(cfg["quick"]["pretrain_sequences"] if quick else p["n_sequences"]):
+        length = int(torch.randint(lo, hi + 1, (1,), generator=g))
+        words = (p["first_word"] + torch.randint(0, p["n_words"], (length,), generator=g)).tolist()
         s, t = denoising_pair(words, mask_prob=p["mask_prob"], mask_token=p["mask_token"], generator=g)
         srcs.append(s)
         tgts.append(t)
@@ -135,7 +137,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: s
     rows: dict[str, dict[str, list[float]]] = {}
     for seed in seeds:
         print(f"seed {seed} ...", file=sys.stderr, flush=True)
-        data = {"train": mapping_pairs(cfg["finetune"]["n_train"] if not quick else 512, seed=seed),
+        data = {"train": mapping_pairs(cfg["quick"]["n_train"] if quick else cfg["finetune"]["n_train"], seed=seed),
                 "clean": mapping_pairs(n_test, seed=seed + 1000),
                 "noisy": mapping_pairs(n_test, seed=seed + 1000, noise=cfg["eval"]["noise"])}
         for arm in cfg["arms"]:

@@ -126,7 +126,7 @@ def _inmodal_augment(spec: dict[str, Any]) -> nn.Module:
     )
 
     return SimCLRAugment([RandomResizedCrop(None, tuple(spec["crop_scale"])), RandomCircularShift(spec["max_shift"]),
-                          GaussianNoise(spec["noise_std"]), RandomErase(spec["erase_size"], p=0.5)])
+                          GaussianNoise(spec["noise_std"]), RandomErase(spec["erase_size"], p=spec["erase_p"])])
 
 
 def finetune(poisoned: Any, data: DigitPairs, cfg: dict[str, Any], arm: str, seed: int, quick: bool = False) -> Any:

@@ -71,8 +71,8 @@ def _train_clip_fashion(cfg: dict[str, Any], seed: int, quick: bool) -> dict[str
     q = cfg["quick"] if quick else {}
     f = cfg["data"]["fashion"]
     (xtr, ytr), (xte, yte) = _fashion("train"), _fashion("test")
-    itr = _subset(len(ytr), q.get("fashion_n_train", f["n_train"]), seed=0)
-    ite = _subset(len(yte), q.get("fashion_n_test", f["n_test"]), seed=0)
+    itr = _subset(len(ytr), q.get("fashion_n_train", f["n_train"]), seed=f["subset_seed"])
+    ite = _subset(len(yte), q.get("fashion_n_test", f["n_test"]), seed=f["subset_seed"])
     train = fashion_image_text(_to_float(xtr[itr]), ytr[itr], seed=f["caption_seed"])
     test = fashion_image_text(_to_float(xte[ite]), yte[ite], seed=f["caption_seed"])
     tok = SimpleTokenizer(train.captions + train.class_prompts)

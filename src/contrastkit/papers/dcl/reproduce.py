@@ -102,12 +102,13 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     """DCL vs NT-Xent over losses x batch sizes x seeds (module docstring)."""
     base = base_recipe("dcl")
     settings: dict[str, Any] = read_paper_yaml(Path(__file__).parent, "dcl")
+    steps = settings["quick_max_steps"] if quick else None  # a quick run: a few steps of every arm
     chosen = _seeds(quick, settings["seeds"] if seeds is None else seeds)
     m: dict[str, list[float]] = {k: [] for k in ("q_16", "q_256", "dcl_16", "dcl_256", "random_linear_probe")}
     for seed in chosen:
         for batch in settings["batch_sizes"]:
             for loss in settings["losses"]:
-                recipe = variant(base, [f"seed={seed}", f"method.loss={loss}", f"trainer.batch_size={batch}"], quick)
+                recipe = variant(base, [f"seed={seed}", f"method.loss={loss}", f"trainer.batch_size={batch}"], steps)
                 probe = _coupling if (loss == "infonce" and batch == max(settings["batch_sizes"])) else None
                 metrics = run(recipe, probe, cache=not quick)
                 m.setdefault(f"{loss}_batch{batch}_linear_probe", []).append(metrics["linear_probe_accuracy"])
@@ -115,5 +116,5 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
                     for k in ("q_16", "q_256", "dcl_16", "dcl_256"):
                         m[k].append(metrics[k])
         torch.manual_seed(seed)
-        m["random_linear_probe"].append(random_encoder_probe(variant(base, [f"seed={seed}"], quick)))
+        m["random_linear_probe"].append(random_encoder_probe(variant(base, [f"seed={seed}"], steps)))
     return ReproResult("dcl", dcl_claims(m, float(settings["alpha"]), quick), m | {"seeds": list(chosen)}, quick)

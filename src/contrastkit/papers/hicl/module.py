@@ -127,6 +127,8 @@ def train_classifier(model: TinyClassifier, ids: Tensor, mask: Tensor, labels: T
     after each backward the gradient rows ``[:trigger_rows_from]`` (the original vocabulary) are zeroed, so
     only the trigger rows change (no weight decay here: decay would move the other rows too).
     """
+    from contrastkit.training.loop import fit_steps
+
     gen = torch.Generator().manual_seed(seed)
     if trigger_rows_from is None:
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -134,14 +136,17 @@ def train_classifier(model: TinyClassifier, ids: Tensor, mask: Tensor, labels: T
         opt = torch.optim.AdamW([model.word_embeddings.weight], lr=lr, weight_decay=0.0)
     model.train()
     n = len(labels)
-    for _ in range(epochs):
-        for rows in torch.randperm(n, generator=gen).split(batch_size):
-            opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(ids[rows], mask[rows]), labels[rows])
-            loss.backward()
-            if trigger_rows_from is not None:
-                model.word_embeddings.weight.grad[:trigger_rows_from] = 0
-            opt.step()
+    batches = [rows for _ in range(epochs) for rows in torch.randperm(n, generator=gen).split(batch_size)]
+
+    def step(t: int) -> Tensor:
+        rows = batches[t]
+        return nn.functional.cross_entropy(model(ids[rows], mask[rows]), labels[rows])
+
+    def keep_vocabulary() -> None:
+        if trigger_rows_from is not None:
+            model.word_embeddings.weight.grad[:trigger_rows_from] = 0
+
+    fit_steps(model, step, opt, len(batches), after_backward=keep_vocabulary)
     return model.eval()
 
 

@@ -53,13 +53,16 @@ def train_one(data: Any, recipe: dict[str, Any], method: str, seed: int, epochs:
     model = MEOW(data, "synset", dict(recipe["meta_paths"]), seed=seed, **hp, **dict(recipe["encoder"]))
     random_scores = _probe(model.embed(data), data)
     opt = torch.optim.Adam(model.parameters(), lr=float(recipe_value(recipe, "training.lr")))
+    from contrastkit.training.loop import fit_steps
+
     start, losses = time.time(), []
-    for epoch in range(epochs):
-        opt.zero_grad()
+
+    def step(epoch: int) -> torch.Tensor:  # full batch: one step per epoch
         loss, _ = model.loss(data, epoch)
-        loss.backward()
-        opt.step()
         losses.append(float(loss.detach()))
+        return loss
+
+    fit_steps(model, step, opt, epochs)
     out: dict[str, Any] = {"probe": _probe(model.embed(data), data), "random": random_scores,
                            "seconds": time.time() - start, "final_loss": losses[-1]}
     if model.last_weights is not None:

@@ -36,6 +36,7 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     from contrastkit.papers._claims import run_seeds
     from contrastkit.papers._text import load_text_recipe
     from contrastkit.text import cached_encode, corpora
+    from contrastkit.training.loop import fit_steps
 
     torch.set_num_threads(1)
     recipe = load_text_recipe("primer", quick)
@@ -59,12 +60,12 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
         m["untrained_zero_shot"].append(_accuracy(w.detach(), xh, yh, gh))
         opt = torch.optim.AdamW([w], lr=t["lr"])
         gen = torch.Generator().manual_seed(seed)
-        for _ in range(t["steps"]):
+
+        def step(_: int, w=w, x=x, y=y, g=g, gen=gen) -> torch.Tensor:
             idx = torch.randperm(len(y), generator=gen)[:t["batch_size"]]
-            loss = contrastive_pairs("input_label", loss_fn, x[idx] @ w, g @ w, labels=y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            return contrastive_pairs("input_label", loss_fn, x[idx] @ w, g @ w, labels=y[idx])
+
+        fit_steps(None, step, opt, t["steps"])
         w = w.detach()
         acc = _accuracy(w, xh, yh, gh)
         m["zero_shot"].append(acc)

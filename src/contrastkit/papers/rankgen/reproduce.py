@@ -41,9 +41,20 @@ class Model(Section):
     max_len: PositiveInt
 
 
+class GeneratorModel(Section):
+    """``transformers.GPT2Config`` sizes of the tiny generator."""
+
+    n_positions: PositiveInt
+    n_embd: PositiveInt
+    n_layer: PositiveInt
+    n_head: PositiveInt
+
+
 class Generator(Section):
     steps: PositiveInt
     batch_size: PositiveInt
+    lr: PositiveFloat
+    model: GeneratorModel
 
 
 class Trainer(Section):
@@ -101,14 +112,16 @@ def _train_ranker(data: dict[str, torch.Tensor], *, vocab: int, seed: int, model
     """Batches of ``docs_per_batch`` documents x all their splits: the other splits of the same document
     are in-document negatives; ``use_inbook=False`` keeps one split per document instead."""
     from contrastkit.generation.rankgen import RankGenEncoder, rankgen_loss
+    from contrastkit.training.loop import fit_steps
 
     torch.manual_seed(seed)
     enc = RankGenEncoder(vocab, **model.model_dump()).train()
     opt = torch.optim.AdamW(enc.parameters(), lr=trainer.lr)
-    steps, docs_per_batch = trainer.steps, trainer.docs_per_batch
+    docs_per_batch = trainer.docs_per_batch
     g = torch.Generator().manual_seed(seed + 1)
     D, P = data["prefix"].shape[:2]
-    for _ in range(steps):
+
+    def step(_: int) -> torch.Tensor:
         d = torch.randperm(D, generator=g)[:docs_per_batch]
         if use_inbook:
             pre, gold, gen = (data[k][d].reshape(-1, data[k].shape[-1]) for k in ("prefix", "gold", "generated"))
@@ -118,11 +131,9 @@ def _train_ranker(data: dict[str, torch.Tensor], *, vocab: int, seed: int, model
             pre, gold, gen = (data[k][d, s] for k in ("prefix", "gold", "generated"))
         p, c = enc.encode_prefix(pre), enc.encode_suffix(gold)
         neg = enc.encode_suffix(gen) if use_generated else None
-        loss = rankgen_loss(p, c, neg)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return enc.eval()
+        return rankgen_loss(p, c, neg)
+
+    return fit_steps(enc, step, opt, trainer.steps)
 
 
 def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
@@ -135,8 +146,9 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
     table = markov_table(d.vocab, d.successors, seed=seed)
     docs, _ = markov_documents(d.n_docs, d.doc_length, table, seed=seed, topics=T)
     held, held_topic = markov_documents(d.n_held, d.doc_length, table, seed=seed + d.held_seed_offset, topics=T)
-    lm = _train_lm(docs, seed=seed, steps=r.generator.steps, simctg_margin=None, batch=r.generator.batch_size,
-                   vocab=d.vocab)
+    gen = r.generator
+    lm = _train_lm(docs, seed=seed, steps=gen.steps, simctg_margin=None, batch=gen.batch_size, lr=gen.lr,
+                   vocab=d.vocab, model_kwargs=gen.model.model_dump())
     sampling = {"splits": splits, "prefix_len": Lp, "cont_len": Lc, "top_p": d.top_p, "chunk": d.sample_chunk}
     train = _rankgen_data(docs, lm, seed=seed, **sampling)
     test = _rankgen_data(held, lm, seed=seed + d.test_seed_offset, **sampling)

@@ -79,12 +79,12 @@ def mean_weight(y: Tensor) -> float:
     return float(((y[i] - y[j]).abs() + 1).mean())
 
 
-def _ridge_mae(htr: Tensor, ytr: Tensor, hte: Tensor, yte: Tensor) -> float:
+def _ridge_mae(htr: Tensor, ytr: Tensor, hte: Tensor, yte: Tensor, alphas: Sequence[float]) -> float:
     from sklearn.linear_model import RidgeCV
     from sklearn.preprocessing import StandardScaler
 
     sc = StandardScaler().fit(htr.double().numpy())
-    reg = RidgeCV(alphas=(0.01, 0.1, 1.0, 10.0, 100.0)).fit(sc.transform(htr.double().numpy()), ytr.numpy())
+    reg = RidgeCV(alphas=tuple(alphas)).fit(sc.transform(htr.double().numpy()), ytr.numpy())
     pred = torch.from_numpy(reg.predict(sc.transform(hte.double().numpy())))
     return float((pred - yte.double()).abs().mean())
 
@@ -110,10 +110,11 @@ def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: tupl
     xtr, ytr, xte, yte = data
     q = cfg["quick"] if quick else {}
     spec, a, tr, mc = cfg["arms"][arm], cfg["augment"], cfg["trainer"], cfg["model"]
+    alphas = cfg["evaluation"]["ridge_alphas"]
     torch.manual_seed(seed)
     enc = _cnn(mc["encoder"]["widths"], pool_between=mc["encoder"]["pool_between"])
     if spec["objective"] == "none":  # the untrained encoder: what the probe gets from architecture alone
-        return _ridge_mae(_embed(enc.eval(), xtr), ytr, _embed(enc, xte), yte)
+        return _ridge_mae(_embed(enc.eval(), xtr), ytr, _embed(enc, xte), yte, alphas)
     proj = ProjectionHead(enc.feature_dim, mc["projector_hidden"], mc["projector_out"])
     kwargs = copy.deepcopy(spec.get("loss_kwargs", {}))
     if "beta" in kwargs:
@@ -126,7 +127,7 @@ def _train_arm(cfg: dict[str, Any], arm: str, seed: int, quick: bool, data: tupl
                                   xtr, targets, objective=spec["objective"], loss_kwargs=kwargs,
                                   batch_size=min(tr["batch_size"], len(xtr)), lr=tr["lr"], seed=seed)
     _fit(model, q.get("max_steps", tr["max_steps"]))
-    return _ridge_mae(_embed(model.encoder, xtr), ytr, _embed(model.encoder, xte), yte)
+    return _ridge_mae(_embed(model.encoder, xtr), ytr, _embed(model.encoder, xte), yte, alphas)
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
