@@ -14,10 +14,10 @@ from contrastkit.backdoor.inversion import (
     class_ce,
     class_prototypes,
     identify_target,
-    invert_trigger,
     inversion_loss,
-    patch_box,
+    invert_trigger,
     paste_patch,
+    patch_box,
     predict,
     universal_patch,
 )

@@ -94,9 +94,10 @@ class AuditReport:
 
     def verdict(self) -> str:
         word = "BACKDOOR SUSPECTED" if self.backdoor else "no backdoor found"
+        ref = statistics.median(self.reference_mask_fractions)
         return (f"{word}: suspected target class {self.suspected_target}; inverted trigger ASR "
                 f"{self.inverted_asr:.1%} with a mask of {self.mask_fraction:.1%} of the image "
-                f"({self.mask_ratio:.2f} x the reference classes' {statistics.median(self.reference_mask_fractions):.1%}; "
+                f"({self.mask_ratio:.2f} x the reference classes' {ref:.1%}; "
                 f"flagged when ASR >= {self.config['min_asr']:.0%} and ratio <= {self.config['max_mask_ratio']})")
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit._validation import check_non_negative_float, check_positive_float, check_positive_int
@@ -97,7 +96,7 @@ def patch_box(height: int, width: int, size: int, location: str = "bottom-right"
     corners = ("bottom-right", "bottom-left", "top-right", "top-left")
     if location not in corners:
         raise ValueError(f"location: expected one of {corners}, got {location!r}")
-    if not 1 <= size or size + margin > min(height, width) or margin < 0:
+    if not size >= 1 or size + margin > min(height, width) or margin < 0:
         raise ValueError(f"size: expected a patch side in [1, {min(height, width) - max(margin, 0)}] with "
                          f"margin {margin} >= 0, got {size}")
     r = height - size - margin if location.startswith("bottom") else margin

@@ -15,6 +15,7 @@ SPEC = PaperSpec(
     recipe='invertune/recipe.yaml',
     claim='target found in >= 2 of 3 seeds; real-trigger ASR falls >= 80 % relative; clean accuracy drop <= 5 '
           'points (precondition: poisoned ASR >= 70 %)',
-    outcome='not run',
+    outcome='**fail** (3 seeds): target found 3/3; real-trigger ASR 98.8 % -> 66.6 % (-32.5 % relative, < 80 %); '
+            'clean accuracy kept',
     readme="invertune/README.md",
 )

@@ -73,7 +73,8 @@ def tuning_loss(clean_acts: Sequence[Tensor], triggered_acts: Sequence[Tensor], 
     return total
 
 
-def _activations(model: nn.Module, layers: Sequence[nn.Module], fn: Callable[[], Tensor]) -> tuple[Tensor, list[Tensor]]:
+def _activations(model: nn.Module, layers: Sequence[nn.Module],
+                 fn: Callable[[], Tensor]) -> tuple[Tensor, list[Tensor]]:
     acts: dict[int, Tensor] = {}
 
     def hook(i: int) -> Callable[..., None]:

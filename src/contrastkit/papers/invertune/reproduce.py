@@ -111,6 +111,27 @@ def run_seed(cfg: dict[str, Any], seed: int, quick: bool = False) -> dict[str, A
             "pattern": trig.pattern}
 
 
+def save_victim(folder: str | Path, seed: int = 0, *, poisoned: bool = True, epochs: int | None = None,
+                recipe: str | Path = RECIPE) -> Path:
+    """Train the miniature's mini-CLIP (poisoned, or ``poisoned=False``: the same design without poison) and
+    write it with :func:`contrastkit.pretrained.save_pretrained`, its metadata naming the audit data
+    (``data``: sklearn digits upsampled x2) and the zero-shot class prompts (``class_prompt_tokens``) — a
+    model for ``contrastkit audit``. ``epochs`` overrides the pre-training epochs (a faster, weaker victim)."""
+    from contrastkit.papers.cleanclip.reproduce import train_poisoned_clip
+    from contrastkit.pretrained import save_pretrained
+
+    vcfg = victim_recipe(load_recipe(recipe))
+    if not poisoned:
+        vcfg["attack"]["rate"] = 0
+    if epochs is not None:
+        vcfg["pretrain"]["epochs"] = epochs
+    model, data = train_poisoned_clip(vcfg, seed)
+    meta = {"data": {"dataset": "digits", "upsample": vcfg["data"]["upsample"]},
+            "class_prompt_tokens": data.prompt_tokens.tolist(), "class_prompts": data.class_prompts,
+            "poisoned": poisoned, "seed": seed}
+    return save_pretrained(model, folder, metadata=meta)
+
+
 SCALARS = ("target_found", "identified_target", "uap_share_increase", "inverted_asr", "inverted_mask_fraction",
            "ca_before", "asr_before", "ca_after", "asr_after", "asr_relative_reduction")
 
