@@ -102,11 +102,19 @@ def run_seed(cfg: dict[str, Any], seed: int, quick: bool = False) -> dict[str, A
     before = zero_shot_metrics(tower, class_emb, te, ty, planted, data.trigger)
     after = zero_shot_metrics(tuned, class_emb, te, ty, planted, data.trigger)
     inverted = zero_shot_metrics(tower, class_emb, te, ty, target, trig)
+    # diagnostic arm, not available to a defender: stage 3 tuned against the real trigger's mask and pattern
+    blank = torch.zeros(1, *x.shape[1:])
+    real_mask = ((data.trigger(blank) != 0) | (data.trigger(torch.ones_like(blank)) != 1)).float()[0]
+    oracle, _ = activation_tune(tower, candidate_layers(tower), x[batch], real_mask, data.trigger(blank)[0],
+                                n_layers=tu["n_layers"], steps=q.get("tuning_steps", tu["steps"]), lr=tu["lr"],
+                                weight_decay=tu["weight_decay"], feature_weight=tu["feature_weight"], seed=seed)
+    with_real = zero_shot_metrics(oracle, class_emb, te, ty, planted, data.trigger)
     return {"target_found": float(target == planted), "identified_target": float(target),
             "uap_share_increase": report.increase[target], "inverted_asr": inverted["asr"],
             "inverted_mask_fraction": trig.mask_fraction, "ca_before": before["clean_accuracy"],
             "asr_before": before["asr"], "ca_after": after["clean_accuracy"], "asr_after": after["asr"],
             "asr_relative_reduction": 1 - after["asr"] / before["asr"] if before["asr"] > 0 else 0.0,
+            "oracle_asr_after": with_real["asr"], "oracle_ca_after": with_real["clean_accuracy"],
             "critical_layers": info["layers"], "critical_units": info["units"], "mask": trig.mask,
             "pattern": trig.pattern}
 
@@ -133,7 +141,8 @@ def save_victim(folder: str | Path, seed: int = 0, *, poisoned: bool = True, epo
 
 
 SCALARS = ("target_found", "identified_target", "uap_share_increase", "inverted_asr", "inverted_mask_fraction",
-           "ca_before", "asr_before", "ca_after", "asr_after", "asr_relative_reduction")
+           "ca_before", "asr_before", "ca_after", "asr_after", "asr_relative_reduction", "oracle_asr_after",
+           "oracle_ca_after")
 
 
 def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: str | Path = RECIPE) -> ReproResult:
@@ -169,6 +178,11 @@ def decide(cfg: dict[str, Any], v: dict[str, list[float]], quick: bool) -> Repro
         Claim.from_test("clean accuracy at most 5 points below the backdoored model", keep, scale=100,
                         unit=" points", note=f"{fmt(v['ca_before'], 100)}% -> {fmt(v['ca_after'], 100)}%"),
     ]
+    if "oracle_asr_after" in v:
+        claims.append(Claim("diagnostic: stage 3 tuned against the real trigger (reported)", True,
+                            f"ASR {fmt(v['asr_before'], 100)}% -> {fmt(v['oracle_asr_after'], 100)}%, clean accuracy "
+                            f"{fmt(v['oracle_ca_after'], 100)}% (a defender has only the inverted trigger)",
+                            gating=False))
     metrics = {k: {"values": vals} for k, vals in v.items()}
     return ReproResult("invertune", gate(claims, quick), metrics, quick)
 
