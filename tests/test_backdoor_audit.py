@@ -38,6 +38,24 @@ def test_audit_writes_the_report_and_exits_0_or_1(untrained, tmp_path):
     assert "inverted_trigger.png" in (tmp_path / "rep" / "audit.md").read_text()
 
 
+def test_audit_reads_a_train_run_folder_and_its_dataset(tmp_path):
+    """A `contrastkit train` run folder: the backbone is audited on the recipe's dataset (no --data)."""
+    import yaml
+
+    from tests.recipes import tiny_recipe
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe(max_steps=2)))
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(app, ["train", str(recipe), "--output", str(run), "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    res = CliRunner().invoke(app, ["audit", str(run), "--out", str(tmp_path / "rep"), *TINY])
+    assert res.exit_code in (0, 1), res.output
+    report = json.loads((tmp_path / "rep" / "audit.json").read_text())
+    assert report["data"] == {"dataset": "digits", "upsample": 1}
+    assert report["head"] == "class prototypes of the clean set"
+
+
 def test_audit_config_rejects_bad_settings():
     from contrastkit.backdoor.audit import AuditConfig
 
