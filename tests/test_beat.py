@@ -104,3 +104,17 @@ def test_beat_quick_smoke():
     result = reproduce(quick=True)
     assert result.outcome() == "smoke"
     assert 0.0 <= result.metrics["ctl_f1"]["values"][0] <= 1.0
+
+
+def test_benign_success_splits_into_the_object_free_task_and_the_look_alike_scenes():
+    """The precondition reads the object-free half of the trigger-free episodes; the mixed benign success
+    (the claim's metric) is the mean of the two halves (equal halves in the quick run)."""
+    from contrastkit.papers.beat.reproduce import reproduce
+
+    result = reproduce(quick=True)
+    m = {k: v["values"][0] for k, v in result.metrics.items()}
+    for arm in ("sft", "ctl"):
+        halves = (m[f"{arm}_benign_task_success"] + m[f"{arm}_fork_scene_success"]) / 2
+        assert m[f"{arm}_benign_success"] == pytest.approx(halves)
+    pre = next(c for c in result.claims if c.precondition and "benign task" in c.name)
+    assert f"{100 * m['sft_benign_task_success']:.1f}" in pre.detail

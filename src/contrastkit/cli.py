@@ -1,4 +1,4 @@
-"""The ``contrastkit`` command line: train, evaluate, reproduce, bench, generate, embed, search."""
+"""The ``contrastkit`` command line: train, evaluate, audit, reproduce, bench, generate, embed, search."""
 
 from __future__ import annotations
 
@@ -145,6 +145,39 @@ def evaluate(
         _fail(err)
         return
     _print_metrics(metrics)
+
+
+@app.command()
+def audit(
+    path: Annotated[Path, typer.Argument(help="A run folder of `train` or a save_pretrained model folder "
+                                              "(image encoder or CLIP-style two-tower model)", metavar="RUN_OR_MODEL")],
+    data: Annotated[str | None, typer.Option(help="Clean labelled images to audit with (a bundled dataset: "
+                                                  "digits, digits_canvas, ...); default: the folder's own")] = None,
+    upsample: Annotated[int | None, typer.Option(help="Nearest-upsample the images by this factor")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder (audit.md, audit.json, PNG)")] = Path(
+        "audit-report"),
+    clean_images: Annotated[int, typer.Option(help="Size of the clean set drawn from the train split")] = 400,
+    uap_steps: Annotated[int, typer.Option(help="Steps of the universal adversarial patch")] = 100,
+    inversion_steps: Annotated[int, typer.Option(help="Steps of each trigger inversion")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the clean set, patch and inversions")] = 0,
+) -> None:
+    """Scan a model for a backdoor (InverTune's target identification + trigger inversion): prints the verdict
+    and its evidence, writes a report; exit status 1 when a backdoor is suspected, 0 when none is found."""
+    from contrastkit.backdoor.audit import AuditConfig, audit_path, write_report
+
+    try:
+        if not path.exists():
+            raise FileNotFoundError(f"path: {path} does not exist")
+        cfg = AuditConfig(clean_images=clean_images, uap_steps=uap_steps, inversion_steps=inversion_steps, seed=seed)
+        report = audit_path(path, dataset=data, upsample=upsample, config=cfg)
+        folder = write_report(report, out)
+    except USER_ERRORS as err:
+        _fail(err)
+        return
+    typer.echo(report.verdict())
+    typer.echo(f"report: {folder / 'audit.md'}")
+    if report.backdoor:
+        raise typer.Exit(code=1)
 
 
 @app.command(help=reproduce_help(list_papers()))

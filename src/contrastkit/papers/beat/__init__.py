@@ -14,6 +14,6 @@ SPEC = PaperSpec(
     recipe='beat/recipe.yaml',
     claim=('CTL after SFT raises step-level backdoor-activation F1 (fewer false activations on a look-alike), '
            'benign success within 2 points, holds on unseen trigger placements'),
-    outcome='**not testable** (5 seeds): SFT benign success 58 % < 90 %; CTL F1 −6 points vs SFT',
+    outcome='**fail** (5 seeds): SFT benign task 99.6 %; CTL F1 −6 points and benign success −24 points vs SFT',
     readme="beat/README.md",
 )

@@ -70,6 +70,10 @@ def run_seed(cfg: dict[str, Any], seed: int) -> dict[str, float]:
         out |= {f"{arm}_f1": act_id["f1"], f"{arm}_false_activation": act_id["false_activation"],
                 f"{arm}_recall": act_id["recall"], f"{arm}_ood_f1": act_ood["f1"],
                 f"{arm}_benign_success": gw.rollout_success(p, benign_starts, shade, "goal", w["max_steps"]),
+                # the same episodes split: the benign task as SFT learnt it (no object in the scene) and the
+                # look-alike scenes, where a false activation (walking to the fork) costs the episode
+                f"{arm}_benign_task_success": gw.rollout_success(p, benign_starts[0::2], shade, "goal", w["max_steps"]),
+                f"{arm}_fork_scene_success": gw.rollout_success(p, benign_starts[1::2], shade, "goal", w["max_steps"]),
                 f"{arm}_asr": gw.rollout_success(p, knife_starts, shade, "placed", w["max_steps"]),
                 f"{arm}_ood_asr": gw.rollout_success(p, ood_starts, shade, "placed", w["max_steps"])}
     return out
@@ -91,8 +95,12 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
     f1_name, ood_name = "CTL raises step-level activation F1 over SFT", "CTL raises F1 on unseen trigger placements"
     ben_name = "CTL keeps benign success within 2 points of SFT"
     claims = [
-        Claim("SFT learns the benign task", float(np.mean(v["sft_benign_success"])) >= cl["sft_learns_benign_min"],
-              f"SFT benign success {fmt(v['sft_benign_success'], 100, 1)}% (min {cl['sft_learns_benign_min']:.0%})",
+        # measured on the trigger-free scenes without an object (the task SFT is trained on): in the look-alike
+        # scenes a failure is a false activation on the fork, the effect CTL is claimed to reduce
+        Claim("SFT learns the benign task (trigger-free scenes without a look-alike)",
+              float(np.mean(v["sft_benign_task_success"])) >= cl["sft_learns_benign_min"],
+              f"SFT benign-task success {fmt(v['sft_benign_task_success'], 100, 1)}% (min "
+              f"{cl['sft_learns_benign_min']:.0%}); look-alike scenes {fmt(v['sft_fork_scene_success'], 100, 1)}%",
               precondition=True),
         power_precondition("activation F1", f1, cl["f1_gain"]["paper_effect"], scale=100, unit=" points",
                            guards=f1_name),
@@ -107,6 +115,10 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None) -> ReproR
                              f"{fmt(v['sft_benign_success'], 100, 1)}%"),
         Claim.from_test(ood_name, ood, scale=100, unit=" points",
                         note=f"OOD F1 CTL {fmt(v['ctl_ood_f1'], 100, 1)} vs SFT {fmt(v['sft_ood_f1'], 100, 1)}"),
+        Claim("success in the look-alike scenes (reported)", True,
+              f"CTL {fmt(v['ctl_fork_scene_success'], 100, 1)}% vs SFT {fmt(v['sft_fork_scene_success'], 100, 1)}%; "
+              f"benign task without an object CTL {fmt(v['ctl_benign_task_success'], 100, 1)}% vs SFT "
+              f"{fmt(v['sft_benign_task_success'], 100, 1)}%", gating=False),
         Claim("episode ASR (reported)", True,
               f"CTL {fmt(v['ctl_asr'], 100, 1)}% vs SFT {fmt(v['sft_asr'], 100, 1)}%; unseen placements CTL "
               f"{fmt(v['ctl_ood_asr'], 100, 1)}% vs SFT {fmt(v['sft_ood_asr'], 100, 1)}%", gating=False),

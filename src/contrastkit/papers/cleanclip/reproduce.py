@@ -48,6 +48,7 @@ class DigitPairs:
     prompt_tokens: Tensor
     trigger: nn.Module
     target: int
+    clean_labels: Tensor | None = None  # classes of the defender's clean pairs
 
 
 def _upsample(x: Tensor, factor: int) -> Tensor:
@@ -55,7 +56,8 @@ def _upsample(x: Tensor, factor: int) -> Tensor:
 
 
 def build_data(cfg: dict[str, Any], seed: int) -> DigitPairs:
-    """Digits (upsampled), captions, the defender's held-out clean pairs and the poisoned rest."""
+    """Digits (upsampled), captions, the defender's held-out clean pairs and the poisoned rest
+    (``attack.rate: 0``: the rest unpoisoned, a clean victim of the same design)."""
     from contrastkit.backdoor import PatchTrigger, poison_image_text, target_captions
     from contrastkit.multimodal.data import DIGIT_TEMPLATES, digits_image_text
     from contrastkit.papers._multimodal import _bow
@@ -70,14 +72,18 @@ def build_data(cfg: dict[str, Any], seed: int) -> DigitPairs:
     t = a["trigger"]
     trigger = PatchTrigger(t["size"], t["location"], t["pattern"])
     targets = target_captions(DIGIT_TEMPLATES, a["target_word"])
-    poisoned = poison_image_text(rest.images, rest.texts(), trigger, a["rate"], target_captions=targets,
-                                 labels=rest.labels, target=a["target"], seed=seed)
+    if a["rate"] == 0:  # a clean victim of the same design (the false-positive control of a backdoor audit)
+        images, captions, mask = rest.images, rest.texts(), torch.zeros(len(rest.images), dtype=torch.bool)
+    else:
+        poisoned = poison_image_text(rest.images, rest.texts(), trigger, a["rate"], target_captions=targets,
+                                     labels=rest.labels, target=a["target"], seed=seed)
+        images, captions, mask = poisoned.images, poisoned.captions, poisoned.poisoned
     row = {c: i for i, c in enumerate(pairs.captions)}
     tok, _, tokens = _bow(pairs, 8, 8)
-    return DigitPairs(poisoned.images, torch.tensor([row[c] for c in poisoned.captions]), poisoned.poisoned,
+    return DigitPairs(images, torch.tensor([row[c] for c in captions]), mask,
                       clean.images, clean.caption_ids, _upsample(te.images, d["upsample"]), te.labels,
                       pairs.captions, pairs.class_prompts, tok, tokens, tok.encode(pairs.class_prompts),
-                      trigger, int(a["target"]))
+                      trigger, int(a["target"]), clean.labels)
 
 
 def _text_encoder(data: DigitPairs, cfg: dict[str, Any]) -> nn.Module:
