@@ -475,6 +475,21 @@ class TreeScores:
         """The whole ``(N, N)`` score matrix."""
         return self(slice(0, self.n), slice(0, self.n))
 
+    def subset(self, index: Tensor) -> TreeScores:
+        """The scores of the trees at ``index`` (``(m,)`` int64, e.g. a training batch's rows), without
+        re-reading the trees. A repeated index gives identical rows (they score 1, as identical trees do)."""
+        if not isinstance(index, Tensor) or index.dim() != 1 or index.dtype.is_floating_point or index.numel() == 0:
+            raise ValueError(f"index: expected a non-empty (m,) integer tensor, got {getattr(index, 'shape', index)!r}")
+        if int(index.min()) < 0 or int(index.max()) >= self.n:
+            raise ValueError(f"index: expected rows in [0, {self.n}), got min {int(index.min())}, max "
+                             f"{int(index.max())}")
+        out = object.__new__(TreeScores)
+        idx = index.to(self.device)
+        out.n, out.dtype, out.device = int(index.numel()), self.dtype, self.device
+        out.empty = self.empty[idx]
+        out.members = [m[idx] for m in self.members]
+        return out
+
 
 def exact_tree_match(trees: Sequence[object]) -> Tensor:
     """``(N,)`` int64 group ids: two trees share an id iff their cleaned trees are equal (hard SupCon's
