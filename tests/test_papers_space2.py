@@ -59,8 +59,8 @@ def _module(supervision, tile_size="auto"):
     trees = [{"hotel": {"inform": {"area": [v]}}} for v in ("north", "south", "north", "east")] + \
             [{"taxi": {"request": {"phone": []}}}] * 2
     torch.manual_seed(0)
-    return TreeSemiSupervised(_MeanPool(), torch.nn.Linear(4, 3), torch.randn(6, 2, 4), torch.ones(6, 2), torch.randn(5, 2, 4),
-                              torch.ones(5, 2), supervision=supervision, scores=TreeScores(trees),
+    return TreeSemiSupervised(_MeanPool(), torch.nn.Linear(4, 3), torch.randn(6, 2, 4), torch.ones(6, 2),
+                              torch.randn(5, 2, 4), torch.ones(5, 2), supervision=supervision, scores=TreeScores(trees),
                               exact_ids=exact_tree_match(trees), unlabeled_batch_size=3, batch_size=6, lr=1e-3,
                               tile_size=tile_size)
 

@@ -13,7 +13,7 @@ def test_set_has_twelve_acts_fifteen_templates_and_a_fixed_held_out_split():
     assert all(len(t) == 15 for t in d.TEMPLATES.values()) and set(d.TEMPLATES) == set(d.LABELS)
     assert all(len(set(t)) == 15 for t in d.TEMPLATES.values())  # paraphrases, no duplicated template
     assert all(len(v) == d.N_HELD_OUT for v in d.HELD_OUT_TEMPLATES.values())
-    assert d.HELD_OUT_TEMPLATES == d._held_out()  # fixed seed: recomputing gives the same split
+    assert d._held_out() == d.HELD_OUT_TEMPLATES  # fixed seed: recomputing gives the same split
     train, held = d.tod_utterances("train", per_template=2), d.tod_utterances("held_out", per_template=2)
     assert len(train) == 12 * 10 * 2 and len(held) == 12 * 5 * 2
     assert not {(u.label, u.template) for u in train} & {(u.label, u.template) for u in held}

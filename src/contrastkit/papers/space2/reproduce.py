@@ -136,8 +136,9 @@ def reproduce(quick: bool = False, seeds: Sequence[int] | None = None, recipe: s
         for arm_name, arm in r.arms.items():
             top, hd = copy.deepcopy(base_top), copy.deepcopy(base_head)  # same start for every arm
             # supervision "none" (SimCLR only) uses the labeled rows without their trees
-            module = TreeSemiSupervised(top, hd, s_tr[lab], m_tr[lab], s_tr[unl], m_tr[unl], supervision=arm.supervision,
-                                        scores=scores, exact_ids=exact, temperature=r.loss.temperature,
+            module = TreeSemiSupervised(top, hd, s_tr[lab], m_tr[lab], s_tr[unl], m_tr[unl],
+                                        supervision=arm.supervision, scores=scores, exact_ids=exact,
+                                        temperature=r.loss.temperature,
                                         unlabeled_batch_size=r.trainer.unlabeled_batch_size,
                                         batch_size=min(r.trainer.batch_size, len(lab)), lr=r.trainer.lr,
                                         weight_decay=r.trainer.weight_decay, seed=seed)
