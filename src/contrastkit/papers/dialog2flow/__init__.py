@@ -15,6 +15,7 @@ SPEC = PaperSpec(
     recipe="dialog2flow/recipe.yaml",
     claim="soft label-similarity targets >= hard same-label targets on few-shot prototype F1 (1/5-shot) and on "
           "the Spearman between act-centroid and label-text similarities",
-    outcome="**not run**: full 3-seed run pending",
+    outcome=("**fail** (3 seeds): soft below hard on 1-shot F1 (-9.6 points, MDE 1.7) and 5-shot F1 (-5.6, MDE 2.1); "
+             "Spearman -0.006, not shown non-inferior; preconditions hold"),
     readme="dialog2flow/README.md",
 )
