@@ -71,7 +71,7 @@ def test_duplicated_labels_and_tau_label_to_zero_equal_the_hard_loss():
     torch.testing.assert_close(InfoNCE(0.1, mode="symmetric")(a, b, labels=labels), hard)
     # a larger tau' gives partial credit: a different value
     warm = SoftLabelInfoNCE(0.1, label_temperature=0.35)(a, b, labels=labels, label_embeddings=label_emb)
-    assert abs(float(warm - hard)) > 1e-3
+    assert abs(float((warm - hard).detach())) > 1e-3
 
 
 def test_targets_rows_sum_to_one_and_no_gradient_reaches_the_label_encoder():
@@ -182,6 +182,16 @@ def test_views_tile_assembles_stacked_blocks():
     torch.testing.assert_close(views_tile(lambda r, c: m[r, c], 5)(slice(3, 8), slice(4, 6)), m.repeat(2, 2)[3:8, 4:6])
     with pytest.raises(ValueError, match="^n: "):
         views_tile(lambda r, c: m[r, c], 0)
+
+
+def test_a_tile_callable_for_another_batch_size_is_named():
+    z1, z2 = _leaves(6, 3, 17)
+    m = _symmetric_mask(5, 18)  # describes 5 samples, the batch has 6
+    for tile_size in (None, 4):
+        with pytest.raises(ValueError, match="^weights: the tile callable describes 2 views x 5 samples"):
+            InfoNCE(0.07, tile_size=tile_size)(z1, z2, weights=views_tile(lambda r, c: m[r, c], 5))
+    with pytest.raises(ValueError, match="^weights: expected shape \\(12, 12\\)"):
+        InfoNCE(0.07)(z1, z2, weights=m)
 
 
 def test_a_soft_mask_row_with_no_positive_is_named():

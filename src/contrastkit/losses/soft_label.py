@@ -61,12 +61,17 @@ def views_tile(fn: TileFn, n: int, n_views: int = 2) -> TileFn:
     over contiguous sample ranges (at most ``n_views`` per side). Use it to give
     ``InfoNCE(mode="two_view")`` sample-level soft positives as a callable (a dense ``(n, n)`` tensor is
     repeated by the loss itself). The anchor's own row is excluded by the loss; its other view keeps
-    ``fn``'s diagonal weight (1 for SPACE-2's score matrix).
+    ``fn``'s diagonal weight (1 for SPACE-2's score matrix). A request beyond ``n_views * n`` rows (a batch
+    that does not match ``n``) raises ``ValueError`` naming ``weights``.
     """
     n = check_positive_int(n, "n")
     n_views = check_positive_int(n_views, "n_views")
 
     def runs(s: slice) -> list[slice]:
+        if s.stop > n * n_views:  # a batch larger than the samples fn describes: refuse, never wrap silently
+            raise ValueError(f"weights: the tile callable describes {n_views} views x {n} samples = "
+                             f"{n * n_views} rows, but rows/columns up to {s.stop} were requested (is n the batch "
+                             "size?)")
         start, stop, _ = s.indices(n * n_views)
         out = []
         while start < stop:
