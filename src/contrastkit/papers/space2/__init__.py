@@ -14,6 +14,7 @@ SPEC = PaperSpec(
     recipe="space2/recipe.yaml",
     claim="tree-soft SupCon + SimCLR (SPACE-2) > hard exact-tree SupCon + SimCLR > SimCLR only, on 10-shot act "
           "F1 and on the Spearman between feature cosine and tree score",
-    outcome="**not run**: full 3-seed run pending",
+    outcome=("**fail** (3 seeds): SPACE-2 not above hard SupCon (F1 +0.001, MDE 0.002; Spearman +0.001, MDE 0.015)"
+             "; hard SupCon > SimCLR holds on both; preconditions hold"),
     readme="space2/README.md",
 )
