@@ -134,6 +134,11 @@ def _claps(dtype):
     return tuple(_leaf(N, D, dtype=dtype, seed=s) for s in range(3)), {"z_positive": _leaf(N, D, dtype=dtype, seed=3)}
 
 
+def _soft_label(dtype):
+    return (_leaf(N, D, dtype=dtype), _leaf(N, D, dtype=dtype, seed=1)), {
+        "labels": LABELS, "label_embeddings": _leaf(3, 5, dtype=dtype, seed=2)}
+
+
 def _input_label(dtype):
     return (_leaf(N, D, dtype=dtype), _leaf(3, D, dtype=dtype, seed=1)), {"labels": LABELS}
 
@@ -156,6 +161,7 @@ SPECS: dict[type, Spec] = {
     L.SimCSE: Spec(lambda **kw: L.SimCSE(0.05, **kw), _two, (_bad_first(_two), "a")),
     L.InputLabelInfoNCE: Spec(lambda **kw: L.InputLabelInfoNCE(0.1, **kw), _input_label,
                               (_bad_first(_input_label), "x")),
+    L.SoftLabelInfoNCE: Spec(lambda **kw: L.SoftLabelInfoNCE(0.1, **kw), _soft_label, (_bad_first(_soft_label), "a")),
     L.DPO: Spec(lambda **kw: L.DPO(0.5, **kw), _dpo, (_dpo_bad, "policy_chosen")),
     L.SigLIP: Spec(lambda **kw: L.SigLIP(**kw), _two, (_bad_first(_two), "a")),
     NSPT: Spec(lambda **kw: NSPT(0.2, **kw), _nspt, (_bad_first(_nspt), "student")),

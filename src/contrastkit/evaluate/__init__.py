@@ -7,6 +7,7 @@ and runs without gradients except :func:`relative_penalty`, which is differentia
 
 from contrastkit.evaluate.class_retrieval import class_retrieval_metrics
 from contrastkit.evaluate.corpus_retrieval import brute_force_top_k, build_index, corpus_retrieval_metrics, search
+from contrastkit.evaluate.fewshot import centroid_similarity_spearman, class_centroids, few_shot_prototype_f1
 from contrastkit.evaluate.forecasting import chronological_split, ridge_forecast, sliding_windows
 from contrastkit.evaluate.geometry import (
     alignment,
@@ -26,6 +27,9 @@ from contrastkit.evaluate.svm import svm_probe
 
 __all__ = [
     "brute_force_top_k",
+    "centroid_similarity_spearman",
+    "class_centroids",
+    "few_shot_prototype_f1",
     "build_index",
     "chronological_split",
     "class_retrieval_metrics",

@@ -11,11 +11,13 @@ from contrastkit.losses.sentence import InputLabelInfoNCE, SimCSE, contrastive_p
 from contrastkit.losses.sepclr import SepCLR
 from contrastkit.losses.siglip import SigLIP
 from contrastkit.losses.simple import SimpleContrastive
+from contrastkit.losses.soft_label import SoftLabelInfoNCE, label_similarity_weights, views_tile
 from contrastkit.losses.ssl import BarlowTwins, NegativeCosine, SwAV, VICReg, sinkhorn
 from contrastkit.losses.supremix import SupReMix
 
 __all__ = [
     "CACR", "CWCL", "DCL", "DCLW", "DPO", "BarlowTwins", "ContrastiveLoss", "HardNegativeInfoNCE", "Hydra", "InfoNCE",
-    "InputLabelInfoNCE", "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimCSE", "SimpleContrastive", "SupReMix",
-    "SwAV", "VICReg", "contrastive_pairs", "cwcl_weights", "sinkhorn",
+    "InputLabelInfoNCE", "NSPT", "NegativeCosine", "SepCLR", "SigLIP", "SimCSE", "SimpleContrastive",
+    "SoftLabelInfoNCE", "SupReMix", "SwAV", "VICReg", "contrastive_pairs", "cwcl_weights", "label_similarity_weights",
+    "sinkhorn", "views_tile",
 ]

@@ -11,10 +11,10 @@ sentence-transformers training losses).
     emb = enc.encode(docs)                          # (50, 384), L2-normalised
 """
 
-from contrastkit.text import augment, corpora
+from contrastkit.text import augment, corpora, dialogue
 from contrastkit.text.cache import cached_encode
 from contrastkit.text.encoder import TextEncoder, minilm_path, save_sentence_transformer
 from contrastkit.text.interop import SentenceTransformerLoss, mnrl
 
-__all__ = ["SentenceTransformerLoss", "TextEncoder", "augment", "cached_encode", "corpora", "minilm_path", "mnrl",
-           "save_sentence_transformer"]
+__all__ = ["SentenceTransformerLoss", "TextEncoder", "augment", "cached_encode", "corpora", "dialogue", "minilm_path",
+           "mnrl", "save_sentence_transformer"]
