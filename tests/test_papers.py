@@ -26,7 +26,7 @@ OLD = {"dcl": "vision", "cacr": "vision", "temperature": "vision", "autotcl": "t
 
 # reproductions added with the papers/ layout (no old import path)
 NEW = {"beat", "blto", "cl4srec", "cleanclip", "coconut", "debcse", "hicl", "mclrec", "meow", "mnrl-moe", "primer",
-       "simcse", "sra-cl"}
+       "rerank", "simcse", "sra-cl"}
 
 
 def test_registry_holds_every_old_reproduction_and_one_folder_each():

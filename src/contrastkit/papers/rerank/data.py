@@ -31,12 +31,16 @@ from torch import Tensor
 from contrastkit.generation.rerank import encode_groups, positive_index_from_relevance
 
 SPECIALS = ("[PAD]", "[SEP]", "[ASK]")
-STOP_WORDS = frozenset(
-    "about above after again against also among been before being below between both cannot could does doing "
-    "down during each every from further have having here hers herself himself into itself just like many more "
-    "most much must myself never once only other ought ours ourselves over same shall should some such than "
-    "that their theirs them themselves then there these they this those through under until upon very were "
-    "what when where which while whom whose with would your yours yourself yourselves will".split())
+# a query's words are content words: these frequent function words never are
+_STOP_TEXT = (
+    "about above after again against also among been before being below between both cannot could does "
+    "doing down during each every from further have having here hers herself himself into itself just "
+    "like many more most much must myself never once only other ought ours ourselves over same shall "
+    "should some such than that their theirs them themselves then there these they this those through "
+    "under until upon very were what when where which while whom whose with would your yours yourself "
+    "yourselves will"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 @dataclass(frozen=True)

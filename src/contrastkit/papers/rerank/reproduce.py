@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -46,6 +47,7 @@ class Model(Section):
     n_layer: PositiveInt
     n_head: PositiveInt
     n_positions: PositiveInt
+    embedding_std: PositiveFloat | None = None
 
 
 class Trainer(Section):
@@ -97,10 +99,12 @@ class RerankRecipe(PaperRecipe):
     claims: Claims
 
 
-def load(quick: bool = False) -> RerankRecipe:
+def load(quick: bool = False, path: str | Path | None = None) -> RerankRecipe:
+    """``papers/rerank/recipe.yaml`` (or ``path``), validated strictly; the arms must be the four
+    weight x direction combinations."""
     from contrastkit.generation.rerank import OBJECTIVES
 
-    r = load_paper_recipe("rerank", RerankRecipe, quick=quick)
+    r = load_paper_recipe("rerank", RerankRecipe, quick=quick, path=path)
     for name, arm in r.arms.items():
         for key in ("weight", "direction"):
             if getattr(arm, key) not in OBJECTIVES:
@@ -133,6 +137,11 @@ def _reranker(r: RerankRecipe, data: Any, seed: int) -> Any:
 
     m = r.model
     lm = _gpt2(len(data.vocab), seed, n_positions=m.n_positions, n_embd=m.n_embd, n_layer=m.n_layer, n_head=m.n_head)
+    if m.embedding_std is not None:
+        # GPT-2's 0.02 init leaves identical-token dot products (the matching signal) near zero; a larger
+        # scale for the (tied) token embeddings is what lets the tiny LM learn to match within the budget
+        torch.nn.init.normal_(lm.get_input_embeddings().weight, std=m.embedding_std,
+                              generator=torch.Generator().manual_seed(40_000 + seed))
     return YesNoReranker(lm, data.yes_id, data.no_id)
 
 
@@ -222,7 +231,8 @@ def _mean_of(per: dict[str, list[float]], names: list[str], key: str) -> list[fl
     return [sum(per[f"{n}/{key}"][s] for n in names) / len(names) for s in range(len(per[f"{names[0]}/{key}"]))]
 
 
-def decide(r: RerankRecipe, per: dict[str, list[float]], quick: bool, info: dict[str, Any] | None = None) -> ReproResult:
+def decide(r: RerankRecipe, per: dict[str, list[float]], quick: bool,
+           info: dict[str, Any] | None = None) -> ReproResult:
     """The claims from per-seed values ``per["<arm>/MRR"]``, ``per["<arm>/NDCG@k"]`` and
     ``per["untrained_<direction>/MRR"]`` (one value per seed, same seed order)."""
     c, k = r.claims, r.evaluation.ndcg_k
