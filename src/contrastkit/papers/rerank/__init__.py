@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.rerank.reproduce:reproduce",
     recipe="rerank/recipe.yaml",
     claim="SFT-weight rerankers beat CL-weight ones on MRR and NDCG@5; the direction choice matters little",
-    outcome="**not run** (placeholder)",
+    outcome=("**not testable** on 3 seeds (every arm learns, but SFT- vs CL-weight MRR effect -0.031, "
+             "CI95 [-0.117, +0.054], p = 0.87, MDE 0.079 > 0.02; the CL-weight arms scored higher in 2 of 3 seeds)"),
     readme="rerank/README.md",
 )

@@ -146,8 +146,8 @@ def _reranker(r: RerankRecipe, data: Any, seed: int) -> Any:
 
 
 @torch.no_grad()
-def test_scores(model: Any, split: Any, chunk: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(s_y, s_n)`` ``(N, K)`` of every test group."""
+def group_scores(model: Any, split: Any, chunk: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(s_y, s_n)`` ``(N, K)`` of every group of ``split``."""
     model.eval()
     ys, ns = [], []
     for i in range(0, split.input_ids.shape[0], chunk):
@@ -197,7 +197,7 @@ def run_seed(r: RerankRecipe, data: Any, seed: int) -> dict[str, float]:
         return {"MRR": m["MRR"], f"NDCG@{k}": m[f"NDCG@{k}"]}
 
     row: dict[str, float] = {}
-    s_y, s_n = test_scores(_reranker(r, data, seed), te)
+    s_y, s_n = group_scores(_reranker(r, data, seed), te)
     for direction in ("cl", "sft"):
         for key, v in metrics(arm_score(s_y, s_n, direction)).items():
             row[f"untrained_{direction}/{key}"] = v
@@ -205,7 +205,7 @@ def run_seed(r: RerankRecipe, data: Any, seed: int) -> dict[str, float]:
         row[f"lexical/{key}"] = v
     for name, arm in r.arms.items():
         model = train_arm(r, data, seed, arm.weight, arm.direction)
-        for key, v in metrics(arm_score(*test_scores(model, te), arm.direction)).items():
+        for key, v in metrics(arm_score(*group_scores(model, te), arm.direction)).items():
             row[f"{name}/{key}"] = v
     return row
 
