@@ -119,3 +119,11 @@ def test_quick_reproduction_runs_every_arm():
         assert len(res.metrics[f"{arm}/MRR"]["values"]) == 1
     assert res.metrics["lexical/MRR"]["values"] == [1.0]
     assert res.metrics["corpus"] in ("fortunes", "lee")
+
+
+def test_quick_run_falls_back_to_the_bundled_lee_documents_without_fortunes(monkeypatch):
+    monkeypatch.setenv("CONTRASTKIT_HIDE_OPTIONAL_DATA", "1")
+    data = rr.retrieval_data(rr.load(quick=True))
+    assert data.corpus == "lee" and data.test.input_ids.shape[1] == 8
+    with pytest.raises(FileNotFoundError, match="fortunes"):
+        rr.retrieval_data(rr.load(quick=False))  # the full run needs Debian fortunes: no silent substitute
