@@ -106,7 +106,7 @@ def _groups(docs: list[list[str]], rows: np.ndarray, *, query_words: int, k: int
         negatives: list[list[str]] = []
         others = [j for j in rows if j != i]
         for shared in [*hard_shared, *([0] * (k - 1 - len(hard_shared)))]:
-            while True:
+            for _attempt in range(1000):
                 doc = list(docs[others[int(rng.integers(len(others)))]])
                 if shared:
                     planted = rng.permutation(query)[:shared]
@@ -116,6 +116,9 @@ def _groups(docs: list[list[str]], rows: np.ndarray, *, query_words: int, k: int
                 if len(qset & set(doc)) < query_words:  # a negative never holds the whole query
                     negatives.append(doc)
                     break
+            else:
+                raise ValueError(f"data.n_docs: no negative without the whole query {query} in 1000 draws; "
+                                 "the split is too small or too repetitive")
         slot = int(rng.integers(k))
         group = negatives[:slot] + [docs[i]] + negatives[slot:]
         queries.append(query)
