@@ -20,6 +20,7 @@ import torch
 
 import contrastkit.generation.claps as claps
 import contrastkit.generation.rankgen as rankgen
+import contrastkit.generation.rerank as rerank
 import contrastkit.generation.simctg as simctg
 import contrastkit.losses as L
 import contrastkit.timeseries.autotcl as autotcl
@@ -130,6 +131,11 @@ def _rankgen(dtype):
                                                                                              seed=2)}
 
 
+def _rerank(dtype):
+    return (_leaf(N, 4, D, dtype=dtype), _leaf(D, dtype=dtype, seed=1), _leaf(D, dtype=dtype, seed=2)), {
+        "positive_index": torch.tensor([0, 3, 1, 2, 0, 1])}
+
+
 def _claps(dtype):
     return tuple(_leaf(N, D, dtype=dtype, seed=s) for s in range(3)), {"z_positive": _leaf(N, D, dtype=dtype, seed=3)}
 
@@ -174,6 +180,7 @@ SPECS: dict[type, Spec] = {
     autotcl.AutoTCLLoss: Spec(lambda **kw: autotcl.AutoTCLLoss(k=4, **kw), _series, (_series_bad, "z_x")),
     simctg.SimCTGLoss: Spec(lambda **kw: simctg.SimCTGLoss(**kw), _simctg, (_bad_first(_simctg), "hidden")),
     rankgen.RankGenLoss: Spec(lambda **kw: rankgen.RankGenLoss(**kw), _rankgen, (_bad_first(_rankgen), "prefix_emb")),
+    rerank.RerankLoss: Spec(lambda **kw: rerank.RerankLoss(**kw), _rerank, (_bad_first(_rerank), "hidden")),
     claps.CLAPSLoss: Spec(lambda **kw: claps.CLAPSLoss(**kw), _claps, (_bad_first(_claps), "zx")),
 }
 
