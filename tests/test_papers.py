@@ -25,8 +25,8 @@ OLD = {"dcl": "vision", "cacr": "vision", "temperature": "vision", "autotcl": "t
 
 
 # reproductions added with the papers/ layout (no old import path)
-NEW = {"beat", "blto", "cl4srec", "cleanclip", "coconut", "debcse", "dialog2flow", "hicl", "invertune", "mclrec", "meow",
-       "mnrl-moe", "primer", "rerank", "simcse", "space2", "sra-cl"}
+NEW = {"beat", "blto", "cl4srec", "cleanclip", "coconut", "debcse", "dialog2flow", "hicl", "invertune", "mclrec",
+       "meow", "mnrl-moe", "primer", "rerank", "simcse", "space2", "sra-cl"}
 
 
 def test_registry_holds_every_old_reproduction_and_one_folder_each():
