@@ -21,14 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import Field
 
 from contrastkit.papers._claims import gate, main, paired
 from contrastkit.papers._dialogue import (
-    ComparisonSpec,
-    DataSection,
-    ModelSection,
-    TrainerSection,
     comparison_claims,
     encoder_and_states,
     head,
@@ -37,44 +32,14 @@ from contrastkit.papers._dialogue import (
     pooled,
     utterance_sets,
 )
-from contrastkit.papers._schema import PaperRecipe, PositiveFloat, PositiveInt, Section, load_paper_recipe
+from contrastkit.papers._schema import load_paper_recipe
+from contrastkit.papers.dialog2flow.schema import Dialog2FlowRecipe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
 METRICS = ("f1_1shot", "f1_5shot", "spearman")
 
 
-class LossSection(Section):
-    temperature: PositiveFloat
-    label_temperature: PositiveFloat
-
-
-class Arm(Section):
-    soft: bool
-
-
-class Evaluation(Section):
-    shots: list[PositiveInt] = Field(min_length=1)
-    episodes: PositiveInt
-
-
-class Claims(Section):
-    learns: ComparisonSpec
-    f1_1shot: ComparisonSpec
-    f1_5shot: ComparisonSpec
-    spearman: ComparisonSpec
-
-
-class Dialog2FlowRecipe(PaperRecipe):
-    """``papers/dialog2flow/recipe.yaml``."""
-
-    data: DataSection
-    model: ModelSection
-    loss: LossSection
-    trainer: TrainerSection
-    arms: dict[str, Arm]
-    evaluation: Evaluation
-    claims: Claims
 
 
 def load(quick: bool = False, path: str | Path | None = None) -> Dialog2FlowRecipe:

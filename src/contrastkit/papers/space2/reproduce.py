@@ -21,13 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import Field
 
 from contrastkit.papers._claims import gate, main, paired
 from contrastkit.papers._dialogue import (
-    ComparisonSpec,
-    DataSection,
-    ModelSection,
     comparison_claims,
     encoder_and_states,
     head,
@@ -36,54 +32,14 @@ from contrastkit.papers._dialogue import (
     pooled,
     utterance_sets,
 )
-from contrastkit.papers._schema import PaperRecipe, PositiveFloat, PositiveInt, Section, load_paper_recipe
+from contrastkit.papers._schema import load_paper_recipe
+from contrastkit.papers.space2.schema import Space2Recipe
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 RECIPE = Path(__file__).with_name("recipe.yaml")
 METRICS = ("f1", "tree_spearman")
 
 
-class Data(DataSection):
-    labeled_fraction: float = Field(strict=True, gt=0, lt=1)
-
-
-class LossSection(Section):
-    temperature: PositiveFloat
-
-
-class Trainer(Section):
-    steps: PositiveInt
-    batch_size: PositiveInt
-    unlabeled_batch_size: PositiveInt
-    lr: PositiveFloat
-    weight_decay: float = 0.0
-
-
-class Arm(Section):
-    supervision: str = Field(pattern="^(none|exact|tree)$")
-
-
-class Evaluation(Section):
-    shots: PositiveInt
-    episodes: PositiveInt
-
-
-class Claims(Section):
-    learns: ComparisonSpec
-    f1: ComparisonSpec
-    tree_spearman: ComparisonSpec
-
-
-class Space2Recipe(PaperRecipe):
-    """``papers/space2/recipe.yaml``."""
-
-    data: Data
-    model: ModelSection
-    loss: LossSection
-    trainer: Trainer
-    arms: dict[str, Arm]
-    evaluation: Evaluation
-    claims: Claims
 
 
 def load(quick: bool = False, path: str | Path | None = None) -> Space2Recipe:
