@@ -53,6 +53,7 @@ import torch
 from torch import Tensor
 
 from contrastkit._validation import check_tile_size, compute_dtype
+from contrastkit.functional._autograd import first_order_only
 from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
 from contrastkit.functional.similarity import Cosine, Dot, Similarity
@@ -432,6 +433,7 @@ class TiledLogSumExp(torch.autograd.Function):
         return lse_r, lse_c, num, tot
 
     @staticmethod
+    @first_order_only
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx,
         g_r: Tensor,
