@@ -321,6 +321,18 @@ class TileCache:
         if self._owner is not None and self._owner() is owner:
             self._owner = None
 
+    # Scratch, not state: a pickled or copied module (torch.save(model), spawn, EMA copies) starts
+    # with an empty cache, so neither the lender's weak reference (unpicklable) nor up to the whole
+    # budget of stale tiles travel with it.
+    def __getstate__(self) -> dict[str, None]:
+        return {"_storage": None, "_owner": None}
+
+    def __setstate__(self, state: dict[str, None]) -> None:
+        self._storage, self._owner = None, None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> TileCache:
+        return TileCache()
+
     @property
     def nbytes(self) -> int:
         """Bytes held between calls."""
