@@ -196,3 +196,13 @@ def test_pickle_and_deepcopy_carry_no_scratch_storage() -> None:
     torch.testing.assert_close(restored(t["a"], t["b"]), pending, rtol=0, atol=1e-12)
     del pending
     pickle.dumps(loss)
+
+
+@pytest.mark.parametrize("bad", [-1, float("inf"), "big", None, True])
+def test_budget_set_after_construction_is_checked(bad: object) -> None:
+    """``loss.tile_cache_mb = ...`` between steps: the same clear error as the constructor's."""
+    loss = InfoNCE(tile_size=TILE)
+    loss.tile_cache_mb = bad  # type: ignore[assignment]
+    t = _inputs(torch.float64)
+    with pytest.raises(ValueError, match="tile_cache_mb"):
+        loss(t["a"], t["b"])

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit._validation import check_tile_size, compute_dtype
+from contrastkit._validation import check_non_negative_float, check_tile_size, compute_dtype
 from contrastkit.functional._autograd import first_order_only
 from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
@@ -630,8 +630,7 @@ def _prepared(
 
 def _cache_bytes(tile_cache_mb: float, *inputs: Tensor) -> int:
     """The tile cache budget in bytes, 0 when no backward can follow (nothing requires grad)."""
-    if tile_cache_mb < 0 or tile_cache_mb != tile_cache_mb:
-        raise ValueError(f"tile_cache_mb: expected a number >= 0, got {tile_cache_mb!r}")
+    check_non_negative_float(tile_cache_mb, "tile_cache_mb")  # also a value set after construction
     if not torch.is_grad_enabled() or not any(t.requires_grad for t in inputs):
         return 0
     return int(tile_cache_mb * 2**20)
