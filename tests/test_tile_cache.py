@@ -172,3 +172,37 @@ def test_module_reuses_its_storage_and_never_shares_it() -> None:
     assert loss._tile_cache._owner is not None
     third.backward()
     assert loss._tile_cache._owner is None and loss._tile_cache._storage is held
+
+
+def test_pickle_and_deepcopy_carry_no_scratch_storage() -> None:
+    """The cache is scratch, not state: a loss module pickles (``torch.save(model)``, spawn) after a
+    forward whose backward never ran, and copies (EMA / momentum copies) share and hold no pages."""
+    import copy
+    import io
+    import pickle
+
+    loss = InfoNCE(tile_size=TILE)
+    t = _inputs(torch.float64)
+    loss(t["a"], t["b"]).backward()
+    assert loss._tile_cache.nbytes > 0
+    copied = copy.deepcopy(loss)
+    assert copied._tile_cache.nbytes == 0 and copied._tile_cache is not loss._tile_cache
+    pending = loss(t["a"], t["b"])  # a forward whose backward has not run (the cache is lent)
+    restored = pickle.loads(pickle.dumps(loss))
+    buffer = io.BytesIO()
+    torch.save(loss, buffer)
+    assert buffer.tell() < 20_000  # no cached tiles in the file
+    assert restored._tile_cache.nbytes == 0
+    torch.testing.assert_close(restored(t["a"], t["b"]), pending, rtol=0, atol=1e-12)
+    del pending
+    pickle.dumps(loss)
+
+
+@pytest.mark.parametrize("bad", [-1, float("inf"), "big", None, True])
+def test_budget_set_after_construction_is_checked(bad: object) -> None:
+    """``loss.tile_cache_mb = ...`` between steps: the same clear error as the constructor's."""
+    loss = InfoNCE(tile_size=TILE)
+    loss.tile_cache_mb = bad  # type: ignore[assignment]
+    t = _inputs(torch.float64)
+    with pytest.raises(ValueError, match="tile_cache_mb"):
+        loss(t["a"], t["b"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from contrastkit.functional._autograd import first_order_only
+
 
 def info_nce_rows(
     logits: Tensor,
@@ -125,7 +127,7 @@ class _InfoNCERows(torch.autograd.Function):
         return torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
         prob, weight, pos_total, has_positive, scale = ctx.saved_tensors
         coef = torch.where(has_positive, grad, torch.zeros_like(grad))
@@ -213,7 +215,7 @@ class _PairRows(torch.autograd.Function):
         return torch.where(has_positive, lse - pos_mean, torch.zeros_like(lse))
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
         prob, pos_rows, pos_cols, counts, has_positive, scale = ctx.saved_tensors
         coef = torch.where(has_positive, grad, torch.zeros_like(grad))
@@ -262,7 +264,7 @@ class _LseRows(torch.autograd.Function):
         return lse
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:
         (prob,) = ctx.saved_tensors
         # d lse_i / d l_ij is the softmax; empty rows (lse = -inf) have a zero softmax row.
@@ -315,7 +317,7 @@ class _PairedSymmetricRows(torch.autograd.Function):
         return row_lse - row_pos, col_lse - col_pos
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx, grad_row: Tensor, grad_col: Tensor
     ) -> tuple[Tensor | None, ...]:

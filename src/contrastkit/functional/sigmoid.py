@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.functional._autograd import first_order_only
+
 
 def _labels_sign(n_rows: int, cols: slice, offset: int, device: torch.device) -> Tensor:
     """``(R, c)`` bool tile: True where candidate ``j`` is anchor ``i``'s positive (``j = o + i``)."""
@@ -75,7 +77,7 @@ class TiledSigmoidRows(torch.autograd.Function):
         return total
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, y, scale, bias = ctx.saved_tensors
         offset, tile = ctx.positive_offset, ctx.tile  # type: ignore[attr-defined]

@@ -52,7 +52,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit._validation import check_tile_size, compute_dtype
+from contrastkit._validation import check_non_negative_float, check_tile_size, compute_dtype
+from contrastkit.functional._autograd import first_order_only
 from contrastkit.functional.positives import Positives, positive_pairs
 from contrastkit.functional.problem import Direction
 from contrastkit.functional.similarity import Cosine, Dot, Similarity
@@ -320,6 +321,18 @@ class TileCache:
         if self._owner is not None and self._owner() is owner:
             self._owner = None
 
+    # Scratch, not state: a pickled or copied module (torch.save(model), spawn, EMA copies) starts
+    # with an empty cache, so neither the lender's weak reference (unpicklable) nor up to the whole
+    # budget of stale tiles travel with it.
+    def __getstate__(self) -> dict[str, None]:
+        return {"_storage": None, "_owner": None}
+
+    def __setstate__(self, state: dict[str, None]) -> None:
+        self._storage, self._owner = None, None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> TileCache:
+        return TileCache()
+
     @property
     def nbytes(self) -> int:
         """Bytes held between calls."""
@@ -432,6 +445,7 @@ class TiledLogSumExp(torch.autograd.Function):
         return lse_r, lse_c, num, tot
 
     @staticmethod
+    @first_order_only
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx,
         g_r: Tensor,
@@ -616,8 +630,7 @@ def _prepared(
 
 def _cache_bytes(tile_cache_mb: float, *inputs: Tensor) -> int:
     """The tile cache budget in bytes, 0 when no backward can follow (nothing requires grad)."""
-    if tile_cache_mb < 0 or tile_cache_mb != tile_cache_mb:
-        raise ValueError(f"tile_cache_mb: expected a number >= 0, got {tile_cache_mb!r}")
+    check_non_negative_float(tile_cache_mb, "tile_cache_mb")  # also a value set after construction
     if not torch.is_grad_enabled() or not any(t.requires_grad for t in inputs):
         return 0
     return int(tile_cache_mb * 2**20)
