@@ -15,8 +15,8 @@ from contrastkit.papers._common import PAPERS_ROOT
 from contrastkit.papers._schema import RecipeError, check_paper_yaml, schema_for
 
 # folders whose recipes are validated elsewhere: the seqrec reproductions by contrastkit.papers._seqrec's
-# shared schema (tests/test_papers_schema.py); beat's recipe is read by its own loader
-ELSEWHERE = {"beat", "cl4srec", "mclrec", "sra_cl"}
+# shared schema (tests/test_papers_schema.py)
+ELSEWHERE = {"cl4srec", "mclrec", "sra_cl"}
 FILES = sorted(p for p in PAPERS_ROOT.glob("*/*.yaml") if p.parent.name not in ELSEWHERE)
 
 
