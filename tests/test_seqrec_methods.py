@@ -146,8 +146,9 @@ def test_mclrec_two_stage_update():
     aug_opt.step()
     assert all(torch.equal(p, enc1[n]) for n, p in m.encoder.named_parameters())
     assert any(not torch.equal(p, q) for p, q in zip(m.augmenter_parameters(), aug0, strict=True))
-    # the full training_step runs both stages
-    assert torch.isfinite(m.training_step(b, 0))
+    # the full training_step runs both stages on the rows of its step tick (the bound windows)
+    m.bind_windows(b, batch_size=4, seed=1)
+    assert torch.isfinite(m.training_step(torch.tensor(0), 0))
 
 
 def test_mclrec_terms_match_formula():
@@ -233,3 +234,41 @@ def test_sra_cl_user_positive_matches_loop():
         alpha = sra.attention(sra.user_semantic[u][None], sra.user_semantic[neigh][None])[0]
         want = sum(alpha[j] * sra.encoder.encode(sra.user_sequences[v][None])[0] for j, v in enumerate(neigh))
         assert torch.allclose(got[row], want, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ training base
+def toy_data(tmp_path):
+    from contrastkit.seqrec import load_seqrec
+
+    g = torch.Generator().manual_seed(0)
+    rows = ["user_id:token\titem_id:token\ttimestamp:float"]
+    for u in range(30):
+        for t in range(int(torch.randint(4, 12, (1,), generator=g))):
+            rows.append(f"u{u}\ti{int(torch.randint(0, N_ITEMS, (1,), generator=g))}\t{t}")
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "toy.inter").write_text("\n".join(rows) + "\n")
+    return load_seqrec(folder, max_len=L)
+
+
+def test_fit_seqrec_trains_on_the_step_rows_and_replays(tmp_path):
+    # MCLRec: the manually optimised case (two optimizer steps per batch); CL4SRec runs in the quick repro tests
+    from contrastkit.methods.seqrec_fit import fit_seqrec
+    from contrastkit.training import batch_rows
+
+    data = toy_data(tmp_path)
+
+    def run():
+        torch.manual_seed(0)
+        m = MCLRec(SASRec(data.n_items, L, hidden_size=16, n_heads=2, inner_size=32, n_layers=1))
+        return m, fit_seqrec(m, data, epochs=3, batch_size=16, seed=5, eval_every=2)
+
+    m, first = run()
+    n = len(data.train_windows()[0])
+    # the rows of step t are the training base's (seed, t) rows of the bound windows
+    assert m.batch_size == 16 and m.seed == 5 and len(m.data) == n
+    assert torch.equal(m.step_rows(3), batch_rows(3, n, 16, 5))
+    # validation after epochs 2 and 3 (the last), steps counted per batch even with two optimizers
+    assert [e for e, _ in first.valid_history] == [2, 3]
+    _, second = run()
+    assert first.test == second.test and first.valid_history == second.valid_history

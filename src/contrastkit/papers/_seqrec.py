@@ -36,6 +36,9 @@ from contrastkit.reproduce.stats import paired_comparison
 PUBLISHED = {"source": "huggingface.co/viberec/ML-100k-SASRec-Base (RecBole SASRec, 1 epoch, item 10-core)",
              "NDCG@10": 0.0157, "HR@10": 0.0351}
 _METHODS = ("sasrec", "cl4srec", "mclrec", "sra_cl")
+# Part of every run's cache key: bumped when the training code changes what a run computes, so that stale
+# runs are not reused (v2: StepModule rows / per-step reseeding; MCLRec's per-anchor R over three pairs).
+RUN_PROTOCOL = "v2"
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -244,7 +247,8 @@ def run_key(method: str, batch_size: int, seed: int, s: dict[str, Any]) -> str:
     """Hash of everything that determines a run (so reproductions can share runs)."""
     spec = {k: s[k] for k in ("dataset", "max_len", "k_core", "max_users", "encoder", "lr", "epochs",
                               "eval_every", "windows")}
-    spec |= {"method": method, "hyper": s["hyper"].get(method, {}), "batch_size": batch_size, "seed": seed}
+    spec |= {"method": method, "hyper": s["hyper"].get(method, {}), "batch_size": batch_size, "seed": seed,
+             "protocol": RUN_PROTOCOL}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

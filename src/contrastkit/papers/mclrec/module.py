@@ -140,16 +140,14 @@ class MCLRec(CL4SRec):
         t = self.contrast_terms(h1, h2)
         return {"loss": t["cl2"] + self.reg_factor * t["reg"], **t}
 
-    def draw_views(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
-        v1 = self.augment(inputs.cpu(), self.generator).to(inputs.device)
-        v2 = self.augment(inputs.cpu(), self.generator).to(inputs.device)
-        return v1, v2
-
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         return self.encoder_step_loss(batch, self.draw_views(batch[0]))
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
+        """Both stages on the rows of step ``int(batch)`` (the tick; ``global_step`` counts both optimizers)."""
         enc_opt, aug_opt = self.optimizers()  # type: ignore[misc]
+        data = self.step_batch(int(batch))
+        batch = (data["inputs"], data["targets"], data["users"])
         views = self.draw_views(batch[0])
         # Stage 1: theta only. The augmenters' gradients from L0 are discarded before stage 2.
         stage1 = self.encoder_step_loss(batch, views)
@@ -163,9 +161,8 @@ class MCLRec(CL4SRec):
         stage2 = self.augmenter_step_loss(views)
         self.manual_backward(stage2["loss"])
         aug_opt.step()
-        for name, value in stage1.items():
-            self.log(f"train_{name}", value.detach(), on_step=False, on_epoch=True)
-        self.log("train_aug_loss", stage2["loss"].detach(), on_step=False, on_epoch=True)
+        self.log_terms({**{k: v.detach() for k, v in stage1.items()}, "aug_loss": stage2["loss"].detach()},
+                       len(batch[0]))
         return stage1["loss"].detach()
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
