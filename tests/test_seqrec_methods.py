@@ -7,7 +7,12 @@ import torch
 
 from contrastkit.methods.sasrec import SASRecModule
 from contrastkit.papers.cl4srec.module import CL4SRec
-from contrastkit.papers.mclrec.module import MCLRec, contrastive_regularizer, regularizer_from_scores
+from contrastkit.papers.mclrec.module import (
+    MCLRec,
+    contrastive_regularizer,
+    pair_regularizer,
+    regularizer_from_scores,
+)
 from contrastkit.papers.sra_cl.module import SRACL, UserAttention, semantic_substitute
 from contrastkit.seqrec import SASRec
 from contrastkit.seqrec.semantic import item_neighbour_table, nearest_neighbours
@@ -68,13 +73,44 @@ def test_cl4srec_weight_zero_equals_sasrec():
 
 # ------------------------------------------------------------------------------------------ MCLRec
 def test_regularizer_hand_value():
-    # positives {0.9, 0.8}, negatives {0.1, 0.85}: o_min = 0.8, o_max = 0.85, R = 0.05 + 0.375
-    r = regularizer_from_scores(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.85]))
+    # Per anchor (official meta_contrast_rl_1): row 1 s+ 0.9, s- {0.1, 0.3}: o_min 0.3, o_max 0.9;
+    # row 2 s+ 0.2, s- {0.85, 0.4}: o_min 0.2, o_max 0.85.
+    # R = mean(0.6, 0) + mean(0.8, 0.6, 0, 0.45) = 0.3 + 0.4625 (one global min/max would give 0.7875).
+    r = regularizer_from_scores(torch.tensor([0.9, 0.2]), torch.tensor([[0.1, 0.3], [0.85, 0.4]]))
+    assert float(r) == pytest.approx(0.7625)
+    # The batch-wide example s+ {0.9, 0.8}, s- {0.1, 0.85} (o_min 0.8, o_max 0.85, R 0.425): when every
+    # anchor sees the same negatives the per-anchor form gives the same 0.425 (0.025 + 0.4).
+    r = regularizer_from_scores(torch.tensor([0.9, 0.8]), torch.tensor([[0.1, 0.85], [0.1, 0.85]]))
     assert float(r) == pytest.approx(0.425)
-    # the same through the score matrix of (z1, z2): diag = positives, off-diagonal = negatives
-    z1 = torch.tensor([[0.9, 0.1], [0.85, 0.8]])
-    z2 = torch.eye(2)
-    assert float(contrastive_regularizer(z1, z2)) == pytest.approx(0.425)
+    with pytest.raises(ValueError, match="positives/negatives"):
+        regularizer_from_scores(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.85]))
+
+
+def regularizer_loop(a, b):
+    """R of one pair on the 2B x 2B dot scores, anchor by anchor (float64)."""
+    z = torch.cat([a, b]).detach().double()
+    n2 = z.shape[0]
+    pos_terms, neg_terms = [], []
+    for i in range(n2):
+        partner = (i + n2 // 2) % n2
+        pos = float(z[i] @ z[partner])
+        negs = [float(z[i] @ z[j]) for j in range(n2) if j not in (i, partner)]
+        o_min, o_max = min(pos, max(negs)), max(pos, max(negs))
+        pos_terms.append(max(pos - o_min, 0.0))
+        neg_terms += [max(o_max - v, 0.0) for v in negs]
+    return sum(pos_terms) / len(pos_terms) + sum(neg_terms) / len(neg_terms)
+
+
+def test_regularizer_matches_loop_over_three_pairs():
+    torch.manual_seed(4)
+    h1, h2 = torch.randn(B, 16), torch.randn(B, 16)
+    z1, z2 = torch.nn.functional.normalize(torch.randn(B, 16), dim=1), torch.nn.functional.normalize(
+        torch.randn(B, 16), dim=1)
+    assert float(pair_regularizer(h1, z2)) == pytest.approx(regularizer_loop(h1, z2), rel=1e-5)
+    want = regularizer_loop(h1, z2) + regularizer_loop(h2, z1) + regularizer_loop(z1, z2)
+    assert float(contrastive_regularizer(h1, h2, z1, z2)) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError, match=">= 2 rows"):
+        pair_regularizer(h1[:1], z2[:1])
 
 
 def test_mclrec_two_stage_update():
@@ -90,6 +126,9 @@ def test_mclrec_two_stage_update():
     aug0 = [p.detach().clone() for p in m.augmenter_parameters()]
     # stage 1 by hand: augmenters unchanged, encoder changed
     stage1 = m.encoder_step_loss(b, views)
+    # official weights: stage 1 beta * (L_cl2 + 0.1 R); stage 2 L_cl2 + 0.1 R, not scaled by beta
+    want1 = stage1["rec"] + 0.1 * stage1["cl1"] + 0.4 * (stage1["cl2"] + 0.1 * stage1["reg"])
+    assert torch.allclose(stage1["loss"], want1)
     enc_opt.zero_grad()
     aug_opt.zero_grad()
     stage1["loss"].backward()
@@ -101,13 +140,15 @@ def test_mclrec_two_stage_update():
     aug_opt.zero_grad()
     enc_opt.zero_grad()
     stage2 = m.augmenter_step_loss(views)
+    assert torch.allclose(stage2["loss"], stage2["cl2"] + 0.1 * stage2["reg"])
     stage2["loss"].backward()
     assert all(p.grad is None or not p.grad.any() for p in m.encoder.parameters())
     aug_opt.step()
     assert all(torch.equal(p, enc1[n]) for n, p in m.encoder.named_parameters())
     assert any(not torch.equal(p, q) for p, q in zip(m.augmenter_parameters(), aug0, strict=True))
-    # the full training_step runs both stages
-    assert torch.isfinite(m.training_step(b, 0))
+    # the full training_step runs both stages on the rows of its step tick (the bound windows)
+    m.bind_windows(b, batch_size=4, seed=1)
+    assert torch.isfinite(m.training_step(torch.tensor(0), 0))
 
 
 def test_mclrec_terms_match_formula():
@@ -120,6 +161,8 @@ def test_mclrec_terms_match_formula():
     want = nt_xent_loop(z1, z2) + nt_xent_loop(h1, z2) + nt_xent_loop(h2, z1)
     assert float(t["cl2"]) == pytest.approx(want, rel=1e-5)
     assert float(t["cl1"]) == pytest.approx(nt_xent_loop(h1, h2), rel=1e-5)
+    want_r = regularizer_loop(h1, z2) + regularizer_loop(h2, z1) + regularizer_loop(z1, z2)
+    assert float(t["reg"]) == pytest.approx(want_r, rel=1e-5)
 
 
 # ------------------------------------------------------------------------------------------ SRA-CL
@@ -191,3 +234,41 @@ def test_sra_cl_user_positive_matches_loop():
         alpha = sra.attention(sra.user_semantic[u][None], sra.user_semantic[neigh][None])[0]
         want = sum(alpha[j] * sra.encoder.encode(sra.user_sequences[v][None])[0] for j, v in enumerate(neigh))
         assert torch.allclose(got[row], want, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ training base
+def toy_data(tmp_path):
+    from contrastkit.seqrec import load_seqrec
+
+    g = torch.Generator().manual_seed(0)
+    rows = ["user_id:token\titem_id:token\ttimestamp:float"]
+    for u in range(30):
+        for t in range(int(torch.randint(4, 12, (1,), generator=g))):
+            rows.append(f"u{u}\ti{int(torch.randint(0, N_ITEMS, (1,), generator=g))}\t{t}")
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "toy.inter").write_text("\n".join(rows) + "\n")
+    return load_seqrec(folder, max_len=L)
+
+
+def test_fit_seqrec_trains_on_the_step_rows_and_replays(tmp_path):
+    # MCLRec: the manually optimised case (two optimizer steps per batch); CL4SRec runs in the quick repro tests
+    from contrastkit.methods.seqrec_fit import fit_seqrec
+    from contrastkit.training import batch_rows
+
+    data = toy_data(tmp_path)
+
+    def run():
+        torch.manual_seed(0)
+        m = MCLRec(SASRec(data.n_items, L, hidden_size=16, n_heads=2, inner_size=32, n_layers=1))
+        return m, fit_seqrec(m, data, epochs=3, batch_size=16, seed=5, eval_every=2)
+
+    m, first = run()
+    n = len(data.train_windows()[0])
+    # the rows of step t are the training base's (seed, t) rows of the bound windows
+    assert m.batch_size == 16 and m.seed == 5 and len(m.data) == n
+    assert torch.equal(m.step_rows(3), batch_rows(3, n, 16, 5))
+    # validation after epochs 2 and 3 (the last), steps counted per batch even with two optimizers
+    assert [e for e, _ in first.valid_history] == [2, 3]
+    _, second = run()
+    assert first.test == second.test and first.valid_history == second.valid_history

@@ -62,6 +62,29 @@ def test_claims_follow_the_numbers(monkeypatch):
 
 
 @needs_recbole
+def test_cached_only_reports_missing_runs_as_not_run(monkeypatch):
+    run = canned({("sasrec", 256): [0.05, 0.051, 0.052], ("cl4srec", 256): [0.06, 0.062, 0.061],
+                  ("mclrec", 256): [0.065, 0.066, 0.067]})
+    made = {"sasrec", "cl4srec", "mclrec"}
+
+    def cached(method, batch_size, seed, s):
+        return run(method, batch_size, seed, s) if batch_size == 256 and method in made else None
+
+    monkeypatch.setattr(R, "cached_run", cached)
+    monkeypatch.setattr(R, "run_one", lambda *a, **k: pytest.fail("cached_only must not train"))
+    result = R.mclrec(cached_only=True)
+    assert result.outcome() == "not testable", result.summary()
+    held = {c.name: c.passed for c in result.claims if not c.precondition}
+    assert held["mclrec > cl4srec on test NDCG@10 (batch 256)"] and held["cl4srec > sasrec on test NDCG@10 (batch 256)"]
+    missing = [c for c in result.claims if not c.precondition and "not run" in c.detail]
+    assert len(missing) == 2 and all(not c.passed for c in missing)
+    assert "mclrec@64" not in result.metrics["test"] and result.metrics["test"]["mclrec@256"]["best_epoch"] == [1] * 3
+    made.discard("mclrec")
+    result = R.mclrec(cached_only=True)
+    assert result.outcome() == "not testable" and "mclrec@256" not in result.metrics["test"]
+
+
+@needs_recbole
 def test_quick_mclrec_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("CONTRASTKIT_CACHE", str(tmp_path))
     result = R.mclrec(quick=True)

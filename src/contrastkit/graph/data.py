@@ -22,7 +22,6 @@ class: ``train_per_class`` and ``val_per_class`` random targets, the rest test.
 
 from __future__ import annotations
 
-import functools
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,10 +30,8 @@ from typing import Any
 
 import torch
 
-from contrastkit._optional_data import optional_data_hidden
 from contrastkit._validation import check_positive_int
-
-WORDNET_DIR = Path("/usr/share/wordnet")
+from contrastkit._wordnet import WORDNET_DIR, Synset, read_synsets, wordnet_available
 
 # WordNet 3.0 lexicographer files 03..28 (lexnames(5WN)): the noun supersenses, in file-number order.
 NOUN_LEXNAMES: tuple[str, ...] = (
@@ -63,55 +60,26 @@ class NounSynset:
     gloss: str
 
 
-def _root(root: str | Path | None) -> Path | None:
-    if root is not None:
-        return Path(root)
-    return None if optional_data_hidden() else WORDNET_DIR
-
-
-def wordnet_available(root: str | Path | None = None) -> bool:
-    """Whether ``<root>/data.noun`` exists (default: the Debian ``wordnet-base`` folder, hidden under
-    ``CONTRASTKIT_HIDE_OPTIONAL_DATA=1``)."""
-    path = _root(root)
-    return path is not None and (path / "data.noun").is_file()
-
-
 def read_noun_synsets(root: str | Path | None = None) -> dict[str, NounSynset]:
     """Every noun synset of ``<root>/data.noun`` (WordNet 3.0: 82,115), keyed by offset.
 
-    Parses the documented ``wndb(5WN)`` line format ``offset lex_filenum ss_type w_cnt (word lex_id)*
-    p_cnt (pointer_symbol offset pos source/target)* | gloss`` (counts: ``w_cnt`` hexadecimal, ``p_cnt``
-    decimal); lemmas are lower-cased with the adjective markers ``(a)``/``(p)``/``(ip)`` removed. The
-    parse is cached per folder.
+    Read by :func:`contrastkit._wordnet.read_synsets` (the ``wndb(5WN)`` line format); lemmas are
+    lower-cased, hypernyms are the ``@`` / ``@i`` pointers to nouns. The parse is cached per folder.
 
     Raises:
         FileNotFoundError: no ``data.noun`` under ``root`` (install ``wordnet-base``: ``make data``).
     """
-    path = _root(root)
-    if path is None or not (path / "data.noun").is_file():
-        raise FileNotFoundError(f"root: no WordNet data.noun under {path} (apt-get install -y wordnet-base, "
-                                "or `make data`)")
-    return dict(_read_noun_synsets(str(path.resolve())))
+    synsets = read_synsets("noun", root)
+    hit = _NOUNS.get(id(synsets))
+    if hit is None or hit[0] is not synsets:  # the reader returns one cached tuple per file
+        hit = _NOUNS[id(synsets)] = (synsets, {s.offset: NounSynset(
+            s.offset, NOUN_LEXNAMES[s.lex_filenum - _FIRST_NOUN_FILE], tuple(w.lower() for w in s.words),
+            tuple(p.offset for p in s.pointers if p.symbol in ("@", "@i") and p.pos == "n"), s.gloss)
+            for s in synsets})
+    return dict(hit[1])
 
 
-@functools.lru_cache(maxsize=2)
-def _read_noun_synsets(path_str: str) -> dict[str, NounSynset]:
-    path = Path(path_str)
-    out: dict[str, NounSynset] = {}
-    with open(path / "data.noun", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("  "):  # the licence header
-                continue
-            head, _, gloss = line.partition(" | ")
-            t = head.split()
-            n_words = int(t[3], 16)
-            words = tuple(t[4 + 2 * i].lower().split("(")[0] for i in range(n_words))
-            k = 4 + 2 * n_words
-            hypernyms = tuple(t[k + 2 + 4 * i] for i in range(int(t[k]))
-                              if t[k + 1 + 4 * i] in ("@", "@i") and t[k + 3 + 4 * i] == "n")
-            out[t[0]] = NounSynset(t[0], NOUN_LEXNAMES[int(t[1]) - _FIRST_NOUN_FILE], words, hypernyms,
-                                   gloss.strip())
-    return out
+_NOUNS: dict[int, tuple[tuple[Synset, ...], dict[str, NounSynset]]] = {}
 
 
 def _bag_of_words(texts: list[str], vocab: Any) -> torch.Tensor:

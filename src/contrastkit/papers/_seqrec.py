@@ -11,7 +11,9 @@ Measured figures: ``docs/seqrec.md``.
   CL4SRec larger at batch 64 than at 256.
 
 Every (method, batch size, seed) run is stored as JSON under ``<cache>/seqrec/runs`` keyed by a hash of its
-full settings, so the three reproductions share their SASRec / CL4SRec runs; ``use_cache=False`` retrains.
+full settings, so the three reproductions share their SASRec / CL4SRec runs; ``use_cache=False`` retrains;
+``cached_only=True`` trains nothing and reports the runs made so far (a claim whose runs are missing is
+``not run``: untestable, never held or failed).
 Published reference: the only RecBole-protocol SASRec figure on ml-100k found is the model card
 ``viberec/ML-100k-SASRec-Base`` on the Hugging Face hub (RecBole SASRec, ``LS: valid_and_test``, ``order: TO``,
 ``mode: full``; **1 training epoch**, items filtered to ``[10, inf)`` interactions): test NDCG@10 0.0157,
@@ -36,6 +38,9 @@ from contrastkit.reproduce.stats import paired_comparison
 PUBLISHED = {"source": "huggingface.co/viberec/ML-100k-SASRec-Base (RecBole SASRec, 1 epoch, item 10-core)",
              "NDCG@10": 0.0157, "HR@10": 0.0351}
 _METHODS = ("sasrec", "cl4srec", "mclrec", "sra_cl")
+# Part of every run's cache key: bumped when the training code changes what a run computes, so that stale
+# runs are not reused (v2: StepModule rows / per-step reseeding; MCLRec's per-anchor R over three pairs).
+RUN_PROTOCOL = "v2"
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -244,18 +249,25 @@ def run_key(method: str, batch_size: int, seed: int, s: dict[str, Any]) -> str:
     """Hash of everything that determines a run (so reproductions can share runs)."""
     spec = {k: s[k] for k in ("dataset", "max_len", "k_core", "max_users", "encoder", "lr", "epochs",
                               "eval_every", "windows")}
-    spec |= {"method": method, "hyper": s["hyper"].get(method, {}), "batch_size": batch_size, "seed": seed}
+    spec |= {"method": method, "hyper": s["hyper"].get(method, {}), "batch_size": batch_size, "seed": seed,
+             "protocol": RUN_PROTOCOL}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def run_path(method: str, batch_size: int, seed: int, s: dict[str, Any]) -> Any:
+    """Where the result of one (method, batch size, seed) run is cached."""
+    from contrastkit.seqrec.semantic import cache_dir
+
+    key = run_key(method, batch_size, seed, s)
+    return cache_dir() / "seqrec" / "runs" / f"{method}-b{batch_size}-s{seed}-{key}.json"
 
 
 def run_one(method: str, batch_size: int, seed: int, s: dict[str, Any], *, use_cache: bool = True) -> dict[str, Any]:
     """Train and evaluate one (method, batch size, seed); the result dict is cached on disk."""
     from contrastkit.methods.seqrec_fit import fit_seqrec
-    from contrastkit.seqrec.semantic import cache_dir
 
     torch.set_num_threads(1)
-    key = run_key(method, batch_size, seed, s)
-    path = cache_dir() / "seqrec" / "runs" / f"{method}-b{batch_size}-s{seed}-{key}.json"
+    path = run_path(method, batch_size, seed, s)
     if use_cache and path.is_file():
         return json.loads(path.read_text())
     data = _data(s)
@@ -266,6 +278,12 @@ def run_one(method: str, batch_size: int, seed: int, s: dict[str, Any], *, use_c
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))
     return out
+
+
+def cached_run(method: str, batch_size: int, seed: int, s: dict[str, Any]) -> dict[str, Any] | None:
+    """The cached result of one run, or ``None`` when it has not been run."""
+    path = run_path(method, batch_size, seed, s)
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def popularity(s: dict[str, Any]) -> dict[str, float]:
@@ -282,76 +300,106 @@ def popularity(s: dict[str, Any]) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------ reproduction
-def _reproduce(name: str, quick: bool, seeds: Sequence[int] | None, use_cache: bool) -> ReproResult:
+def _reproduce(name: str, quick: bool, seeds: Sequence[int] | None, use_cache: bool,
+               cached_only: bool = False) -> ReproResult:
     recipe = load_recipe(name)
     s = seqrec_settings(recipe, quick)
     seeds = _seeds(recipe, quick, seeds)
     start = time.time()
-    runs: dict[str, dict[int, list[dict[str, Any]]]] = {m: {} for m in s["methods"]}
+    runs: dict[str, dict[int, list[dict[str, Any] | None]]] = {m: {} for m in s["methods"]}
     for batch_size in s["batch_sizes"]:
         for method in s["methods"]:
             if method in ("sasrec", "sra_cl") and batch_size != s["batch_sizes"][0]:
                 continue  # only the batch-size claim needs the second batch size, for CL4SRec and MCLRec
-            runs[method][batch_size] = [run_one(method, batch_size, seed, s, use_cache=use_cache) for seed in seeds]
+            runs[method][batch_size] = [cached_run(method, batch_size, seed, s) if cached_only else
+                                        run_one(method, batch_size, seed, s, use_cache=use_cache) for seed in seeds]
     metric = s["claims"].get("metric", "NDCG@10")
     b0 = s["batch_sizes"][0]
 
-    def values(method: str, batch_size: int = b0) -> list[float]:
-        return [r["test"][metric] for r in runs[method][batch_size]]
+    def values(method: str, batch_size: int = b0) -> list[float] | None:
+        rs = runs[method][batch_size]
+        return None if any(r is None for r in rs) else [r["test"][metric] for r in rs]  # type: ignore[index]
+
+    result = ReproResult(name, quick=quick)
+
+    def not_run(claim: str, *needed: tuple[str, int]) -> None:
+        # runs missing (cached_only): the claim is reported as untestable, never as held or failed
+        have = ", ".join(f"{m}@{b}: {sum(r is not None for r in runs[m][b])}/{len(seeds)} seeds" for m, b in needed)
+        result.claims.append(Claim(f"{claim}: runs available", False, f"not run ({have})", precondition=True,
+                                   gating=not quick, guards=claim))
+        result.claims.append(Claim(claim, False, f"not run ({have})", gating=not quick))
 
     pop = popularity(s)
-    result = ReproResult(name, quick=quick)
     sas = values("sasrec")
-    result.claims.append(Claim.from_test(
-        f"SASRec {metric} > popularity ({pop[metric]:.4f})",
-        paired_comparison(sas, [pop[metric]] * len(sas)), precondition=True, gating=not quick,
-        note=f"SASRec {fmt(sas, 1, 4)}"))
+    pre = f"SASRec {metric} > popularity ({pop[metric]:.4f})"
+    if sas is None:
+        result.claims.append(Claim(pre, False, "not run", precondition=True, gating=not quick))
+    else:
+        result.claims.append(Claim.from_test(pre, paired_comparison(sas, [pop[metric]] * len(sas)), precondition=True,
+                                             gating=not quick, note=f"SASRec {fmt(sas, 1, 4)}"))
     for winner, loser, batch_size in s["claims"]["beats"]:
         w, lo = values(winner, batch_size), values(loser, batch_size)
+        claim = f"{winner} > {loser} on test {metric} (batch {batch_size})"
+        if w is None or lo is None:
+            not_run(claim, (winner, batch_size), (loser, batch_size))
+            continue
         result.claims.append(Claim.from_test(
-            f"{winner} > {loser} on test {metric} (batch {batch_size})", paired_comparison(w, lo), gating=not quick,
+            claim, paired_comparison(w, lo), gating=not quick,
             note=f"{winner} {fmt(w, 1, 4)} vs {loser} {fmt(lo, 1, 4)}; published RecBole SASRec ml-100k "
                  f"{PUBLISHED[metric]:.4f}" if metric in PUBLISHED else ""))
     gap = s["claims"].get("larger_gain_at_small_batch")
     if gap:
         method, base = gap["method"], gap["baseline"]
         small, large = min(s["batch_sizes"]), max(s["batch_sizes"])
-        g_small = [a - b for a, b in zip(values(method, small), values(base, small), strict=True)]
-        g_large = [a - b for a, b in zip(values(method, large), values(base, large), strict=True)]
-        result.claims.append(Claim.from_test(
-            f"{method}'s gain over {base} larger at batch {small} than at batch {large}",
-            paired_comparison(g_small, g_large), gating=not quick,
-            note=f"gain@{small} {fmt(g_small, 1, 4)}, gain@{large} {fmt(g_large, 1, 4)}"))
+        claim = f"{method}'s gain over {base} larger at batch {small} than at batch {large}"
+        parts = [values(method, small), values(base, small), values(method, large), values(base, large)]
+        if any(p is None for p in parts):
+            not_run(claim, (method, small), (base, small), (method, large), (base, large))
+        else:
+            ms, bs, ml, bl = parts
+            g_small = [a - b for a, b in zip(ms, bs, strict=True)]  # type: ignore[arg-type]
+            g_large = [a - b for a, b in zip(ml, bl, strict=True)]  # type: ignore[arg-type]
+            result.claims.append(Claim.from_test(
+                claim, paired_comparison(g_small, g_large), gating=not quick,
+                note=f"gain@{small} {fmt(g_small, 1, 4)}, gain@{large} {fmt(g_large, 1, 4)}"))
     table = {}
     for method, by_batch in runs.items():
-        for batch_size, rs in by_batch.items():
-            cell = {}
+        for batch_size, all_runs in by_batch.items():
+            rs = [r for r in all_runs if r is not None]
+            if not rs:
+                continue
+            cell: dict[str, Any] = {"seeds": [r.get("seed") for r in rs]}
             for key in ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR"):
                 m, sd = mean_std([r["test"][key] for r in rs])
                 cell[key] = [m, sd]
+            cell["per_seed_" + metric] = [r["test"][metric] for r in rs]
             cell["sequences_per_second"] = mean_std([r["sequences_per_second"] for r in rs])[0]
             cell["seconds"] = mean_std([r["seconds"] for r in rs])[0]
             cell["best_epoch"] = [r["best_epoch"] for r in rs]
             table[f"{method}@{batch_size}"] = cell
     result.metrics = {"test": table, "popularity": pop, "published_sasrec_ml100k": PUBLISHED,
                       "seeds": list(seeds), "settings": {k: v for k, v in s.items() if k != "claims"},
-                      "seconds": time.time() - start}
+                      "cached_only": cached_only, "seconds": time.time() - start}
     return result
 
 
-def cl4srec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+def cl4srec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True,
+            cached_only: bool = False) -> ReproResult:
     """CL4SRec vs SASRec on ml-100k (``papers/cl4srec/recipe.yaml``)."""
-    return _reproduce("cl4srec", quick, seeds, use_cache)
+    return _reproduce("cl4srec", quick, seeds, use_cache, cached_only)
 
 
-def sra_cl(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+def sra_cl(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True,
+           cached_only: bool = False) -> ReproResult:
     """SRA-CL vs CL4SRec vs SASRec on ml-100k (``papers/sra_cl/recipe.yaml``)."""
-    return _reproduce("sra-cl", quick, seeds, use_cache)
+    return _reproduce("sra-cl", quick, seeds, use_cache, cached_only)
 
 
-def mclrec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True) -> ReproResult:
+def mclrec(quick: bool = False, seeds: Sequence[int] | None = None, use_cache: bool = True,
+           cached_only: bool = False) -> ReproResult:
     """MCLRec vs CL4SRec vs SASRec on ml-100k at two batch sizes (``papers/mclrec/recipe.yaml``)."""
-    return _reproduce("mclrec", quick, seeds, use_cache)
+    return _reproduce("mclrec", quick, seeds, use_cache, cached_only)
 
 
-__all__ = ["PUBLISHED", "cl4srec", "mclrec", "popularity", "run_key", "run_one", "seqrec_settings", "sra_cl"]
+__all__ = ["PUBLISHED", "cached_run", "cl4srec", "mclrec", "popularity", "run_key", "run_one", "run_path",
+           "seqrec_settings", "sra_cl"]

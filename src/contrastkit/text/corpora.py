@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from contrastkit import _wordnet
 from contrastkit._optional_data import HIDE_ENV, optional_data_hidden
+from contrastkit._wordnet import WORDNET_DIR
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
-WORDNET_DIR = Path("/usr/share/wordnet")
 SPLITS = ("all", "train", "test")
 WORD_SIMILARITY = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
-_WORDNET_POS = {"noun": "data.noun", "verb": "data.verb", "adj": "data.adj", "adv": "data.adv"}
 
 
 def gensim_data_dir() -> Path:
@@ -304,9 +304,7 @@ def fortunes(categories: Sequence[str] | None = None, *, max_chars: int = 400, m
 
 def wordnet_dir() -> Path | None:
     """The Debian WordNet 3.0 folder, or ``None`` when absent or hidden by ``$CONTRASTKIT_HIDE_OPTIONAL_DATA``."""
-    if optional_data_hidden():
-        return None
-    return WORDNET_DIR if (WORDNET_DIR / "data.noun").is_file() else None
+    return WORDNET_DIR if _wordnet.wordnet_available() else None
 
 
 def wordnet_available() -> bool:
@@ -314,40 +312,21 @@ def wordnet_available() -> bool:
     return wordnet_dir() is not None
 
 
-@functools.lru_cache(maxsize=4)
-def _wordnet(pos: str, folder: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    out = []
-    with open(Path(folder) / _WORDNET_POS[pos], encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("  "):  # the licence header
-                continue
-            head, _, gloss = line.partition(" | ")
-            fields = head.split()
-            n_words = int(fields[3], 16)
-            # lemma fields alternate word / lex_id; multi-word lemmas use "_"; adjectives may carry "(a)" marks
-            lemmas = tuple(re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).replace("_", " ") for i in range(n_words))
-            out.append((lemmas, gloss.strip()))
-    return tuple(out)
-
-
 def wordnet_glosses(pos: str = "noun", *, root: str | os.PathLike[str] | None = None) -> list[
         tuple[tuple[str, ...], str]]:
     """``[(lemmas, gloss)]`` per WordNet 3.0 synset of part of speech ``pos`` (noun: 82,115 synsets), in file
-    order (``data.<pos>`` of Debian ``wordnet-base``). ``lemmas`` are the synset's words (``_`` -> space)."""
-    if pos not in _WORDNET_POS:
-        raise ValueError(f"pos: expected one of {tuple(_WORDNET_POS)}, got {pos!r}")
-    if root is not None:
-        folder = Path(root)
-    else:
+    order (``data.<pos>`` of Debian ``wordnet-base``, read by :func:`contrastkit._wordnet.read_synsets`).
+    ``lemmas`` are the synset's words (``_`` -> space)."""
+    if pos not in _wordnet.POS_FILES:
+        raise ValueError(f"pos: expected one of {tuple(_wordnet.POS_FILES)}, got {pos!r}")
+    if root is None:
         found = wordnet_dir()
         if found is None:
             why = f"hidden by ${HIDE_ENV}" if optional_data_hidden() else f"{WORDNET_DIR} not found"
             raise FileNotFoundError(f"wordnet: Debian wordnet-base is not available ({why}); "
                                     "apt-get install -y wordnet-base, or `make data`")
-        folder = found
-    if not (folder / _WORDNET_POS[pos]).is_file():
-        raise FileNotFoundError(f"root: {folder / _WORDNET_POS[pos]} not found")
-    return list(_wordnet(pos, str(folder)))
+        root = found
+    return [(tuple(w.replace("_", " ") for w in s.words), s.gloss) for s in _wordnet.read_synsets(pos, root)]
 
 
 @functools.lru_cache(maxsize=2)
@@ -355,7 +334,7 @@ def wordnet_synonyms(root: str | None = None) -> dict[str, tuple[str, ...]]:
     """Lower-cased single word -> its single-word WordNet synonyms (other lemmas of any of its synsets,
     all parts of speech), sorted. Used by :func:`contrastkit.text.augment.synonym_replacement`."""
     table: dict[str, set[str]] = {}
-    for pos in _WORDNET_POS:
+    for pos in _wordnet.POS_FILES:
         for lemmas, _ in wordnet_glosses(pos, root=root):
             words = {w.lower() for w in lemmas if " " not in w and w.isalpha()}
             for w in words:

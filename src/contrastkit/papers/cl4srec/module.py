@@ -9,7 +9,8 @@ similarity and temperature 1 (the CL4SRec code released with DuoRec: ``sim='dot'
 
 from __future__ import annotations
 
-import torch
+from typing import Any
+
 from torch import Tensor
 
 from contrastkit.losses import InfoNCE
@@ -27,22 +28,28 @@ class CL4SRec(SASRecModule):
         temperature: InfoNCE temperature (1.0).
         similarity: ``"dot"`` (CL4SRec) or ``"cosine"``.
         crop, mask, reorder: augmentation rates (:class:`CL4SRecAugment`).
-        seed: seed of the augmentation generator.
+        kwargs: :class:`~contrastkit.methods.sasrec.SASRecModule` settings (``windows``, ``batch_size``, ``lr``,
+            ``weight_decay``, ``seed``). The views draw from the global RNG, which the training base reseeds
+            every step.
     """
 
     def __init__(self, encoder: SASRec, *, cl_weight: float = 0.1, temperature: float = 1.0,
                  similarity: str = "dot", crop: float = 0.4, mask: float = 0.3, reorder: float = 0.6,
-                 lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0) -> None:
-        super().__init__(encoder, lr=lr, weight_decay=weight_decay)
+                 **kwargs: Any) -> None:
+        super().__init__(encoder, **kwargs)
         self.cl_weight = float(cl_weight)
         self.augment = CL4SRecAugment(encoder.n_items + 1, crop=crop, mask=mask, reorder=reorder)
         self.cl_loss = InfoNCE(temperature, similarity=similarity)
-        self.generator = torch.Generator().manual_seed(seed)
+
+    def draw_views(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """Two augmented ``(B, L)`` views of ``inputs`` (drawn on the CPU from the global RNG)."""
+        v1 = self.augment(inputs.cpu()).to(inputs.device)
+        v2 = self.augment(inputs.cpu()).to(inputs.device)
+        return v1, v2
 
     def views(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """Representations ``(B, d)`` of two augmented views of ``inputs``."""
-        v1 = self.augment(inputs.cpu(), self.generator).to(inputs.device)
-        v2 = self.augment(inputs.cpu(), self.generator).to(inputs.device)
+        v1, v2 = self.draw_views(inputs)
         return self.encoder.encode(v1), self.encoder.encode(v2)
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:

@@ -13,7 +13,9 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.mclrec.reproduce:reproduce",
     recipe="mclrec/recipe.yaml",
     claim="MCLRec > CL4SRec > SASRec on ml-100k test NDCG@10, MCLRec's gain larger at batch 64 than at 256",
-    outcome=('**not reproduced**, and suspect: at a 6-epoch CPU budget MCLRec 0.0110 ± 0.0018 test NDCG@10 is '
-             'below popularity (0.0220), CL4SRec 0.0335, SASRec 0.0392; the batch-64 runs were not run'),
+    outcome=('**fail**: MCLRec 0.0117 ± 0.0014 vs CL4SRec 0.0323 test NDCG@10 at batch 256 (p = 0.998, MDE '
+             '0.0056) and 0.0233 vs 0.0432 at batch 64 (p = 0.997); gain not larger at 64 (+0.0007, p = 0.41); '
+             'below popularity 0.0220 — a one-seed ablation points at the `L_cl2` term (without it 0.0347; '
+             'without `R` 0.0112)'),
     readme="mclrec/README.md",
 )

@@ -16,6 +16,8 @@ The semantic embeddings ``e^s`` and neighbour tables come from :mod:`contrastkit
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -66,13 +68,15 @@ class SRACL(SASRecModule):
         alpha: weight of ``L_user`` (0.1); beta: weight of ``L_item`` (0.1).
         substitute_p: item substitution probability (0.2).
         attention_dropout: dropout on ``alpha_uv`` (0.5).
+        kwargs: :class:`~contrastkit.methods.sasrec.SASRecModule` settings (``windows``, ``batch_size``, ``lr``,
+            ``weight_decay``, ``seed``); substitutions draw from the global RNG, reseeded every step.
     """
 
     def __init__(self, encoder: SASRec, *, item_neighbours: Tensor, user_neighbours: Tensor, user_semantic: Tensor,
                  user_sequences: Tensor, alpha: float = 0.1, beta: float = 0.1, substitute_p: float = 0.2,
                  temperature: float = 1.0, similarity: str = "dot", attention_dropout: float = 0.5,
-                 lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0) -> None:
-        super().__init__(encoder, lr=lr, weight_decay=weight_decay)
+                 **kwargs: Any) -> None:
+        super().__init__(encoder, **kwargs)
         if item_neighbours.shape[0] != encoder.n_items + 2:
             raise ValueError(f"item_neighbours: expected {encoder.n_items + 2} rows (one per item id incl. padding "
                              f"and mask), got {item_neighbours.shape[0]}")
@@ -87,11 +91,10 @@ class SRACL(SASRecModule):
         self.alpha, self.beta, self.substitute_p = float(alpha), float(beta), float(substitute_p)
         self.attention = UserAttention(user_semantic.shape[1], encoder.hidden_size, attention_dropout)
         self.cl_loss = InfoNCE(temperature, similarity=similarity)
-        self.generator = torch.Generator().manual_seed(seed)
 
     def item_loss(self, inputs: Tensor) -> Tensor:
-        v1 = semantic_substitute(inputs.cpu(), self.item_neighbours.cpu(), self.substitute_p, self.generator)
-        v2 = semantic_substitute(inputs.cpu(), self.item_neighbours.cpu(), self.substitute_p, self.generator)
+        v1 = semantic_substitute(inputs.cpu(), self.item_neighbours.cpu(), self.substitute_p)
+        v2 = semantic_substitute(inputs.cpu(), self.item_neighbours.cpu(), self.substitute_p)
         return self.cl_loss(self.encoder.encode(v1.to(inputs.device)), self.encoder.encode(v2.to(inputs.device)))
 
     def user_positive(self, users: Tensor) -> Tensor:
