@@ -11,11 +11,13 @@ Run from the repository root::
    (read the file, load the model, encode, write the index) vs ST's load + encode. The two sides alternate
    for ``--rounds`` rounds and the minimum **process CPU time** per side is kept (the machine is shared:
    CPU time is what the process itself spent; the wall time is stored too). The embeddings are compared.
-2. **Top-10 search at 100k x 384.** A seeded Gaussian mixture (1000 centres, unit rows; random unclustered
-   vectors would give an inverted file nothing to exploit) and ``--queries`` queries from the same mixture:
-   numpy brute force (all inner products in blocks of 256 queries, ``argpartition``, sort) vs faiss
-   ``IndexFlatIP`` (exact) and ``IndexIVFFlat`` (contrastkit's defaults: ``nlist = round(sqrt(N))``,
-   ``nprobe = nlist // 16``; approximate, so its recall@10 against the exact top 10 is reported), one thread.
+2. **Top-10 search at 100k x 384** on each ``--corpora`` set (:func:`corpus_and_queries`: uniform on the
+   sphere, Gaussian mixtures with independent queries, and the earlier, flattering set of tight clusters
+   queried near their own rows): numpy brute force (all inner products in blocks of 256 queries,
+   ``argpartition``, sort) vs faiss ``IndexFlatIP`` (exact) and ``IndexIVFFlat`` (contrastkit's defaults,
+   :func:`contrastkit.evaluate.corpus_retrieval.ivf_defaults`; approximate, so its recall@10 against the
+   exact top 10 is reported), one thread, plus an ``nprobe`` sweep giving the smallest ``nprobe`` with
+   recall@10 >= ``--min-recall``.
 """
 
 from __future__ import annotations
@@ -105,13 +107,57 @@ def bench_embed(n_texts: int, batch: int, max_length: int, rounds: int) -> dict[
     }
 
 
-def mixture(n: int, d: int, centres: int, seed: int) -> np.ndarray:
-    """``(n, d)`` float32 unit rows: a random unit centre plus Gaussian noise of norm ~0.6, normalised."""
+CORPORA = ("uniform", "mixture_wide", "mixture", "mixture_tight_nearby_queries")
+
+
+def mixture(n: int, d: int, centres: int, spread: float, seed: int) -> np.ndarray:
+    """``(n, d)`` float32 unit rows: a random unit centre plus Gaussian noise of norm ~``spread``, normalised
+    (cosine to the centre ``1 / sqrt(1 + spread**2)``; two rows of one cluster ``1 / (1 + spread**2)``)."""
     rng = np.random.default_rng(seed)
     c = rng.standard_normal((centres, d)).astype(np.float32)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
-    x = c[rng.integers(0, centres, n)] + rng.standard_normal((n, d)).astype(np.float32) * (0.6 / np.sqrt(d))
+    x = c[rng.integers(0, centres, n)] + rng.standard_normal((n, d)).astype(np.float32) * (spread / np.sqrt(d))
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def corpus_and_queries(kind: str, n: int, d: int, n_queries: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(corpus, queries, description)`` of one synthetic search set (all rows unit, float32).
+
+    * ``uniform``: uniform on the unit sphere, queries drawn independently (no structure an inverted file
+      can exploit: the hard case).
+    * ``mixture``: 1000 Gaussian clusters of spread 1.0 (a row's cosine to its centre 0.71, within a cluster
+      0.5, across clusters ~0), queries *independent* draws of the same mixture (not corpus rows): the
+      clustered set the default ``nprobe`` is chosen on.
+    * ``mixture_wide``: the same with spread 2.0 (cosine to centre 0.45, within a cluster 0.2): clusters
+      that overlap, between the two.
+    * ``mixture_tight_nearby_queries``: the earlier benchmark's set, which flatters an inverted file: tight
+      clusters (spread 0.6, within-cluster cosine 0.74) and each query a corpus row plus small noise (its top
+      10 sits inside its own cluster, around the row it was made from).
+    """
+    rng = np.random.default_rng(1)
+    if kind == "uniform":
+        corpus = _unit(np.random.default_rng(0).standard_normal((n, d)).astype(np.float32))
+        return corpus, _unit(rng.standard_normal((n_queries, d)).astype(np.float32)), \
+            "uniform on the unit sphere; independent uniform queries"
+    if kind == "mixture":
+        both = mixture(n + n_queries, d, 1000, 1.0, seed=0)
+        return np.ascontiguousarray(both[:n]), np.ascontiguousarray(both[n:]), \
+            "1000 Gaussian clusters, spread 1.0 (cosine to centre 0.71); independent queries from the mixture"
+    if kind == "mixture_wide":
+        both = mixture(n + n_queries, d, 1000, 2.0, seed=0)
+        return np.ascontiguousarray(both[:n]), np.ascontiguousarray(both[n:]), \
+            "1000 Gaussian clusters, spread 2.0 (cosine to centre 0.45); independent queries from the mixture"
+    if kind == "mixture_tight_nearby_queries":
+        corpus = mixture(n, d, 1000, 0.6, seed=0)
+        queries = corpus[rng.choice(n, n_queries, replace=False)] + rng.standard_normal((n_queries, d)).astype(
+            np.float32) * (0.3 / np.sqrt(d))
+        return corpus, _unit(queries), ("1000 Gaussian clusters, spread 0.6 (cosine to centre 0.86); queries = "
+                                        "corpus rows + noise of norm 0.3 (the earlier benchmark's set)")
+    raise SystemExit(f"--corpora: expected some of {', '.join(CORPORA)}, got {kind!r}")
 
 
 def numpy_top_k(q: np.ndarray, x: np.ndarray, k: int, block: int = 256) -> np.ndarray:
@@ -124,17 +170,24 @@ def numpy_top_k(q: np.ndarray, x: np.ndarray, k: int, block: int = 256) -> np.nd
     return ids
 
 
-def bench_search(n: int, d: int, n_queries: int, k: int, rounds: int) -> dict[str, Any]:
+def nprobe_grid(nlist: int) -> list[int]:
+    """The probed-list counts of the sweep: powers of two and their 1.5x steps up to ``nlist``, and ``nlist``."""
+    grid = {nlist}
+    p = 1
+    while p < nlist:
+        grid.update({p, min(nlist, p + p // 2)})
+        p *= 2
+    return sorted(g for g in grid if g >= 1)
+
+
+def bench_search(kind: str, n: int, d: int, n_queries: int, k: int, rounds: int,
+                 min_recall: float) -> dict[str, Any]:
     import faiss
 
     from contrastkit.evaluate.corpus_retrieval import build_index, ivf_defaults
 
     faiss.omp_set_num_threads(1)
-    corpus = mixture(n, d, 1000, seed=0)
-    rng = np.random.default_rng(1)
-    queries = corpus[rng.choice(n, n_queries, replace=False)] + rng.standard_normal((n_queries, d)).astype(
-        np.float32) * (0.3 / np.sqrt(d))
-    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    corpus, queries, description = corpus_and_queries(kind, n, d, n_queries)
     c_flat, w_flat, flat = _cpu_wall(lambda: build_index(corpus, ivf_threshold=n + 1))
     c_ivf, w_ivf, ivf = _cpu_wall(lambda: build_index(corpus, ivf_threshold=n))
     rec: dict[str, list[float]] = {k_: [] for k_ in ("numpy_cpu", "numpy_wall", "flat_cpu", "flat_wall",
@@ -157,14 +210,17 @@ def bench_search(n: int, d: int, n_queries: int, k: int, rounds: int) -> dict[st
 
     nlist, nprobe = ivf_defaults(n)
     sweep = []  # the speed / recall trade-off of nprobe (one timing each, after the main rounds)
-    for probe in sorted({max(1, nlist // 32), nprobe, max(1, nlist // 8), max(1, nlist // 4)}):
+    for probe in nprobe_grid(nlist):
         ivf.nprobe = probe
-        c, w, (_, ids) = _cpu_wall(lambda: ivf.search(queries, k))
+        c, _, (_, ids) = _cpu_wall(lambda: ivf.search(queries, k))
         sweep.append({"nprobe": probe, "cpu_s": c, "speedup_cpu_over_numpy": best["numpy_cpu"] / c,
                       "recall_at_k_vs_numpy": recall(ids)})
     ivf.nprobe = nprobe
+    enough = [row for row in sweep if row["recall_at_k_vs_numpy"] >= min_recall]
     return {
-        "nprobe_sweep": sweep,
+        "corpus_kind": kind, "description": description,
+        "nprobe_sweep": sweep, "min_recall": min_recall,
+        "smallest_nprobe_with_min_recall": enough[0]["nprobe"] if enough else None,
         "corpus": n, "dim": d, "queries": n_queries, "k": k, "rounds": rounds, "nlist": nlist, "nprobe": nprobe,
         "build_cpu_s": {"flat": c_flat, "ivf": c_ivf}, "build_wall_s": {"flat": w_flat, "ivf": w_ivf},
         "runs": rec, "best": best,
@@ -184,6 +240,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated search sets")
+    ap.add_argument("--min-recall", type=float, default=0.99, help="recall@10 the nprobe sweep looks for")
+    ap.add_argument("--skip-embed", action="store_true",
+                    help="search only; keep the embed section of an existing --json file (marked as such)")
     ap.add_argument("--quick", action="store_true", help="seconds: 64 texts, a 5k corpus, 1 round")
     args = ap.parse_args(argv)
     if args.quick:
@@ -192,8 +252,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     load_start = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    embed = bench_embed(args.texts, args.batch_size, args.max_length, args.rounds)
-    search = bench_search(args.corpus, args.dim, args.queries, 10, args.rounds)
+    if args.skip_embed:
+        old = json.loads(Path(args.json).read_text()) if args.json and Path(args.json).exists() else {}
+        embed = old.get("embed", {})
+        embed["measured"] = embed.get("measured", old.get("started"))  # the run the embed figures come from
+    else:
+        embed = bench_embed(args.texts, args.batch_size, args.max_length, args.rounds)
+    search = {kind: bench_search(kind, args.corpus, args.dim, args.queries, 10, args.rounds, args.min_recall)
+              for kind in args.corpora.split(",")}
     import faiss
     import sentence_transformers
     import transformers

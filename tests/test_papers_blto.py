@@ -105,6 +105,8 @@ def test_quick_reproduction_smoke():
 
     r = reproduce(quick=True)
     assert r.quick and set(r.metrics["asr"]) == {"clean", "patch", "noise", "blto"}
+    # one seed evaluates nothing: never PASSED above an unmet claim
+    assert r.outcome() == "smoke" and r.summary().splitlines()[0] == "blto (quick): smoke run: claims not evaluated"
 
 
 def _decide(asr_blto, asr_patch, asr_noise, on_clean):

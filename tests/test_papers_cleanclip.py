@@ -98,3 +98,6 @@ def test_quick_reproduction_smoke():
     r = reproduce(quick=True)
     assert r.quick and set(r.metrics["asr"]) == {"poisoned", "clip_ft", "cleanclip"}
     assert all(0.0 <= v[0] <= 1.0 for v in r.metrics["clean_accuracy"].values())
+    # one seed evaluates nothing: never PASSED above an unmet claim
+    assert r.outcome() == "smoke"
+    assert r.summary().splitlines()[0] == "cleanclip (quick): smoke run: claims not evaluated"

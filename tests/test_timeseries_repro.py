@@ -208,6 +208,9 @@ def test_quick_variant_runs(name):
     result = getattr(R, name)(quick=True)
     assert result.quick and result.name == name and result.claims
     assert all(isinstance(c.passed, bool) for c in result.claims)
+    # one seed evaluates nothing: never PASSED above an unmet claim
+    assert not any(c.gating for c in result.claims) and result.outcome() == "smoke"
+    assert result.summary().splitlines()[0] == f"{name} (quick): smoke run: claims not evaluated"
     assert result.metrics["seeds"] == [0]
     accuracy = result.metrics["accuracy"]
     values = [v for d in accuracy.values() for v in (d.values() if isinstance(d, dict) else [d])]

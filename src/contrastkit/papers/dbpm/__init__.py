@@ -14,7 +14,7 @@ SPEC = PaperSpec(
     recipe='dbpm/recipe.yaml',
     claim=('flags planted bad pairs (4 % per type, a rate the 3-sigma rule can detect): precision >= 3 x '
            'planted rate and > it (binomial)'),
-    outcome=('**pass**: noisy 19/20 flags planted, faulty 3/4 (recall 12.5 %); probe +3.7 points, p = 0.08 '
-             '(MDE 6.6, not gated)'),
+    outcome=('**pass**: noisy 18/19 flags planted, faulty 4/6 (recall 4/24); probe +0.0 points, CI95 '
+             '[-9.8, +9.8] (MDE 9.1, not gated)'),
     readme="dbpm/README.md",
 )

@@ -13,6 +13,7 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.hydra.reproduce:reproduce",
     recipe='hydra/recipe.yaml',
     claim='SupCon on arbitrary pairs collapses, gated version keeps accuracy',
-    outcome='85.2 vs 96.6 % (holds under the old rules); paired rules not yet run',
+    outcome=('**not testable** (5 seeds): gated arbitrary pairs beat ungated by +9.7 points (p = 0.006); '
+             'vs SupCon -1.8 points, CI95 [-3.8, +0.3], underpowered (MDE 2.24 > 2)'),
     readme="hydra/README.md",
 )
