@@ -189,6 +189,20 @@ def test_ivf_index_is_exact_when_every_list_is_probed_and_close_by_default():
     assert all(abs(approx[k] - exact[k]) < 0.05 for k in exact)
 
 
+def test_metrics_stay_exact_by_default_where_ivf_would_be_approximate():
+    # uniform directions at the size from which build_index goes IVF: there the default probe misses
+    # neighbours, and the metrics' default must still equal brute force
+    g = torch.Generator().manual_seed(3)
+    c = torch.randn(ev.corpus_retrieval.IVF_THRESHOLD, 16, generator=g)
+    q = torch.randn(100, 16, generator=g)
+    rel = torch.randint(0, c.shape[0], (100,), generator=g)
+    exact = ev.corpus_retrieval_metrics(q, c, rel, ks=(1, 10), backend="torch")
+    assert ev.corpus_retrieval_metrics(q, c, rel, ks=(1, 10), backend="faiss") == pytest.approx(exact, abs=1e-12)
+    _, i_ivf = ev.search(q, ev.build_index(c), 10)  # the search index does go IVF here, and is approximate
+    _, i_np = ev.brute_force_top_k(q, c, 10)
+    assert (i_ivf == i_np).mean() < 0.9
+
+
 def test_retrieval_bad_input_is_one_clear_error():
     q, c, _, _ = _clustered(10, 3)
     with pytest.raises(ValueError, match="ks: k = 11 is larger than the corpus"):
