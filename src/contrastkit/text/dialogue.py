@@ -429,17 +429,21 @@ class TreeScores:
     product per view and its unions ``|A| + |B| - |A ∩ B|``, so the tile equals
     :func:`hierarchical_set_score` pair by pair (tested) at ``O(r c sum_v |vocabulary_v|)``. The diagonal
     (a tree with itself) is 1, as in SPACE-2's score matrix, even for an empty tree. Pass the instance as a
-    tile callable (``weights=``) to the core losses; :meth:`dense` gives the whole ``(N, N)`` matrix.
+    tile callable (``weights=``) to the core losses; :meth:`dense` gives the whole ``(N, N)`` matrix. A
+    ``rows`` / ``cols`` slice outside ``0..N`` (or with a step) raises ``ValueError`` naming it.
 
     Args:
         trees: ``N`` semantic trees (:func:`check_tree`; ``TypeError`` names ``trees[i]``).
-        dtype, device: of the tiles (default float32, CPU).
+        dtype, device: of the tiles (default float32, CPU); ``TypeError`` for a non-floating ``dtype``.
     """
 
     def __init__(self, trees: Sequence[object], *, dtype: torch.dtype = torch.float32,
                  device: torch.device | str | None = None) -> None:
         if isinstance(trees, (str, bytes, Mapping)) or not isinstance(trees, Sequence) or not trees:
             raise TypeError(f"trees: expected a non-empty sequence of semantic trees, got {type(trees).__name__}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            # an integer dtype would round every partial score (0.6) to 0 silently
+            raise TypeError(f"dtype: expected a floating torch.dtype, got {dtype!r}")
         views = [tree_views(t, f"trees[{i}]") for i, t in enumerate(trees)]
         self.n = len(views)
         self.dtype, self.device = dtype, torch.device("cpu") if device is None else torch.device(device)
@@ -453,9 +457,17 @@ class TreeScores:
                     m[r, vocab[s]] = 1.0
             self.members.append(m.to(self.device))
 
+    def _span(self, s: slice, name: str) -> tuple[int, int]:
+        start = 0 if s.start is None else s.start
+        stop = self.n if s.stop is None else s.stop
+        if s.step not in (None, 1) or not 0 <= start <= stop <= self.n:
+            # never clip silently: a tile of the wrong size would pair the wrong trees
+            raise ValueError(f"{name}: expected a contiguous slice within the {self.n} trees, got {s!r}")
+        return start, stop
+
     def __call__(self, rows: slice, cols: slice) -> Tensor:
-        r0, r1, _ = rows.indices(self.n)
-        c0, c1, _ = cols.indices(self.n)
+        r0, r1 = self._span(rows, "rows")
+        c0, c1 = self._span(cols, "cols")
         total = torch.zeros(r1 - r0, c1 - c0, dtype=torch.float64, device=self.device)
         count = torch.zeros_like(total)
         for m in self.members:
@@ -492,12 +504,13 @@ class TreeScores:
 
 
 def exact_tree_match(trees: Sequence[object]) -> Tensor:
-    """``(N,)`` int64 group ids: two trees share an id iff their cleaned trees are equal (hard SupCon's
-    labels, the SPACE-2 paper's "exact match" baseline)."""
+    """``(N,)`` int64 group ids: two trees share an id iff their cleaned trees are equal as sets (the order
+    and repetition of a slot's values do not matter, as in :func:`hierarchical_set_score`, where such trees
+    score 1). Hard SupCon's labels, the SPACE-2 paper's "exact match" baseline."""
     ids: dict[str, int] = {}
     out = []
     for i, t in enumerate(trees):
-        key = repr(sorted((d, sorted((a, sorted((s, sorted(v)) for s, v in sl.items())) for a, sl in ac.items()))
+        key = repr(sorted((d, sorted((a, sorted((s, sorted(set(v))) for s, v in sl.items())) for a, sl in ac.items()))
                           for d, ac in check_tree(t, f"trees[{i}]").items()))
         out.append(ids.setdefault(key, len(ids)))
     return torch.tensor(out, dtype=torch.int64)
