@@ -235,3 +235,15 @@ def test_relevance_with_non_numbers_is_a_named_type_error():
 def test_encode_groups_refuses_token_ids_that_are_not_non_negative_integers(queries, candidates, name):
     with pytest.raises((TypeError, ValueError), match=name):
         encode_groups(queries, candidates, sep_id=0, ask_id=9, pad_id=10, max_length=8)
+
+
+def test_yes_no_reranker_refuses_a_left_padded_mask():
+    # the answer position is read at mask.sum() - 1: a left-padded (or holed) mask would read a pad token silently
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    lm = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=32, n_embd=16, n_layer=1, n_head=2)).eval()
+    model = YesNoReranker(lm, yes_id=3, no_id=4)
+    ids = torch.tensor([[[0, 5, 2], [6, 7, 2]]])
+    for mask in (torch.tensor([[[0, 1, 1], [1, 1, 1]]]), torch.tensor([[[1, 0, 1], [1, 1, 1]]])):
+        with pytest.raises(ValueError, match="^attention_mask: .*right-padded"):
+            model(ids, mask)
