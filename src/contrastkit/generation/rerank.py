@@ -251,8 +251,9 @@ class YesNoReranker(nn.Module):
     """A causal LM (Hugging Face ``*ForCausalLM`` with a bias-free output head) as a yes/no reranker.
 
     ``hidden(input_ids, attention_mask)`` returns the final hidden state at each prompt's last real
-    token (right padding), ``(..., d)`` for ``(..., L)`` ids; ``heads()`` the ``(w_yes, w_no)`` rows of the
-    output head (tied to the input embeddings in GPT-2), so that ``w_yes . h`` is the LM's "yes" logit.
+    token (right padding; a left-padded mask raises ``ValueError``), ``(..., d)`` for ``(..., L)`` ids;
+    ``heads()`` the ``(w_yes, w_no)`` rows of the output head (tied to the input embeddings in GPT-2), so
+    that ``w_yes . h`` is the LM's "yes" logit.
     """
 
     def __init__(self, lm: nn.Module, yes_id: int, no_id: int) -> None:
@@ -281,6 +282,9 @@ class YesNoReranker(nn.Module):
         last = mask.sum(dim=1) - 1
         if bool((last < 0).any()):
             raise ValueError("attention_mask: a prompt has no real token")
+        if mask.shape[1] > 1 and bool((mask[:, 1:] > mask[:, :-1]).any()):
+            # the answer state is read at position mask.sum() - 1: only right padding puts it there
+            raise ValueError("attention_mask: expected right-padded prompts (1 ... 1 0 ... 0), got a 0 before a 1")
         states = self.lm.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
         h = states[torch.arange(ids.shape[0], device=ids.device), last]
         return h.view(*shape[:-1], h.shape[-1])
