@@ -131,3 +131,18 @@ def test_tree_scores_tiles_outside_the_trees_are_refused():
         with pytest.raises(ValueError, match="rows|cols"):
             scores(rows, cols)
     assert scores(slice(1, 3), slice(0, 2)).shape == (2, 2)
+
+
+def test_identical_trees_score_one_even_when_every_view_is_ignored():
+    # a tree of placeholder nodes only has 10 empty views; identical cleaned trees still score 1 (SPACE-2's
+    # official score returns 1 for equal cleaned frames before building the views), a different tree 0
+    t = {"DEFAULT_DOMAIN": {"default_intent": {}}}
+    other = {"hotel": {"inform": {"area": ["north"]}}}
+    assert d.hierarchical_set_score(t, {"default_domain": {"DEFAULT_INTENT": {}}}) == 1.0
+    assert d.hierarchical_set_score(t, other) == 0.0
+    dense = d.TreeScores([t, {"default_domain": {"default_intent": {}}}, other, {}, {}], dtype=torch.float64).dense()
+    for i in range(5):
+        for j in range(5):
+            trees = [t, {"default_domain": {"default_intent": {}}}, other, {}, {}]
+            want = 1.0 if i == j else d.hierarchical_set_score(trees[i], trees[j])
+            assert float(dense[i, j]) == want, (i, j)
