@@ -55,3 +55,20 @@ def test_bad_input_is_named():
         few_shot_prototype_f1(x, y, shots=0)
     with pytest.raises(ValueError, match="^reference: expected a \\(4, 4\\) matrix"):
         centroid_similarity_spearman(x, y, torch.eye(3))
+
+
+def test_centroid_spearman_errors_name_its_own_arguments():
+    x, y = _data(seed=1)
+    for bad in (torch.full((4, 4), float("nan"), dtype=torch.float64), torch.ones(4, 4, dtype=torch.float64)):
+        with pytest.raises(ValueError, match="reference"):
+            centroid_similarity_spearman(x, y, bad)
+    two = torch.arange(2).repeat_interleave(12)
+    with pytest.raises(ValueError, match="labels"):  # 2 classes give 1 pair: no rank correlation
+        centroid_similarity_spearman(x, two, torch.eye(2, dtype=torch.float64))
+
+
+def test_labels_may_be_a_list_of_ints():
+    x, y = _data()
+    assert few_shot_prototype_f1(x, y.tolist(), shots=2, episodes=3) == few_shot_prototype_f1(x, y, shots=2, episodes=3)
+    with pytest.raises(ValueError, match="labels.*integer"):
+        few_shot_prototype_f1(x, ["a"] * len(y), shots=1)

@@ -209,3 +209,41 @@ def test_yes_no_reranker_scores_are_the_lm_logits_at_the_answer_token():
         YesNoReranker(lm, yes_id=3, no_id=3)
     with pytest.raises(ValueError, match="^attention_mask: a prompt has no real token"):
         model(ids, torch.zeros_like(mask))
+
+
+@pytest.mark.parametrize(("weight", "direction"), [("sft", "sft"), ("cl", "sft"), ("cl", "cl")])
+def test_an_empty_batch_of_groups_is_refused_naming_hidden(weight, direction):
+    # N = 0 queries: a mean over nothing would be a silent NaN
+    h = torch.zeros(0, 4, 8)
+    with pytest.raises(ValueError, match="hidden"):
+        RerankLoss(weight, direction)(h, torch.ones(8), torch.zeros(8), positive_index=torch.zeros(0, dtype=torch.long))
+
+
+def test_relevance_with_non_numbers_is_a_named_type_error():
+    with pytest.raises(TypeError, match="relevance"):
+        positive_index_from_relevance([[None, 1], [1, 0]])
+
+
+@pytest.mark.parametrize(("queries", "candidates", "name"), [
+    ([["a"]], [[[1], [2]]], "queries"),
+    ([[1.5]], [[[1], [2]]], "queries"),
+    ([[-1]], [[[1], [2]]], "queries"),
+    ([[True]], [[[1], [2]]], "queries"),
+    ([[1]], [[[1], ["b"]]], "candidates"),
+    ([[1]], [[[1], [2.7]]], "candidates"),
+])
+def test_encode_groups_refuses_token_ids_that_are_not_non_negative_integers(queries, candidates, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        encode_groups(queries, candidates, sep_id=0, ask_id=9, pad_id=10, max_length=8)
+
+
+def test_yes_no_reranker_refuses_a_left_padded_mask():
+    # the answer position is read at mask.sum() - 1: a left-padded (or holed) mask would read a pad token silently
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    lm = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=32, n_embd=16, n_layer=1, n_head=2)).eval()
+    model = YesNoReranker(lm, yes_id=3, no_id=4)
+    ids = torch.tensor([[[0, 5, 2], [6, 7, 2]]])
+    for mask in (torch.tensor([[[0, 1, 1], [1, 1, 1]]]), torch.tensor([[[1, 0, 1], [1, 1, 1]]])):
+        with pytest.raises(ValueError, match="^attention_mask: .*right-padded"):
+            model(ids, mask)

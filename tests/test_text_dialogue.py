@@ -108,3 +108,41 @@ def test_a_tree_that_is_not_a_nested_mapping_is_named():
         d.TreeScores([])
     with pytest.raises(ValueError, match="^index: expected rows in"):
         d.TreeScores([good, good]).subset(torch.tensor([0, 2]))
+
+
+def test_exact_tree_match_treats_trees_as_sets_like_the_score():
+    # duplicated or reordered values: the same cleaned views, score 1 -> the same exact-match group
+    t1 = {"hotel": {"inform": {"area": ["north", "north", "south"]}}}
+    t2 = {"Hotel": {"inform": {"area": ["south", "north"]}}}
+    assert d.hierarchical_set_score(t1, t2) == 1.0
+    assert d.exact_tree_match([t1, t2]).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, "float32", float])
+def test_tree_scores_dtype_must_be_a_floating_torch_dtype(dtype):
+    # an integer dtype would round 0.6 to 0 silently
+    with pytest.raises(TypeError, match="dtype"):
+        d.TreeScores([{"hotel": {}}, {"taxi": {}}], dtype=dtype)
+
+
+def test_tree_scores_tiles_outside_the_trees_are_refused():
+    scores = d.TreeScores([{"hotel": {}}, {"taxi": {}}, {}])
+    for rows, cols in ((slice(0, 5), slice(0, 3)), (slice(2, 1), slice(0, 3)), (slice(0, 3), slice(-1, 3))):
+        with pytest.raises(ValueError, match="rows|cols"):
+            scores(rows, cols)
+    assert scores(slice(1, 3), slice(0, 2)).shape == (2, 2)
+
+
+def test_identical_trees_score_one_even_when_every_view_is_ignored():
+    # a tree of placeholder nodes only has 10 empty views; identical cleaned trees still score 1 (SPACE-2's
+    # official score returns 1 for equal cleaned frames before building the views), a different tree 0
+    t = {"DEFAULT_DOMAIN": {"default_intent": {}}}
+    other = {"hotel": {"inform": {"area": ["north"]}}}
+    assert d.hierarchical_set_score(t, {"default_domain": {"DEFAULT_INTENT": {}}}) == 1.0
+    assert d.hierarchical_set_score(t, other) == 0.0
+    dense = d.TreeScores([t, {"default_domain": {"default_intent": {}}}, other, {}, {}], dtype=torch.float64).dense()
+    for i in range(5):
+        for j in range(5):
+            trees = [t, {"default_domain": {"default_intent": {}}}, other, {}, {}]
+            want = 1.0 if i == j else d.hierarchical_set_score(trees[i], trees[j])
+            assert float(dense[i, j]) == want, (i, j)

@@ -3,6 +3,8 @@ geometry."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -14,9 +16,13 @@ from contrastkit.evaluate.similarity import similarity_matrix_spearman
 
 def _labels(labels: object, n: int) -> Tensor:
     y = as_tensor(labels, "labels")
-    if not isinstance(y, Tensor) or y.dim() != 1 or y.shape[0] != n or y.dtype.is_floating_point:
-        raise ValueError(f"labels: expected ({n},) integer class ids (one per row of emb), got "
-                         f"{tuple(getattr(y, 'shape', ()))}")
+    if isinstance(y, (list, tuple)):
+        with contextlib.suppress(TypeError, ValueError, RuntimeError):  # ragged or non-numeric: reported below
+            y = torch.as_tensor(y)
+    if not isinstance(y, Tensor) or y.dim() != 1 or y.shape[0] != n or y.dtype.is_floating_point \
+            or y.dtype.is_complex:
+        got = f"{tuple(y.shape)} {y.dtype}" if isinstance(y, Tensor) else type(labels).__name__
+        raise ValueError(f"labels: expected ({n},) integer class ids (one per row of emb), got {got}")
     return y.long().cpu()
 
 
@@ -70,13 +76,26 @@ def centroid_similarity_spearman(emb: object, labels: object, reference: object)
     """Spearman's rho between the cosine similarities of the class centroids (:func:`class_centroids`, all
     pairs of classes ``i < j``) and a reference ``(G, G)`` class-similarity matrix, rows in sorted class-id
     order (e.g. the label texts' similarities under a frozen encoder). Raises ``ValueError`` naming
-    ``reference`` on a shape mismatch."""
+    ``reference`` on a shape mismatch, NaN/inf entries or a constant upper triangle, ``labels`` for fewer
+    than 3 classes (fewer than 3 pairs), ``emb`` for centroids that are all equally similar."""
     _, centroids = class_centroids(emb, labels)
     ref = as_tensor(reference, "reference")
     g = centroids.shape[0]
     if not isinstance(ref, Tensor) or tuple(ref.shape) != (g, g):
         raise ValueError(f"reference: expected a ({g}, {g}) matrix (one row per class), got "
                          f"{tuple(getattr(ref, 'shape', ()))}")
+    if ref.dtype == torch.bool or ref.dtype.is_complex:
+        raise TypeError(f"reference: expected real numbers, got {ref.dtype}")
+    # the checks of similarity_matrix_spearman, named after this function's arguments
+    if g < 3:
+        raise ValueError(f"labels: the centroid Spearman needs at least 3 classes (3 pairs), got {g}")
+    iu = torch.triu_indices(g, g, offset=1)
+    upper = ref.double()[iu[0], iu[1]]
+    if not bool(torch.isfinite(upper).all()):
+        raise ValueError("reference: contains NaN or inf values above the diagonal")
+    if float(upper.max() - upper.min()) == 0.0:
+        raise ValueError("reference: every pair of classes has the same reference similarity; Spearman's rho "
+                         "is undefined")
     return similarity_matrix_spearman(centroids, ref)
 
 

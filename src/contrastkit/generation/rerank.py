@@ -35,6 +35,7 @@ identities are checked by autograd in ``tests/test_generation_rerank.py`` (exact
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -58,6 +59,8 @@ def _check_group_inputs(hidden: object, w_yes: object, w_no: object, positive_in
                       cpu_ok=("positive_index",))
     h = check_embeddings(hidden, "hidden", rank=3)
     n, k, d = h.shape
+    if n == 0:  # a mean over no queries would be a silent NaN
+        raise ValueError(f"hidden: expected at least one query group, got shape {tuple(h.shape)}")
     if k < 2:
         raise ValueError(f"hidden: expected (N, K, d) with K >= 2 candidates per query, got shape {tuple(h.shape)}")
     heads = []
@@ -115,7 +118,7 @@ class RerankLoss(ContrastiveLoss):
         reduction: ``mean`` (over queries), ``sum`` or ``none`` (one value per query).
 
     Raises:
-        ValueError / TypeError: ``hidden`` not ``(N, K >= 2, d)`` floating and finite, a head row not
+        ValueError / TypeError: ``hidden`` not ``(N >= 1, K >= 2, d)`` floating and finite, a head row not
         ``(d,)``, ``positive_index`` missing, not ``(N,)`` integers or outside ``0..K-1``.
     """
 
@@ -159,7 +162,7 @@ def positive_index_from_relevance(relevance: object) -> Tensor:
     """
     try:
         rel = torch.as_tensor(relevance)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:  # RuntimeError: torch cannot infer a dtype (None)
         raise TypeError(f"relevance: expected an (N, K) tensor or nested list of 0/1 values ({err})") from None
     if rel.dim() != 2 or rel.shape[0] == 0 or rel.shape[1] < 2:
         raise ValueError(f"relevance: expected shape (N >= 1, K >= 2), got {tuple(rel.shape)}")
@@ -178,6 +181,21 @@ def positive_index_from_relevance(relevance: object) -> Tensor:
     return rel.to(torch.long).argmax(dim=1)
 
 
+def _token_ids(tokens: Sequence[object], name: str) -> list[int]:
+    out = []
+    for t in tokens:
+        try:
+            if isinstance(t, bool):
+                raise TypeError
+            value = operator.index(t)  # int, numpy integer, 0-d integer tensor; never a truncated float
+        except TypeError:
+            raise TypeError(f"{name}: expected integer token ids, got {t!r}") from None
+        if value < 0:
+            raise ValueError(f"{name}: expected non-negative token ids, got {value}")
+        out.append(value)
+    return out
+
+
 def encode_groups(queries: Sequence[Sequence[int]], candidates: Sequence[Sequence[Sequence[int]]], *, sep_id: int,
                   ask_id: int, pad_id: int, max_length: int) -> tuple[Tensor, Tensor]:
     """Right-padded prompts ``query [SEP] document [ASK]`` of every (query, candidate) pair.
@@ -192,9 +210,10 @@ def encode_groups(queries: Sequence[Sequence[int]], candidates: Sequence[Sequenc
         ``(input_ids, attention_mask)``, each ``(N, K, L)`` long, ``L`` the longest prompt.
 
     Raises:
-        ValueError: ``candidates`` of another length than ``queries``, a query whose number of candidates
-            differs from the first query's (``K`` mismatch), an empty query or document, or a prompt longer
-            than ``max_length``.
+        TypeError: a token id that is not an integer (a float is never truncated).
+        ValueError: a negative token id, ``candidates`` of another length than ``queries``, a query whose
+            number of candidates differs from the first query's (``K`` mismatch), an empty query or document,
+            or a prompt longer than ``max_length``.
     """
     if len(queries) == 0:
         raise ValueError("queries: expected at least one query")
@@ -205,13 +224,14 @@ def encode_groups(queries: Sequence[Sequence[int]], candidates: Sequence[Sequenc
     for i, (q, group) in enumerate(zip(queries, candidates, strict=True)):
         if len(q) == 0:
             raise ValueError(f"queries: query {i} is empty")
+        q = _token_ids(q, f"queries: query {i}")
         if len(group) != k:
             raise ValueError(f"candidates: query {i} has {len(group)} candidates, expected {k} (the first query's); "
                              "every query needs the same K")
         for j, doc in enumerate(group):
             if len(doc) == 0:
                 raise ValueError(f"candidates: document {j} of query {i} is empty")
-            prompt = [*q, sep_id, *doc, ask_id]
+            prompt = [*q, sep_id, *_token_ids(doc, f"candidates: document {j} of query {i}"), ask_id]
             if len(prompt) > max_length:
                 raise ValueError(f"max_length: the prompt of query {i}, document {j} has {len(prompt)} tokens, "
                                  f"more than {max_length}")
@@ -231,8 +251,9 @@ class YesNoReranker(nn.Module):
     """A causal LM (Hugging Face ``*ForCausalLM`` with a bias-free output head) as a yes/no reranker.
 
     ``hidden(input_ids, attention_mask)`` returns the final hidden state at each prompt's last real
-    token (right padding), ``(..., d)`` for ``(..., L)`` ids; ``heads()`` the ``(w_yes, w_no)`` rows of the
-    output head (tied to the input embeddings in GPT-2), so that ``w_yes . h`` is the LM's "yes" logit.
+    token (right padding; a left-padded mask raises ``ValueError``), ``(..., d)`` for ``(..., L)`` ids;
+    ``heads()`` the ``(w_yes, w_no)`` rows of the output head (tied to the input embeddings in GPT-2), so
+    that ``w_yes . h`` is the LM's "yes" logit.
     """
 
     def __init__(self, lm: nn.Module, yes_id: int, no_id: int) -> None:
@@ -261,6 +282,9 @@ class YesNoReranker(nn.Module):
         last = mask.sum(dim=1) - 1
         if bool((last < 0).any()):
             raise ValueError("attention_mask: a prompt has no real token")
+        if mask.shape[1] > 1 and bool((mask[:, 1:] > mask[:, :-1]).any()):
+            # the answer state is read at position mask.sum() - 1: only right padding puts it there
+            raise ValueError("attention_mask: expected right-padded prompts (1 ... 1 0 ... 0), got a 0 before a 1")
         states = self.lm.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
         h = states[torch.arange(ids.shape[0], device=ids.device), last]
         return h.view(*shape[:-1], h.shape[-1])

@@ -15,7 +15,8 @@ trees (He et al., COLING 2022, "SPACE-2: Tree-Structured Semi-Supervised Contras
 Task-Oriented Dialog Understanding"; official code AlibabaResearch/DAMO-ConvAI ``space-2/space/utils/scores.py``
 ``hierarchical_set_score``): from each tree the 10 sets nodes D, I, S, V; edges DI, IS, SV; paths DIS, ISV,
 DISV; per view the Jaccard index ``|A ∩ B| / |A ∪ B|`` (a view whose union is empty is skipped); the score is
-the mean over the views not skipped; an empty tree scores 0, identical (cleaned) trees 1. :class:`TreeScores`
+the mean over the views not skipped; an empty tree scores 0, identical (cleaned) trees 1 (also when every
+view is empty, a tree of placeholder nodes only). :class:`TreeScores`
 computes the same score for blocks of a batch from multi-hot set memberships (a ``(rows, cols)`` tile callable
 for the core losses, so a tree-weighted loss runs tiled without an ``N x N`` Python loop).
 """
@@ -369,6 +370,12 @@ def check_tree(tree: object, name: str = "tree") -> dict[str, dict[str, dict[str
     return clean
 
 
+def _tree_key(clean: dict[str, dict[str, dict[str, list[str]]]]) -> str:
+    """An order- and repetition-free key of a cleaned tree: equal keys = equal trees as sets."""
+    return repr(sorted((d, sorted((a, sorted((s, sorted(set(v))) for s, v in sl.items())) for a, sl in ac.items()))
+                       for d, ac in clean.items()))
+
+
 def tree_views(tree: object, name: str = "tree") -> tuple[frozenset[str], ...]:
     """The 10 sets of a tree, in :data:`VIEW_NAMES` order: nodes D, I, S, V; edges DI, IS, SV; paths DIS,
     ISV, DISV (strings joined by ``-``, as in SPACE-2's ``construct_frame_graph``). SPACE-2's placeholder
@@ -411,6 +418,10 @@ def hierarchical_set_score(tree_a: object, tree_b: object, *, per_view: bool = F
     va, vb = tree_views(tree_a, "tree_a"), tree_views(tree_b, "tree_b")
     if not tree_a or not tree_b:
         return (0.0,) * len(VIEW_NAMES) if per_view else 0.0
+    if not per_view and _tree_key(check_tree(tree_a, "tree_a")) == _tree_key(check_tree(tree_b, "tree_b")):
+        # equal cleaned trees score 1 even when every view is empty (placeholder nodes only), as SPACE-2's
+        # official score, which returns 1 for equal cleaned frames before building the views
+        return 1.0
     scores, counted = [], []
     for a, b in zip(va, vb, strict=True):
         union = len(a | b)
@@ -429,21 +440,27 @@ class TreeScores:
     product per view and its unions ``|A| + |B| - |A ∩ B|``, so the tile equals
     :func:`hierarchical_set_score` pair by pair (tested) at ``O(r c sum_v |vocabulary_v|)``. The diagonal
     (a tree with itself) is 1, as in SPACE-2's score matrix, even for an empty tree. Pass the instance as a
-    tile callable (``weights=``) to the core losses; :meth:`dense` gives the whole ``(N, N)`` matrix.
+    tile callable (``weights=``) to the core losses; :meth:`dense` gives the whole ``(N, N)`` matrix. A
+    ``rows`` / ``cols`` slice outside ``0..N`` (or with a step) raises ``ValueError`` naming it.
 
     Args:
         trees: ``N`` semantic trees (:func:`check_tree`; ``TypeError`` names ``trees[i]``).
-        dtype, device: of the tiles (default float32, CPU).
+        dtype, device: of the tiles (default float32, CPU); ``TypeError`` for a non-floating ``dtype``.
     """
 
     def __init__(self, trees: Sequence[object], *, dtype: torch.dtype = torch.float32,
                  device: torch.device | str | None = None) -> None:
         if isinstance(trees, (str, bytes, Mapping)) or not isinstance(trees, Sequence) or not trees:
             raise TypeError(f"trees: expected a non-empty sequence of semantic trees, got {type(trees).__name__}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            # an integer dtype would round every partial score (0.6) to 0 silently
+            raise TypeError(f"dtype: expected a floating torch.dtype, got {dtype!r}")
         views = [tree_views(t, f"trees[{i}]") for i, t in enumerate(trees)]
         self.n = len(views)
         self.dtype, self.device = dtype, torch.device("cpu") if device is None else torch.device(device)
         self.empty = torch.tensor([not t for t in trees], device=self.device)
+        # exact-match ids: equal cleaned trees score 1 even when all their views are empty
+        self.key_ids = exact_tree_match(trees).to(self.device)
         self.members: list[Tensor] = []
         for v in range(len(VIEW_NAMES)):
             vocab = {s: k for k, s in enumerate(sorted(set().union(*(row[v] for row in views))))}
@@ -453,9 +470,17 @@ class TreeScores:
                     m[r, vocab[s]] = 1.0
             self.members.append(m.to(self.device))
 
+    def _span(self, s: slice, name: str) -> tuple[int, int]:
+        start = 0 if s.start is None else s.start
+        stop = self.n if s.stop is None else s.stop
+        if s.step not in (None, 1) or not 0 <= start <= stop <= self.n:
+            # never clip silently: a tile of the wrong size would pair the wrong trees
+            raise ValueError(f"{name}: expected a contiguous slice within the {self.n} trees, got {s!r}")
+        return start, stop
+
     def __call__(self, rows: slice, cols: slice) -> Tensor:
-        r0, r1, _ = rows.indices(self.n)
-        c0, c1, _ = cols.indices(self.n)
+        r0, r1 = self._span(rows, "rows")
+        c0, c1 = self._span(cols, "cols")
         total = torch.zeros(r1 - r0, c1 - c0, dtype=torch.float64, device=self.device)
         count = torch.zeros_like(total)
         for m in self.members:
@@ -466,6 +491,7 @@ class TreeScores:
             total += torch.where(seen, inter / union.clamp_min(1.0), 0.0)
             count += seen.to(total.dtype)
         score = torch.where(count > 0, total / count.clamp_min(1.0), 0.0)
+        score = score.masked_fill(self.key_ids[r0:r1].unsqueeze(1) == self.key_ids[c0:c1].unsqueeze(0), 1.0)
         score = score.masked_fill(self.empty[r0:r1].unsqueeze(1) | self.empty[c0:c1].unsqueeze(0), 0.0)
         ri = torch.arange(r0, r1, device=self.device).unsqueeze(1)
         ci = torch.arange(c0, c1, device=self.device).unsqueeze(0)
@@ -487,19 +513,19 @@ class TreeScores:
         idx = index.to(self.device)
         out.n, out.dtype, out.device = int(index.numel()), self.dtype, self.device
         out.empty = self.empty[idx]
+        out.key_ids = self.key_ids[idx]
         out.members = [m[idx] for m in self.members]
         return out
 
 
 def exact_tree_match(trees: Sequence[object]) -> Tensor:
-    """``(N,)`` int64 group ids: two trees share an id iff their cleaned trees are equal (hard SupCon's
-    labels, the SPACE-2 paper's "exact match" baseline)."""
+    """``(N,)`` int64 group ids: two trees share an id iff their cleaned trees are equal as sets (the order
+    and repetition of a slot's values do not matter, as in :func:`hierarchical_set_score`, where such trees
+    score 1). Hard SupCon's labels, the SPACE-2 paper's "exact match" baseline."""
     ids: dict[str, int] = {}
     out = []
     for i, t in enumerate(trees):
-        key = repr(sorted((d, sorted((a, sorted((s, sorted(v)) for s, v in sl.items())) for a, sl in ac.items()))
-                          for d, ac in check_tree(t, f"trees[{i}]").items()))
-        out.append(ids.setdefault(key, len(ids)))
+        out.append(ids.setdefault(_tree_key(check_tree(t, f"trees[{i}]")), len(ids)))
     return torch.tensor(out, dtype=torch.int64)
 
 
