@@ -127,3 +127,45 @@ def test_bad_fit_recipes_are_one_line(recipe, args, expected, tmp_path):
         pytest.importorskip("aeon")
     line = _error_line(_train(recipe, "--output", str(tmp_path / "out"), "--max-steps", "1", *args))
     assert expected in line
+
+
+def test_an_empty_recipe_file_is_one_line_not_a_default_run(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing here yet\n")
+    line = _error_line(_train(str(empty), "--output", str(tmp_path / "out")))
+    assert f"recipe: {empty}: the file is empty" in line
+    assert not (tmp_path / "out").exists()
+
+
+def _reproduce(*args: str):
+    return CliRunner().invoke(app, ["reproduce", *args, "--quick", "--no-progress"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- rankgen\n- 1\n", "expected a mapping at the top level, got list"),
+    ("", "the file is empty"),
+    ("# only a comment\n", "the file is empty"),
+    ("name: rankgen\nseeds: [0]\nbogus: {a: 1}\n", "bogus: unknown key"),
+    ("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 80)) + "  " * 80 + "x: 1\n", "nested deeper than"),
+])
+def test_a_broken_paper_recipe_is_one_line_from_reproduce(text, expected, tmp_path, monkeypatch):
+    """A reproduction whose recipe does not validate stops with one ``error:`` line (exit 2), no traceback."""
+    import contrastkit.papers._schema as schema
+
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text(text)
+    monkeypatch.setattr(schema, "recipe_path", lambda name: bad)
+    line = _error_line(_reproduce("rankgen"))
+    assert expected in line
+
+
+def test_a_wrong_type_in_a_paper_sweep_file_is_one_line_naming_the_key(tmp_path, monkeypatch):
+    import contrastkit.papers.dcl.reproduce as dcl
+    from contrastkit.papers._recipe_file import read_paper_yaml
+
+    folder = Path(dcl.__file__).parent
+    sweep = (folder / "reproduce.yaml").read_text().replace("quick_max_steps: 15", "quick_max_steps: '15'")
+    (tmp_path / "reproduce.yaml").write_text(sweep)
+    monkeypatch.setattr(dcl, "read_paper_yaml", lambda _folder, name: read_paper_yaml(tmp_path, name))
+    line = _error_line(_reproduce("dcl"))
+    assert "quick_max_steps:" in line and "got '15'" in line

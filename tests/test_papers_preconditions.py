@@ -7,6 +7,7 @@ numbers are checked against independent references (numpy, scikit-learn, hand va
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,6 +162,24 @@ def test_dcl_outcomes():
     assert ReproResult("dcl", dcl_claims(m | {"dcl_16": [1.0, 1.01, 1.0]}, 0.05, False)).outcome() == "fail"
     assert ReproResult("dcl", dcl_claims(m | {"random_linear_probe": [0.99] * 3}, 0.05, False)).outcome() \
         == "not testable"
+
+
+def test_dcl_coupling_sizes_come_from_the_recipe():
+    """The coupling probe's batch sizes and view seed are recipe values; the stored keys and claim names follow
+    them (the shipped recipe: 16 / 256, seed 0, as the stored results)."""
+    from contrastkit.papers._recipe_file import read_paper_yaml
+    from contrastkit.papers.dcl import reproduce as dcl
+
+    settings = read_paper_yaml(Path(dcl.__file__).parent, "dcl")
+    assert settings["coupling_batch_sizes"] == [16, 256] and settings["coupling_view_seed"] == 0
+    m = {"infonce_batch32_linear_probe": [0.95, 0.94, 0.96], "dcl_batch32_linear_probe": [0.97, 0.96, 0.96],
+         "infonce_batch256_linear_probe": [0.95, 0.93, 0.96], "dcl_batch256_linear_probe": [0.96, 0.96, 0.95],
+         "random_linear_probe": [0.88, 0.88, 0.89], "q_8": [0.13, 0.12, 0.14], "q_64": [0.56, 0.54, 0.57],
+         "dcl_8": [1.0] * 3, "dcl_64": [1.0] * 3}
+    names = [c.name for c in dcl.dcl_claims(m, 0.05, False)]
+    assert "NT-Xent coupling q = 1 - p_pos is larger at batch 64 than at batch 8" in names
+    with pytest.raises(ValueError, match="m: expected two q_<batch size> keys"):
+        dcl.dcl_claims({k: v for k, v in m.items() if k != "q_64"}, 0.05, False)
 
 
 # ------------------------------------------------------------------------------------------ temperature

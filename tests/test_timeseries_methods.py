@@ -54,3 +54,34 @@ def test_comet_module():
     patient = torch.arange(24) // 6
     loader = DataLoader(TensorDataset(x, trial, patient), batch_sampler=GroupBatchSampler(patient, 12))
     assert _fit(COMET(TSEncoder(2, 8, 8, 1)), loader)
+
+
+def test_ts2vec_on_the_step_base_equals_the_hand_loop_bit_for_bit():
+    """TS2Vec is a StepModule: bound series give step t the rows ``batch_rows(t, ...)`` and the crops and masks
+    of ``manual_seed(step_seed(seed, t, rank))``, with AdamW (default weight decay); a hand loop over the
+    same stream gives the same weights."""
+    import contrastkit as ck
+    from contrastkit.timeseries.losses import hierarchical_contrastive_loss, ts2vec_crop_pair
+    from contrastkit.training import StepModule
+    from contrastkit.training.steps import batch_rows, step_seed
+
+    x = torch.randn(24, 2, 40, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    model = TS2Vec(TSEncoder(2, 8, 8, 1), batch_size=6, seed=5)
+    assert isinstance(model, StepModule)
+    torch.manual_seed(0)
+    hand = TSEncoder(2, 8, 8, 1)
+    ck.fit(model, data=x, max_steps=3, progress=False)
+    opt = torch.optim.AdamW(hand.parameters(), lr=1e-3)
+    hand.train()
+    for t in range(3):
+        rows = batch_rows(t, 24, 6, 5, 0, 1)
+        torch.manual_seed(step_seed(5, t, 0))
+        v1, v2, n = ts2vec_crop_pair(x[rows], min_length=2)
+        loss = hierarchical_contrastive_loss(hand(v1)[:, -n:], hand(v2)[:, :n], alpha=0.5, temporal_unit=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for a, b in zip(model.encoder.parameters(), hand.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert model.series is not None and model.series.shape == (24, 2, 40)

@@ -91,3 +91,25 @@ def test_bad_arguments_are_named():
         fit_steps(None, lambda t: w.sum(), [w], 2)
     with pytest.raises(ValueError, match="step: expected a scalar loss tensor"):
         fit_steps(None, lambda t: w * 2, opt, 2)
+
+
+def test_bad_losses_and_optimizers_are_named_before_the_weights_change():
+    w = nn.Parameter(torch.ones(2))
+    opt = torch.optim.SGD([w], lr=0.1)
+    for bad, name in ((float("nan"), "nan"), (float("inf"), "inf")):
+        with pytest.raises(ValueError, match=rf"step: the loss at step 0 is not finite \({name}\)"):
+            fit_steps(None, lambda t, bad=bad: w.sum() * bad, opt, 2)
+        assert torch.equal(w.detach(), torch.ones(2))  # no update with a non-finite loss
+    with pytest.raises(ValueError, match=r"step: expected a scalar loss tensor, got a tensor of shape \(2,\)"):
+        fit_steps(None, lambda t: w * 2, opt, 2)
+    with pytest.raises(ValueError, match="step: expected a scalar loss tensor, got NoneType"):
+        fit_steps(None, lambda t: None, opt, 2)
+    with pytest.raises(ValueError, match="step: the loss at step 0 has no gradient"):
+        fit_steps(None, lambda t: torch.tensor(1.0), opt, 2)
+    other = nn.Parameter(torch.ones(2))  # the optimizer holds parameters the loss does not reach
+    with pytest.raises(ValueError, match="optimizer: none of its parameters received a gradient at step 0"):
+        fit_steps(None, lambda t: (other * 2).sum(), opt, 2)
+    with pytest.raises(TypeError, match="model: expected a torch.nn.Module or None, got str"):
+        fit_steps("net", lambda t: w.sum(), opt, 1)
+    with pytest.raises(ValueError, match="steps: expected an integer >= 1, got -3"):
+        fit_steps(None, lambda t: w.sum(), opt, -3)

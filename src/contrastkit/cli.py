@@ -194,8 +194,16 @@ def reproduce(
     except ValueError as err:
         _fail(err)
         return
-    with _progress(f"reproduce {name}{' --quick' if quick else ''}", progress):
-        result = fn(quick=quick)
+    from contrastkit._yaml import YAMLLimitError
+    from contrastkit.papers._schema import RecipeError as PaperRecipeError
+    from contrastkit.pipeline.recipe import RecipeError
+
+    try:
+        with _progress(f"reproduce {name}{' --quick' if quick else ''}", progress):
+            result = fn(quick=quick)
+    except (PaperRecipeError, RecipeError, YAMLLimitError) as err:  # the paper's recipe files do not load
+        _fail(ValueError(str(err)))
+        return
     typer.echo(result.summary())
     if json_path is not None:
         result.save(json_path)

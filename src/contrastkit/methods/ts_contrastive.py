@@ -24,28 +24,39 @@ from contrastkit.mining.dbpm import DBPM
 from contrastkit.timeseries.augment import jitter, permutation, scaling
 from contrastkit.timeseries.encoder import TSEncoder, instance_pool
 from contrastkit.timeseries.losses import hierarchical_contrastive_loss, ts2vec_crop_pair
-from contrastkit.training.steps import batch_rows, step_seed
+from contrastkit.training.base import StepModule
+from contrastkit.training.sources import InMemorySource, LoaderSource, UnboundSource
 
 ViewFn = Callable[[Tensor, Tensor], Tensor]
 
 
-class TS2Vec(L.LightningModule):
+class TS2Vec(StepModule):
     """TS2Vec training: ``L_dual`` on ``f(v1)[:, -l:]`` and ``f(v2)[:, :l]`` of overlapping crops.
+
+    A :class:`~contrastkit.training.StepModule`: bound in-memory series give each step its rows from
+    ``(seed, step, rank, world size)`` and reseed the crops and masks per step; a module trained directly on
+    a Lightning loader (never bound) uses the loader's batches and the global RNG as it stands.
 
     Args:
         encoder: a :class:`TSEncoder` (its ``mask_mode`` is the timestamp mask, default binomial).
-        lr: AdamW learning rate (TS2Vec: 1e-3).
+        lr: AdamW learning rate (TS2Vec: 1e-3); the weight decay is AdamW's default 0.01, as the official code.
         alpha, temporal_unit: see :func:`hierarchical_contrastive_loss`.
+        batch_size, seed: the rows per step and their seed (in-memory series).
     """
 
     def __init__(self, encoder: TSEncoder, *, lr: float = 1e-3, alpha: float = 0.5,
                  temporal_unit: int = 0, batch_size: int = 8, seed: int = 0):
-        super().__init__()
+        # weight_decay 0.01: torch.optim.AdamW's default, which this module has always trained with
+        super().__init__(UnboundSource("TS2Vec"), batch_size=batch_size, lr=lr, weight_decay=0.01, seed=seed,
+                         optimizer="adamw")
         self.encoder = encoder
-        self.lr, self.alpha, self.temporal_unit = lr, alpha, temporal_unit
-        self.batch_size, self.seed = batch_size, seed
-        self.register_buffer("series", None, persistent=False)
-        self._step_seeded = False  # set by bind: reseed per step (existing loader-fed runs keep their RNG stream)
+        self.alpha, self.temporal_unit = alpha, temporal_unit
+        self._step_seeded = False  # set by bind: reseed per step (unbound loader-fed runs keep their RNG stream)
+
+    @property
+    def series(self) -> Tensor | None:
+        """The bound in-memory series ``(n, C, T)``, or ``None``."""
+        return self.data.series if isinstance(self.data, InMemorySource) else None
 
     def bind(self, series: Tensor | None, labels: Tensor | None, sample: Tensor, loader: Any = None) -> None:
         """Attach in-memory series ``(n, C, T)`` (rows of step ``t`` from ``batch_rows``, RNG reseeded
@@ -54,28 +65,29 @@ class TS2Vec(L.LightningModule):
         if sample.dim() != 3 or sample.shape[1] != channels:
             raise ValueError(f"data: TS2Vec expects series (n, {channels}, length) for its {channels}-channel "
                              f"encoder, got samples of shape {tuple(sample.shape)}")
-        self.series = series
+        if "source" in self._modules:
+            del self._modules["source"]
+        if series is not None:
+            self.source = InMemorySource(series=series)
+        else:
+            self._source = LoaderSource(loader) if loader is not None else UnboundSource("TS2Vec")
         self._step_seeded = True
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        step = int(self.global_step)
-        if self.series is not None:
-            index = batch_rows(step, len(self.series), self.batch_size, self.seed, self.global_rank,
-                               self.trainer.world_size if self._trainer else 1)
-            x = self.series[index.to(self.series.device)]
-        else:
-            x = batch if isinstance(batch, Tensor) else batch[0]
+    def step_batch(self, step: int, batch: Any = None) -> dict[str, Tensor]:
+        """``{"series": x}``: the step's rows (then the RNG reseeded for the step's crops and masks), or the
+        loader's batch (reseeded only when bound, so a plain Lightning run keeps its RNG stream)."""
+        if self.data.indexed:
+            return super().step_batch(step, batch)
         if self._step_seeded:
-            torch.manual_seed(step_seed(self.seed, step, self.global_rank))  # the crops and masks of step t
+            self.reseed(step)
+        return {"series": batch if isinstance(batch, Tensor) else batch[0]}
+
+    def loss_terms(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        x = batch["series"]
         v1, v2, length = ts2vec_crop_pair(x, min_length=2 ** (self.temporal_unit + 1))
         z1 = self.encoder(v1)[:, -length:]
         z2 = self.encoder(v2)[:, :length]
-        loss = hierarchical_contrastive_loss(z1, z2, alpha=self.alpha, temporal_unit=self.temporal_unit)
-        self.log("train_loss", loss, prog_bar=False)
-        return loss
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=self.lr)
+        return {"loss": hierarchical_contrastive_loss(z1, z2, alpha=self.alpha, temporal_unit=self.temporal_unit)}
 
     def save_pretrained(self, path: Any, *, metadata: dict[str, Any] | None = None) -> Any:
         """Write the trained encoder to the folder ``path`` (:func:`contrastkit.save_pretrained`)."""

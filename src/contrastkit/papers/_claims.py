@@ -23,14 +23,16 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     checked against its paper's strict schema (:func:`contrastkit.papers._schema.check_paper_yaml`: an
     unknown key or a wrong type raises ``RecipeError`` naming the dotted key)."""
     from contrastkit._yaml import load_yaml
-    from contrastkit.papers._schema import check_paper_yaml
+    from contrastkit.papers._schema import RecipeError, check_paper_yaml
 
     cfg = load_yaml(Path(path), source=str(path))
+    if cfg is None:
+        raise RecipeError(f"recipe {path}: the file is empty; expected a mapping with 'seeds' and 'claims'")
     if not isinstance(cfg, dict):
-        raise ValueError(f"recipe {path}: expected a mapping at the top level, got {type(cfg).__name__}")
+        raise RecipeError(f"recipe {path}: expected a mapping at the top level, got {type(cfg).__name__}")
     for key in ("seeds", "claims"):
         if key not in cfg:
-            raise ValueError(f"recipe {path}: missing the {key!r} section")
+            raise RecipeError(f"recipe {path}: missing the {key!r} section")
     return check_paper_yaml(cfg, path)
 
 

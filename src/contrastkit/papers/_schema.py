@@ -172,6 +172,8 @@ def parse_paper_recipe(data: Any, model: type[S], *, quick: bool = False, source
     """Validate a recipe mapping against ``model``; ``quick`` returns it with the ``quick`` section deep-merged
     over the other sections (``quick_into="training"``: over that one section). Both variants are always
     validated."""
+    if data is None:
+        raise RecipeError(f"{source}: the file is empty; expected the recipe mapping (name, seeds, ...)")
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     over = data.get("quick", {})
@@ -232,6 +234,8 @@ def check_paper_yaml(data: Any, path: str | Path, model: type[Section] | None = 
     if model is None:
         return data
     mode = getattr(model, "quick_mode", "merge")
+    if data is None:
+        raise RecipeError(f"{path}: the file is empty; expected the recipe mapping (name, seeds, ...)")
     if mode == "typed":
         if not isinstance(data, dict):
             raise RecipeError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")

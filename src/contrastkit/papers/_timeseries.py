@@ -16,6 +16,7 @@ from torch import Tensor
 
 from contrastkit.papers._common import PAPERS_ROOT, read_recipe
 from contrastkit.papers._common import recipe_value as _get  # re-exported for the reproductions
+from contrastkit.papers._schema import RecipeError
 from contrastkit.timeseries.encoder import TSEncoder
 from contrastkit.training.fit import make_trainer
 
@@ -29,9 +30,9 @@ def load_recipe(name: str) -> dict[str, Any]:
     """The plain-data recipe ``recipes/<name>.yaml`` (``yaml.safe_load``); its ``name`` must match."""
     recipe = read_recipe(name, RECIPES)
     if not isinstance(recipe, dict):
-        raise ValueError(f"recipe {name!r}: expected a mapping at the top level, got {type(recipe).__name__}")
+        raise RecipeError(f"recipe {name!r}: expected a mapping at the top level, got {type(recipe).__name__}")
     if recipe.get("name") != name:
-        raise ValueError(f"recipe {name!r}: expected the key 'name: {name}', got {recipe.get('name')!r}")
+        raise RecipeError(f"recipe {name!r}: expected the key 'name: {name}', got {recipe.get('name')!r}")
     check_recipe(name, recipe)
     return recipe
 

@@ -145,8 +145,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         data = load_yaml(path, source=f"recipe: {path}")
     except YAMLLimitError as err:
         raise RecipeError(str(err)) from None
-    if data is None:
-        data = {}
+    if data is None:  # an empty file is a mistake, not "train every default" (a 400-step SimCLR run)
+        raise RecipeError(f"recipe: {path}: the file is empty; expected a mapping such as "
+                          "'method: {name: simclr}' (see the packaged recipes: contrastkit train --help)")
     if not isinstance(data, dict):
         raise RecipeError(f"recipe: {path}: expected a mapping at the top level, got {type(data).__name__}")
     for item in overrides or []:

@@ -39,16 +39,31 @@ class StepFunctionModule(L.LightningModule):
             raise TypeError(f"step: expected a function step(t) -> loss, got {type(step).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        if model is not None and not isinstance(model, nn.Module):
+            raise TypeError(f"model: expected a torch.nn.Module or None, got {type(model).__name__}")
         self.model = model
         self._step, self._optimizer, self._after_backward = step, optimizer, after_backward
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-        loss = self._step(int(self.global_step))
+        t = int(self.global_step)
+        loss = self._step(t)
         if not isinstance(loss, Tensor) or loss.ndim != 0:
-            raise ValueError(f"step: expected a scalar loss tensor, got {type(loss).__name__}")
+            got = f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, Tensor) else type(loss).__name__
+            raise ValueError(f"step: expected a scalar loss tensor, got {got}")
+        # checked before the update: a NaN loss would otherwise silently turn every weight into NaN
+        if not bool(torch.isfinite(loss.detach())):
+            raise ValueError(f"step: the loss at step {t} is not finite ({float(loss)})")
+        if not loss.requires_grad:
+            raise ValueError(f"step: the loss at step {t} has no gradient (it does not depend on a trainable "
+                             "parameter; was it computed under torch.no_grad() or from detached tensors?)")
         return loss
 
     def on_after_backward(self) -> None:
+        # an optimizer whose parameters the loss does not reach would make every step a silent no-op
+        params = [p for group in self._optimizer.param_groups for p in group["params"]]
+        if not any(p.grad is not None for p in params):
+            raise ValueError(f"optimizer: none of its parameters received a gradient at step {int(self.global_step)}"
+                             " (the optimizer was built over parameters the loss does not depend on)")
         if self._after_backward is not None:
             self._after_backward()
 
@@ -62,8 +77,9 @@ def fit_steps(model: nn.Module | None, step: StepFn, optimizer: torch.optim.Opti
     (quiet CPU trainer); ``model`` is returned in eval mode.
 
     Raises:
-        ValueError: ``steps`` is not an integer >= 1, or ``step`` returns a non-scalar.
-        TypeError: ``step`` is not callable or ``optimizer`` is not an optimizer.
+        ValueError: ``steps`` is not an integer >= 1; ``step`` returns a non-scalar, a non-finite loss (raised
+            before that update) or a loss without gradient; no parameter of ``optimizer`` received a gradient.
+        TypeError: ``step`` is not callable, ``optimizer`` is not an optimizer, ``model`` is not a module.
     """
     from contrastkit.training.fit import fit
 

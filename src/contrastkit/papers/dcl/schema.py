@@ -13,7 +13,8 @@ from contrastkit.pipeline.recipe import Recipe
 
 
 class DCLSweep(Section):
-    """``papers/dcl/reproduce.yaml``: losses x batch sizes x seeds of the base recipe, significance level."""
+    """``papers/dcl/reproduce.yaml``: losses x batch sizes x seeds of the base recipe, significance level, the
+    coupling probe's two batch sizes (small, large) and the seed of its augmented views."""
 
     quick_mode: ClassVar[str] = "typed"
     name: Literal["dcl"]
@@ -22,6 +23,8 @@ class DCLSweep(Section):
     seeds: list[StrictSeed] = Field(min_length=1)
     alpha: Prob
     quick_max_steps: PositiveInt
+    coupling_batch_sizes: list[PositiveInt] = Field(min_length=2, max_length=2)
+    coupling_view_seed: StrictSeed
 
 
 SCHEMAS = {"recipe.yaml": Recipe, "reproduce.yaml": DCLSweep}

@@ -50,8 +50,8 @@ def _fini_run(cfg: dict[str, Any], recipe: str, aux: str, seed: int, quick: bool
                          image_augment=weak if r["augment"] else None,
                          text_augment=text_aug if r["text_augment"] else None,
                          label_smoothing=r["label_smoothing"], n_local_views=r["n_local_views"],
-                         local_augment=strong, local_label_smoothing=r.get("local_label_smoothing", 0.0),
-                         local_init_temperature=r.get("local_init_temperature", 0.1),
+                         local_augment=strong, local_label_smoothing=r["local_label_smoothing"],
+                         local_init_temperature=r["local_init_temperature"],
                          aux=aux_terms, aux_dim=cfg["model"]["aux_dim"], aux_hidden=cfg["model"]["aux_hidden"],
                          init_temperature=m["init_temperature"], max_logit_scale=m["max_logit_scale"],
                          batch_size=min(tr["batch_size"], len(train)), lr=tr["lr"], seed=seed)

@@ -54,8 +54,8 @@ class TrainingRecipe(Section):
     text_augment: bool
     label_smoothing: Prob
     n_local_views: Annotated[int, Field(strict=True, ge=0)]
-    local_label_smoothing: Prob | None = None
-    local_init_temperature: PositiveFloat | None = None
+    local_label_smoothing: Prob
+    local_init_temperature: PositiveFloat
 
 
 class TextAugment(Section):
@@ -75,7 +75,6 @@ class Method(Section):
 
 
 class Quick(SmokeQuickSection):
-    pass
     arms: dict[str, list[Objective]] | None = None
 
 

@@ -13,7 +13,14 @@ import torch
 from pydantic import Field
 
 from contrastkit.papers._generation import _claim, _metrics, _run_seeds, _train_lm, markov_documents, markov_table
-from contrastkit.papers._schema import PaperRecipe, PositiveFloat, PositiveInt, Section, load_paper_recipe
+from contrastkit.papers._schema import (
+    PaperRecipe,
+    PositiveFloat,
+    PositiveInt,
+    Section,
+    StrictSeed,
+    load_paper_recipe,
+)
 from contrastkit.reproduce.result import Claim, ReproResult, fmt
 
 
@@ -31,6 +38,7 @@ class Data(Section):
     continuation_length: PositiveInt
     top_p: PositiveFloat = Field(le=1.0)
     sample_chunk: PositiveInt
+    sample_seed_stride: PositiveInt
 
 
 class Model(Section):
@@ -72,6 +80,7 @@ class Evaluation(Section):
     n_prompts: PositiveInt
     num_samples: PositiveInt
     rerank_arm: str
+    rerank_seed_offset: StrictSeed
 
 
 class RankGenRecipe(PaperRecipe):
@@ -94,15 +103,17 @@ def load(quick: bool = False) -> RankGenRecipe:
 
 
 def _rankgen_data(docs: torch.Tensor, generator_lm: torch.nn.Module, *, seed: int, splits: Sequence[int],
-                  prefix_len: int, cont_len: int, top_p: float, chunk: int) -> dict[str, torch.Tensor]:
-    """Prefixes, gold continuations and generated continuations for every (document, split)."""
+                  prefix_len: int, cont_len: int, top_p: float, chunk: int,
+                  seed_stride: int) -> dict[str, torch.Tensor]:
+    """Prefixes, gold continuations and generated continuations for every (document, split); the prefixes
+    ``[i, i + chunk)`` are sampled with the generator seeded ``seed * seed_stride + i``."""
     from contrastkit.generation.rankgen import nucleus_sample
 
     pre = torch.stack([docs[:, s - prefix_len:s] for s in splits], 1)  # (D, P, Lp)
     gold = torch.stack([docs[:, s:s + cont_len] for s in splits], 1)  # (D, P, Lc)
     flat = pre.reshape(-1, prefix_len)
     gen = torch.cat([nucleus_sample(generator_lm, flat[i:i + chunk], cont_len, top_p=top_p,
-                                    generator=torch.Generator().manual_seed(seed * 7919 + i))
+                                    generator=torch.Generator().manual_seed(seed * seed_stride + i))
                      for i in range(0, flat.shape[0], chunk)])
     return {"prefix": pre, "gold": gold, "generated": gen.reshape(gold.shape)}
 
@@ -149,7 +160,8 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
     gen = r.generator
     lm = _train_lm(docs, seed=seed, steps=gen.steps, simctg_margin=None, batch=gen.batch_size, lr=gen.lr,
                    vocab=d.vocab, model_kwargs=gen.model.model_dump())
-    sampling = {"splits": splits, "prefix_len": Lp, "cont_len": Lc, "top_p": d.top_p, "chunk": d.sample_chunk}
+    sampling = {"splits": splits, "prefix_len": Lp, "cont_len": Lc, "top_p": d.top_p, "chunk": d.sample_chunk,
+                "seed_stride": d.sample_seed_stride}
     train = _rankgen_data(docs, lm, seed=seed, **sampling)
     test = _rankgen_data(held, lm, seed=seed + d.test_seed_offset, **sampling)
     row: dict[str, float] = {}
@@ -169,7 +181,7 @@ def _rankgen_seed(seed: int, quick: bool) -> dict[str, float]:
         row[f"{name}_acc_vs_inbook"] = float((s_gold > s_inbook).float().mean())
         row[f"{name}_acc_mean"] = (row[f"{name}_acc_vs_generated"] + row[f"{name}_acc_vs_inbook"]) / 2
     chosen, sampled, gold_c = [], [], []
-    g = torch.Generator().manual_seed(seed + 4242)
+    g = torch.Generator().manual_seed(seed + ev.rerank_seed_offset)
     split = splits[-1]  # the reranking prompts end at the last split point
     for i in range(ev.n_prompts):
         prefix = held[i:i + 1, split - Lp:split]
