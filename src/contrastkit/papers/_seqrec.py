@@ -27,6 +27,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -140,14 +141,16 @@ def _schema() -> type:
 
 
 def load_recipe(name: str) -> dict[str, Any]:
-    """The plain-data recipe ``papers/<pkg>/recipe.yaml`` (``yaml.safe_load``); its ``name`` must match."""
-    import yaml
-
+    """The plain-data recipe ``papers/<pkg>/recipe.yaml`` (the bounded safe loader
+    :func:`contrastkit._yaml.load_yaml`); its ``name`` must match."""
+    from contrastkit._yaml import load_yaml
     from contrastkit.papers._common import recipe_path
+    from contrastkit.papers._schema import RecipeError
 
-    recipe = yaml.safe_load(recipe_path(name).read_text())
+    path = recipe_path(name)
+    recipe = load_yaml(Path(path), source=str(path))
     if not isinstance(recipe, dict) or recipe.get("name") != name:
-        raise ValueError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
+        raise RecipeError(f"recipe {name!r}: expected a mapping with 'name: {name}'")
     check_recipe(name, recipe)
     return recipe
 
