@@ -158,3 +158,50 @@ def test_false_positive_rate_over_three_clean_seeds(tmp_path):
         assert res.exit_code in (0, 1), res.output
         flagged.append(res.exit_code == 1)
     assert sum(flagged) == 0, f"false positives on clean seeds 1-3: {flagged}"
+
+
+def test_audit_reads_the_dataset_of_a_clip_train_run(tmp_path):
+    """`contrastkit train clip-digits` writes a model folder with recipe.json beside it: the audit reads the
+    dataset from there (it asked for --data before)."""
+    run = tmp_path / "clip"
+    trained = CliRunner().invoke(app, ["train", "clip-digits", "--output", str(run), "--set", "trainer.max_steps=1",
+                                       "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    res = CliRunner().invoke(app, ["audit", str(run), "--out", str(tmp_path / "rep"), *TINY])
+    assert res.exit_code in (0, 1), res.output
+    assert json.loads((tmp_path / "rep" / "audit.json").read_text())["data"]["dataset"] == "digits_canvas"
+
+
+@pytest.mark.parametrize("case", ["time_series_model", "out_is_a_file", "out_under_a_file", "seed_too_large",
+                                  "too_few_clean_images"])
+def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_path):
+    """Each is refused naming the option, and a bad --out before the audit runs (not after minutes)."""
+    import time
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    path, extra, name = untrained, ["--data", "digits"], {
+        "time_series_model": "path", "out_is_a_file": "out", "out_under_a_file": "out",
+        "seed_too_large": "seed", "too_few_clean_images": "clean_images"}[case]
+    out = tmp_path / "rep"
+    opts = list(TINY)
+    if case == "time_series_model":
+        from contrastkit.pretrained import save_pretrained
+        from contrastkit.timeseries.encoder import TSEncoder
+
+        path = save_pretrained(TSEncoder(1, 8, 4, 2), tmp_path / "ts")
+    elif case == "out_is_a_file":
+        out = afile
+    elif case == "out_under_a_file":
+        out = afile / "sub"
+    elif case == "seed_too_large":
+        extra += ["--seed", str(2**70)]
+    else:
+        opts[-1] = "5"  # 5 clean images cannot hold the 10 digit classes
+    start = time.perf_counter()
+    res = CliRunner().invoke(app, ["audit", str(path), "--out", str(out), *opts, *extra,
+                                   *(["--uap-steps", "500", "--inversion-steps", "500"] if "out" in case else [])])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {name}: "), res.output
+    assert time.perf_counter() - start < 20

@@ -70,6 +70,9 @@ class AuditConfig:
             check_positive_float(getattr(self, name), name)
         check_fraction(self.patch_fraction, "patch_fraction")
         check_fraction(self.min_asr, "min_asr")
+        # torch.Generator.manual_seed takes a 64-bit seed; a larger one failed deep inside without a name
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed: expected an integer in [0, 2**63), got {self.seed!r}")
 
 
 @dataclass
@@ -190,6 +193,14 @@ def load_for_audit(path: str | Path) -> tuple[nn.Module, Tensor | None, dict[str
             data = {"dataset": ds, "upsample": 1}
     elif isinstance(meta.get("data"), dict):
         data = dict(meta["data"])
+    elif (folder / "recipe.json").is_file():  # a `contrastkit train` run of a fit-based recipe (clip-digits, ...)
+        try:
+            recipe = json.loads((folder / "recipe.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            recipe = None
+        ds = (recipe.get("data") or {}).get("dataset") if isinstance(recipe, dict) else None
+        if isinstance(ds, str):
+            data = {"dataset": ds, "upsample": 1}
     class_emb = None
     if isinstance(model, ImageTextModel):
         embed: nn.Module = nn.Sequential(model.image_encoder, model.image_head)
@@ -223,18 +234,40 @@ def audit_path(path: str | Path, *, dataset: str | None = None, upsample: int | 
     if not data.get("dataset"):
         raise ValueError(f"data: {path} does not name its image dataset; pass --data (e.g. digits)")
     x, y, xt, yt = audit_data(str(data["dataset"]), int(data.get("upsample", 1)), cfg.clean_images, cfg.seed)
+    missing = sorted(set(range(int(yt.max()) + 1)) - set(y.tolist()))
+    if missing:
+        raise ValueError(f"clean_images: {len(y)} clean images of {data['dataset']} miss classes {missing}; "
+                         f"draw more (--clean-images)")
     try:
         with torch.no_grad():
             out = embed(x[:2])
-    except RuntimeError as err:
-        raise ValueError(f"data: the model does not take {data} images of shape {tuple(x.shape[1:])} "
-                         f"({str(err).splitlines()[0]})") from None
+    except (RuntimeError, ValueError, TypeError) as err:  # e.g. a time-series encoder refusing (B, C, H, W)
+        raise ValueError(f"path: the model in {path} does not take {data} images of shape {tuple(x.shape[1:])} "
+                         f"({(str(err).splitlines() or [type(err).__name__])[0]})") from None
     if out.dim() != 2:
         raise ValueError(f"path: the image tower returns shape {tuple(out.shape)}, expected (B, d) embeddings")
     if class_emb is not None and class_emb.shape[0] != int(y.max()) + 1:
         raise ValueError(f"path: the folder has {class_emb.shape[0]} class prompts but {data['dataset']} has "
                          f"{int(y.max()) + 1} classes")
     return audit_encoder(embed, x, y, xt, yt, class_emb=class_emb, config=cfg, source=str(path), data=data)
+
+
+def check_report_folder(folder: str | Path, name: str = "out") -> Path:
+    """``folder`` if a report can be written there (an existing writable folder, or a path whose nearest
+    existing parent is one); checked before an audit so a bad ``--out`` does not fail after minutes."""
+    import os
+
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name}: {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{name}: {out} lies under {parent}, which is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}: {parent} is not writable")
+    return out
 
 
 def write_report(report: AuditReport, folder: str | Path) -> Path:
@@ -245,7 +278,7 @@ def write_report(report: AuditReport, folder: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(folder)
+    out = check_report_folder(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_JSON).write_text(json.dumps(report.to_dict(), indent=2, default=float) + "\n")
     if report.trigger is not None:
@@ -278,5 +311,6 @@ def write_report(report: AuditReport, folder: str | Path) -> Path:
     return out
 
 
-__all__ = ["AuditConfig", "AuditReport", "audit_data", "audit_encoder", "audit_path", "load_for_audit",
+__all__ = ["AuditConfig", "AuditReport", "audit_data", "audit_encoder", "audit_path", "check_report_folder",
+           "load_for_audit",
            "write_report"]
