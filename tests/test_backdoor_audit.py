@@ -205,3 +205,20 @@ def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_pat
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {name}: "), res.output
     assert time.perf_counter() - start < 20
+
+
+@pytest.mark.parametrize("asr,mask,refs,flagged", [
+    (1.0, 0.05, [0.10, 0.12], True),    # a shortcut: half the references' mask, full ASR
+    (0.7, 0.3, [0.5, 0.5], True),       # both thresholds inclusive (ratio 0.6)
+    (0.69, 0.02, [0.10, 0.10], False),  # small mask but the trigger does not work
+    (1.0, 0.061, [0.10, 0.10], False),  # works, but the references need no larger mask
+    (1.0, 0.04, [0.01, 0.30, 0.08], True),  # the median reference (0.08), not the smallest
+])
+def test_the_verdict_flags_and_passes(asr, mask, refs, flagged):
+    """The decision rule in seconds (the slow tests run it on the real victims)."""
+    import statistics
+
+    from contrastkit.backdoor.audit import shortcut_verdict
+
+    got, ratio = shortcut_verdict(asr, mask, refs)
+    assert got is flagged and ratio == pytest.approx(mask / statistics.median(refs))

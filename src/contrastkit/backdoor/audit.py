@@ -111,6 +111,16 @@ class AuditReport:
         return out | {"verdict": self.verdict()}
 
 
+def shortcut_verdict(asr: float, mask_fraction: float, reference_mask_fractions: list[float],
+                     min_asr: float = 0.7, max_mask_ratio: float = 0.6) -> tuple[bool, float]:
+    """``(flagged, mask_ratio)``: flagged when the suspect's inverted trigger reaches ``asr >= min_asr`` with
+    ``mask_ratio = mask_fraction / median(reference_mask_fractions) <= max_mask_ratio`` (both inclusive)."""
+    if not reference_mask_fractions:
+        raise ValueError("reference_mask_fractions: expected at least one reference inversion")
+    ratio = mask_fraction / max(statistics.median(reference_mask_fractions), 1e-12)
+    return bool(asr >= min_asr and ratio <= max_mask_ratio), ratio
+
+
 def audit_encoder(embed: nn.Module, clean_images: Tensor, clean_labels: Tensor, test_images: Tensor,
                   test_labels: Tensor, *, class_emb: Tensor | None = None, config: AuditConfig | None = None,
                   source: str = "", data: dict[str, Any] | None = None) -> AuditReport:
@@ -141,8 +151,7 @@ def audit_encoder(embed: nn.Module, clean_images: Tensor, clean_labels: Tensor, 
     suspect, asr = invert(rep.target)
     refs = [invert(c) for c in rep.top[1:]]
     ref_masks = [r.mask_fraction for r, _ in refs]
-    ratio = suspect.mask_fraction / max(statistics.median(ref_masks), 1e-12)
-    flagged = asr >= cfg.min_asr and ratio <= cfg.max_mask_ratio
+    flagged, ratio = shortcut_verdict(asr, suspect.mask_fraction, ref_masks, cfg.min_asr, cfg.max_mask_ratio)
     return AuditReport(flagged, rep.target, asr, suspect.mask_fraction, rep.top[1:], ref_masks,
                        [a for _, a in refs], ratio, rep.increase, head, acc, source, data or {},
                        {k2: getattr(cfg, k2) for k2 in cfg.__dataclass_fields__}, suspect)
@@ -312,5 +321,4 @@ def write_report(report: AuditReport, folder: str | Path) -> Path:
 
 
 __all__ = ["AuditConfig", "AuditReport", "audit_data", "audit_encoder", "audit_path", "check_report_folder",
-           "load_for_audit",
-           "write_report"]
+           "load_for_audit", "shortcut_verdict", "write_report"]
