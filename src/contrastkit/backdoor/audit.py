@@ -112,7 +112,8 @@ class AuditReport:
 
 
 def shortcut_verdict(asr: float, mask_fraction: float, reference_mask_fractions: list[float],
-                     min_asr: float = 0.7, max_mask_ratio: float = 0.6) -> tuple[bool, float]:
+                     min_asr: float = AuditConfig.min_asr, max_mask_ratio: float = AuditConfig.max_mask_ratio
+                     ) -> tuple[bool, float]:
     """``(flagged, mask_ratio)``: flagged when the suspect's inverted trigger reaches ``asr >= min_asr`` with
     ``mask_ratio = mask_fraction / median(reference_mask_fractions) <= max_mask_ratio`` (both inclusive)."""
     if not reference_mask_fractions:
