@@ -46,6 +46,8 @@ from contrastkit.backdoor.inversion import (
 from contrastkit.backdoor.metrics import attack_success_rate, clean_accuracy
 
 REPORT_JSON, REPORT_MD, REPORT_PNG = "audit.json", "audit.md", "inverted_trigger.png"
+#: the largest clean + test image set (float32 bytes) an audit will upsample to
+MAX_AUDIT_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -175,6 +177,12 @@ def audit_data(dataset: str, upsample: int = 1, clean_images: int = 400, seed: i
     factor = check_positive_int(upsample, "upsample")
     tr, te = get_image_dataset(dataset, "train"), get_image_dataset(dataset, "test")
     idx = torch.randperm(len(tr.labels), generator=torch.Generator().manual_seed(seed))[:clean_images]
+    # refuse before allocating: a large factor otherwise died in the allocator (a traceback, exit status 1)
+    need = (len(idx) + len(te.labels)) * te.images[0].numel() * factor**2 * 4
+    if need > MAX_AUDIT_BYTES:
+        h, w = te.images.shape[-2:]
+        raise ValueError(f"upsample: {factor} makes {h * factor} x {w * factor} images, {need / 2**30:.3g} GiB for "
+                         f"the clean and test sets (at most {MAX_AUDIT_BYTES / 2**30:.0f} GiB)")
     return _upsample(tr.images[idx], factor), tr.labels[idx], _upsample(te.images, factor), te.labels
 
 
