@@ -224,3 +224,18 @@ def test_the_verdict_flags_and_passes(asr, mask, refs, flagged):
 
     got, ratio = shortcut_verdict(asr, mask, refs)
     assert got is flagged and ratio == pytest.approx(mask / statistics.median(refs))
+
+
+def test_a_model_returning_a_tuple_is_a_named_error(monkeypatch):
+    """An image module whose forward returns a tuple (features, extras) is refused naming `path`."""
+    from torch import nn
+
+    import contrastkit.backdoor.audit as audit_mod
+
+    class Pair(nn.Module):
+        def forward(self, x):
+            return x.flatten(1), x.mean()
+
+    monkeypatch.setattr(audit_mod, "load_for_audit", lambda path: (Pair(), None, {"dataset": "digits"}))
+    with pytest.raises(ValueError, match="^path: "):
+        audit_mod.audit_path("m", config=audit_mod.AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))

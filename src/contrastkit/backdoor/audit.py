@@ -262,8 +262,9 @@ def audit_path(path: str | Path, *, dataset: str | None = None, upsample: int | 
     except (RuntimeError, ValueError, TypeError) as err:  # e.g. a time-series encoder refusing (B, C, H, W)
         raise ValueError(f"path: the model in {path} does not take {data} images of shape {tuple(x.shape[1:])} "
                          f"({(str(err).splitlines() or [type(err).__name__])[0]})") from None
-    if out.dim() != 2:
-        raise ValueError(f"path: the image tower returns shape {tuple(out.shape)}, expected (B, d) embeddings")
+    if not isinstance(out, Tensor) or out.dim() != 2:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+        raise ValueError(f"path: the image tower returns {got}, expected (B, d) embeddings")
     if class_emb is not None and class_emb.shape[0] != int(y.max()) + 1:
         raise ValueError(f"path: the folder has {class_emb.shape[0]} class prompts but {data['dataset']} has "
                          f"{int(y.max()) + 1} classes")
