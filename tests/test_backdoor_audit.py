@@ -173,7 +173,8 @@ def test_audit_reads_the_dataset_of_a_clip_train_run(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["time_series_model", "out_is_a_file", "out_under_a_file", "seed_too_large",
-                                  "too_few_clean_images", "upsample_too_large"])
+                                  "too_few_clean_images", "upsample_too_large",
+                                  "more_clean_images_than_the_split"])
 def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_path):
     """Each is refused naming the option, and a bad --out before the audit runs (not after minutes)."""
     import time
@@ -182,7 +183,8 @@ def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_pat
     afile.write_text("x")
     path, extra, name = untrained, ["--data", "digits"], {
         "time_series_model": "path", "out_is_a_file": "out", "out_under_a_file": "out",
-        "seed_too_large": "seed", "too_few_clean_images": "clean_images", "upsample_too_large": "upsample"}[case]
+        "seed_too_large": "seed", "too_few_clean_images": "clean_images", "upsample_too_large": "upsample",
+        "more_clean_images_than_the_split": "clean_images"}[case]
     out = tmp_path / "rep"
     opts = list(TINY)
     if case == "time_series_model":
@@ -198,6 +200,8 @@ def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_pat
         extra += ["--seed", str(2**70)]
     elif case == "upsample_too_large":  # was an allocator traceback and exit 1, the "backdoor suspected" status
         extra += ["--upsample", "100000"]
+    elif case == "more_clean_images_than_the_split":  # silently drew fewer, the report saying 100000
+        opts[-1] = "100000"
     else:
         opts[-1] = "5"  # 5 clean images cannot hold the 10 digit classes
     start = time.perf_counter()

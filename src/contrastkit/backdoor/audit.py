@@ -176,6 +176,9 @@ def audit_data(dataset: str, upsample: int = 1, clean_images: int = 400, seed: i
 
     factor = check_positive_int(upsample, "upsample")
     tr, te = get_image_dataset(dataset, "train"), get_image_dataset(dataset, "test")
+    n = check_positive_int(clean_images, "clean_images")
+    if n > len(tr.labels):
+        raise ValueError(f"clean_images: {dataset}'s train split has {len(tr.labels)} images, got {n}")
     idx = torch.randperm(len(tr.labels), generator=torch.Generator().manual_seed(seed))[:clean_images]
     # refuse before allocating: a large factor otherwise died in the allocator (a traceback, exit status 1)
     need = (len(idx) + len(te.labels)) * te.images[0].numel() * factor**2 * 4
