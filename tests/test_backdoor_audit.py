@@ -243,3 +243,15 @@ def test_a_model_returning_a_tuple_is_a_named_error(monkeypatch):
     monkeypatch.setattr(audit_mod, "load_for_audit", lambda path: (Pair(), None, {"dataset": "digits"}))
     with pytest.raises(ValueError, match="^path: "):
         audit_mod.audit_path("m", config=audit_mod.AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))
+
+
+@pytest.mark.parametrize("spec", [{"dataset": "digits", "upsample": "two"}, {"dataset": "digits", "upsample": 2.5},
+                                  {"dataset": 3}])
+def test_a_bad_metadata_data_spec_names_path(spec, tmp_path):
+    from contrastkit.backdoor.audit import AuditConfig, audit_path
+    from contrastkit.pretrained import save_pretrained
+    from contrastkit.vision.encoders import SmallCNN
+
+    folder = save_pretrained(SmallCNN(1, (4,)), tmp_path / "m", metadata={"data": spec})
+    with pytest.raises(ValueError, match="^path: .*metadata.data"):
+        audit_path(folder, config=AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))

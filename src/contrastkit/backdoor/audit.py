@@ -214,6 +214,10 @@ def load_for_audit(path: str | Path) -> tuple[nn.Module, Tensor | None, dict[str
             data = {"dataset": ds, "upsample": 1}
     elif isinstance(meta.get("data"), dict):
         data = dict(meta["data"])
+        up = data.get("upsample", 1)
+        if not isinstance(data.get("dataset"), str) or isinstance(up, bool) or not isinstance(up, int) or up < 1:
+            raise ValueError(f"path: {folder}'s metadata.data must be {{'dataset': name, 'upsample': integer >= 1}}, "
+                             f"got {data}")
     elif (folder / "recipe.json").is_file():  # a `contrastkit train` run of a fit-based recipe (clip-digits, ...)
         try:
             recipe = json.loads((folder / "recipe.json").read_text())
