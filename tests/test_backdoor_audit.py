@@ -158,3 +158,100 @@ def test_false_positive_rate_over_three_clean_seeds(tmp_path):
         assert res.exit_code in (0, 1), res.output
         flagged.append(res.exit_code == 1)
     assert sum(flagged) == 0, f"false positives on clean seeds 1-3: {flagged}"
+
+
+def test_audit_reads_the_dataset_of_a_clip_train_run(tmp_path):
+    """`contrastkit train clip-digits` writes a model folder with recipe.json beside it: the audit reads the
+    dataset from there (it asked for --data before)."""
+    run = tmp_path / "clip"
+    trained = CliRunner().invoke(app, ["train", "clip-digits", "--output", str(run), "--set", "trainer.max_steps=1",
+                                       "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    res = CliRunner().invoke(app, ["audit", str(run), "--out", str(tmp_path / "rep"), *TINY])
+    assert res.exit_code in (0, 1), res.output
+    assert json.loads((tmp_path / "rep" / "audit.json").read_text())["data"]["dataset"] == "digits_canvas"
+
+
+@pytest.mark.parametrize("case", ["time_series_model", "out_is_a_file", "out_under_a_file", "seed_too_large",
+                                  "too_few_clean_images", "upsample_too_large",
+                                  "more_clean_images_than_the_split"])
+def test_more_bad_input_is_one_line_naming_the_argument(case, untrained, tmp_path):
+    """Each is refused naming the option, and a bad --out before the audit runs (not after minutes)."""
+    import time
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    path, extra, name = untrained, ["--data", "digits"], {
+        "time_series_model": "path", "out_is_a_file": "out", "out_under_a_file": "out",
+        "seed_too_large": "seed", "too_few_clean_images": "clean_images", "upsample_too_large": "upsample",
+        "more_clean_images_than_the_split": "clean_images"}[case]
+    out = tmp_path / "rep"
+    opts = list(TINY)
+    if case == "time_series_model":
+        from contrastkit.pretrained import save_pretrained
+        from contrastkit.timeseries.encoder import TSEncoder
+
+        path = save_pretrained(TSEncoder(1, 8, 4, 2), tmp_path / "ts")
+    elif case == "out_is_a_file":
+        out = afile
+    elif case == "out_under_a_file":
+        out = afile / "sub"
+    elif case == "seed_too_large":
+        extra += ["--seed", str(2**70)]
+    elif case == "upsample_too_large":  # was an allocator traceback and exit 1, the "backdoor suspected" status
+        extra += ["--upsample", "100000"]
+    elif case == "more_clean_images_than_the_split":  # silently drew fewer, the report saying 100000
+        opts[-1] = "100000"
+    else:
+        opts[-1] = "5"  # 5 clean images cannot hold the 10 digit classes
+    start = time.perf_counter()
+    res = CliRunner().invoke(app, ["audit", str(path), "--out", str(out), *opts, *extra,
+                                   *(["--uap-steps", "500", "--inversion-steps", "500"] if "out" in case else [])])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {name}: "), res.output
+    assert time.perf_counter() - start < 20
+
+
+@pytest.mark.parametrize("asr,mask,refs,flagged", [
+    (1.0, 0.05, [0.10, 0.12], True),    # a shortcut: half the references' mask, full ASR
+    (0.7, 0.3, [0.5, 0.5], True),       # both thresholds inclusive (ratio 0.6)
+    (0.69, 0.02, [0.10, 0.10], False),  # small mask but the trigger does not work
+    (1.0, 0.061, [0.10, 0.10], False),  # works, but the references need no larger mask
+    (1.0, 0.04, [0.01, 0.30, 0.08], True),  # the median reference (0.08), not the smallest
+])
+def test_the_verdict_flags_and_passes(asr, mask, refs, flagged):
+    """The decision rule in seconds (the slow tests run it on the real victims)."""
+    import statistics
+
+    from contrastkit.backdoor.audit import shortcut_verdict
+
+    got, ratio = shortcut_verdict(asr, mask, refs)
+    assert got is flagged and ratio == pytest.approx(mask / statistics.median(refs))
+
+
+def test_a_model_returning_a_tuple_is_a_named_error(monkeypatch):
+    """An image module whose forward returns a tuple (features, extras) is refused naming `path`."""
+    from torch import nn
+
+    import contrastkit.backdoor.audit as audit_mod
+
+    class Pair(nn.Module):
+        def forward(self, x):
+            return x.flatten(1), x.mean()
+
+    monkeypatch.setattr(audit_mod, "load_for_audit", lambda path: (Pair(), None, {"dataset": "digits"}))
+    with pytest.raises(ValueError, match="^path: "):
+        audit_mod.audit_path("m", config=audit_mod.AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))
+
+
+@pytest.mark.parametrize("spec", [{"dataset": "digits", "upsample": "two"}, {"dataset": "digits", "upsample": 2.5},
+                                  {"dataset": 3}])
+def test_a_bad_metadata_data_spec_names_path(spec, tmp_path):
+    from contrastkit.backdoor.audit import AuditConfig, audit_path
+    from contrastkit.pretrained import save_pretrained
+    from contrastkit.vision.encoders import SmallCNN
+
+    folder = save_pretrained(SmallCNN(1, (4,)), tmp_path / "m", metadata={"data": spec})
+    with pytest.raises(ValueError, match="^path: .*metadata.data"):
+        audit_path(folder, config=AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))

@@ -163,3 +163,45 @@ def test_invert_trigger_bad_input():
         invert_trigger(_toy_backdoor, CLASS_EMB, x, 1, torch.rand(2, 1, 8, 8), steps=1)
     with pytest.raises(ValueError, match="weights.mask"):
         InversionWeights(mask=-1.0)
+
+
+@pytest.mark.parametrize("case,name", [
+    ("init_mask_above_1", "init_mask"), ("init_mask_nan", "init_mask"), ("inv_batch_0", "batch_size"),
+    ("uap_batch_0", "batch_size"), ("uap_float_size", "size"), ("uap_labels_beyond_classes", "labels"),
+    ("top_0", "top"), ("paste_outside", "box"), ("paste_rank", "patch"), ("predict_outside_0_1", "images"),
+])
+def test_more_bad_input_names_the_argument(case, name):
+    x = _clean(8)
+    y = torch.zeros(8, dtype=torch.long)
+    calls = {
+        "init_mask_above_1": lambda: invert_trigger(_toy_backdoor, CLASS_EMB, x, 1, x, steps=1, init_mask=2.0),
+        "init_mask_nan": lambda: invert_trigger(_toy_backdoor, CLASS_EMB, x, 1, x, steps=1, init_mask=math.nan),
+        "inv_batch_0": lambda: invert_trigger(_toy_backdoor, CLASS_EMB, x, 1, x, steps=1, batch_size=0),
+        "uap_batch_0": lambda: universal_patch(_toy_backdoor, CLASS_EMB, x, y, size=3, steps=1, batch_size=0),
+        "uap_float_size": lambda: universal_patch(_toy_backdoor, CLASS_EMB, x, y, size=2.5, steps=1),
+        "uap_labels_beyond_classes": lambda: universal_patch(_toy_backdoor, CLASS_EMB, x, y + 5, size=3, steps=1),
+        "top_0": lambda: identify_target(torch.tensor([0, 1]), torch.tensor([1, 1]), 2, top=0),
+        "paste_outside": lambda: paste_patch(x, torch.rand(1, 3, 3), (15, 15)),
+        "paste_rank": lambda: paste_patch(x, torch.rand(3, 3), (0, 0)),
+        "predict_outside_0_1": lambda: predict(_toy_backdoor, CLASS_EMB, x * 5),
+    }
+    with pytest.raises((ValueError, TypeError), match=f"^{name}: "):
+        calls[case]()
+
+
+def test_stages_leave_a_models_batchnorm_statistics_alone():
+    """A model in train mode: the stages read it in eval mode (no running-statistics update from the
+    patched / masked images, no dropout noise) and hand it back in train mode."""
+    from contrastkit.vision.encoders import SmallCNN
+
+    torch.manual_seed(0)
+    net = SmallCNN(1, (4,)).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x, y = _clean(16), torch.arange(16) % 2
+    t = class_prototypes(net, x, y)
+    universal_patch(net, t, x, y, size=3, steps=2)
+    invert_trigger(net, t, x, 1, x, steps=2)
+    predict(net, t, x)
+    assert net.training
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k

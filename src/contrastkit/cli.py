@@ -163,11 +163,12 @@ def audit(
 ) -> None:
     """Scan a model for a backdoor (InverTune's target identification + trigger inversion): prints the verdict
     and its evidence, writes a report; exit status 1 when a backdoor is suspected, 0 when none is found."""
-    from contrastkit.backdoor.audit import AuditConfig, audit_path, write_report
+    from contrastkit.backdoor.audit import AuditConfig, audit_path, check_report_folder, write_report
 
     try:
         if not path.exists():
             raise FileNotFoundError(f"path: {path} does not exist")
+        check_report_folder(out)
         cfg = AuditConfig(clean_images=clean_images, uap_steps=uap_steps, inversion_steps=inversion_steps, seed=seed)
         report = audit_path(path, dataset=data, upsample=upsample, config=cfg)
         folder = write_report(report, out)

@@ -46,6 +46,8 @@ from contrastkit.backdoor.inversion import (
 from contrastkit.backdoor.metrics import attack_success_rate, clean_accuracy
 
 REPORT_JSON, REPORT_MD, REPORT_PNG = "audit.json", "audit.md", "inverted_trigger.png"
+#: the largest clean + test image set (float32 bytes) an audit will upsample to
+MAX_AUDIT_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -70,6 +72,9 @@ class AuditConfig:
             check_positive_float(getattr(self, name), name)
         check_fraction(self.patch_fraction, "patch_fraction")
         check_fraction(self.min_asr, "min_asr")
+        # torch.Generator.manual_seed takes a 64-bit seed; a larger one failed deep inside without a name
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed: expected an integer in [0, 2**63), got {self.seed!r}")
 
 
 @dataclass
@@ -108,6 +113,17 @@ class AuditReport:
         return out | {"verdict": self.verdict()}
 
 
+def shortcut_verdict(asr: float, mask_fraction: float, reference_mask_fractions: list[float],
+                     min_asr: float = AuditConfig.min_asr, max_mask_ratio: float = AuditConfig.max_mask_ratio
+                     ) -> tuple[bool, float]:
+    """``(flagged, mask_ratio)``: flagged when the suspect's inverted trigger reaches ``asr >= min_asr`` with
+    ``mask_ratio = mask_fraction / median(reference_mask_fractions) <= max_mask_ratio`` (both inclusive)."""
+    if not reference_mask_fractions:
+        raise ValueError("reference_mask_fractions: expected at least one reference inversion")
+    ratio = mask_fraction / max(statistics.median(reference_mask_fractions), 1e-12)
+    return bool(asr >= min_asr and ratio <= max_mask_ratio), ratio
+
+
 def audit_encoder(embed: nn.Module, clean_images: Tensor, clean_labels: Tensor, test_images: Tensor,
                   test_labels: Tensor, *, class_emb: Tensor | None = None, config: AuditConfig | None = None,
                   source: str = "", data: dict[str, Any] | None = None) -> AuditReport:
@@ -138,8 +154,7 @@ def audit_encoder(embed: nn.Module, clean_images: Tensor, clean_labels: Tensor, 
     suspect, asr = invert(rep.target)
     refs = [invert(c) for c in rep.top[1:]]
     ref_masks = [r.mask_fraction for r, _ in refs]
-    ratio = suspect.mask_fraction / max(statistics.median(ref_masks), 1e-12)
-    flagged = asr >= cfg.min_asr and ratio <= cfg.max_mask_ratio
+    flagged, ratio = shortcut_verdict(asr, suspect.mask_fraction, ref_masks, cfg.min_asr, cfg.max_mask_ratio)
     return AuditReport(flagged, rep.target, asr, suspect.mask_fraction, rep.top[1:], ref_masks,
                        [a for _, a in refs], ratio, rep.increase, head, acc, source, data or {},
                        {k2: getattr(cfg, k2) for k2 in cfg.__dataclass_fields__}, suspect)
@@ -161,7 +176,16 @@ def audit_data(dataset: str, upsample: int = 1, clean_images: int = 400, seed: i
 
     factor = check_positive_int(upsample, "upsample")
     tr, te = get_image_dataset(dataset, "train"), get_image_dataset(dataset, "test")
+    n = check_positive_int(clean_images, "clean_images")
+    if n > len(tr.labels):
+        raise ValueError(f"clean_images: {dataset}'s train split has {len(tr.labels)} images, got {n}")
     idx = torch.randperm(len(tr.labels), generator=torch.Generator().manual_seed(seed))[:clean_images]
+    # refuse before allocating: a large factor otherwise died in the allocator (a traceback, exit status 1)
+    need = (len(idx) + len(te.labels)) * te.images[0].numel() * factor**2 * 4
+    if need > MAX_AUDIT_BYTES:
+        h, w = te.images.shape[-2:]
+        raise ValueError(f"upsample: {factor} makes {h * factor} x {w * factor} images, {need / 2**30:.3g} GiB for "
+                         f"the clean and test sets (at most {MAX_AUDIT_BYTES / 2**30:.0f} GiB)")
     return _upsample(tr.images[idx], factor), tr.labels[idx], _upsample(te.images, factor), te.labels
 
 
@@ -190,6 +214,18 @@ def load_for_audit(path: str | Path) -> tuple[nn.Module, Tensor | None, dict[str
             data = {"dataset": ds, "upsample": 1}
     elif isinstance(meta.get("data"), dict):
         data = dict(meta["data"])
+        up = data.get("upsample", 1)
+        if not isinstance(data.get("dataset"), str) or isinstance(up, bool) or not isinstance(up, int) or up < 1:
+            raise ValueError(f"path: {folder}'s metadata.data must be {{'dataset': name, 'upsample': integer >= 1}}, "
+                             f"got {data}")
+    elif (folder / "recipe.json").is_file():  # a `contrastkit train` run of a fit-based recipe (clip-digits, ...)
+        try:
+            recipe = json.loads((folder / "recipe.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            recipe = None
+        ds = (recipe.get("data") or {}).get("dataset") if isinstance(recipe, dict) else None
+        if isinstance(ds, str):
+            data = {"dataset": ds, "upsample": 1}
     class_emb = None
     if isinstance(model, ImageTextModel):
         embed: nn.Module = nn.Sequential(model.image_encoder, model.image_head)
@@ -223,18 +259,41 @@ def audit_path(path: str | Path, *, dataset: str | None = None, upsample: int | 
     if not data.get("dataset"):
         raise ValueError(f"data: {path} does not name its image dataset; pass --data (e.g. digits)")
     x, y, xt, yt = audit_data(str(data["dataset"]), int(data.get("upsample", 1)), cfg.clean_images, cfg.seed)
+    missing = sorted(set(range(int(yt.max()) + 1)) - set(y.tolist()))
+    if missing:
+        raise ValueError(f"clean_images: {len(y)} clean images of {data['dataset']} miss classes {missing}; "
+                         f"draw more (--clean-images)")
     try:
         with torch.no_grad():
             out = embed(x[:2])
-    except RuntimeError as err:
-        raise ValueError(f"data: the model does not take {data} images of shape {tuple(x.shape[1:])} "
-                         f"({str(err).splitlines()[0]})") from None
-    if out.dim() != 2:
-        raise ValueError(f"path: the image tower returns shape {tuple(out.shape)}, expected (B, d) embeddings")
+    except (RuntimeError, ValueError, TypeError) as err:  # e.g. a time-series encoder refusing (B, C, H, W)
+        raise ValueError(f"path: the model in {path} does not take {data} images of shape {tuple(x.shape[1:])} "
+                         f"({(str(err).splitlines() or [type(err).__name__])[0]})") from None
+    if not isinstance(out, Tensor) or out.dim() != 2:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+        raise ValueError(f"path: the image tower returns {got}, expected (B, d) embeddings")
     if class_emb is not None and class_emb.shape[0] != int(y.max()) + 1:
         raise ValueError(f"path: the folder has {class_emb.shape[0]} class prompts but {data['dataset']} has "
                          f"{int(y.max()) + 1} classes")
     return audit_encoder(embed, x, y, xt, yt, class_emb=class_emb, config=cfg, source=str(path), data=data)
+
+
+def check_report_folder(folder: str | Path, name: str = "out") -> Path:
+    """``folder`` if a report can be written there (an existing writable folder, or a path whose nearest
+    existing parent is one); checked before an audit so a bad ``--out`` does not fail after minutes."""
+    import os
+
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name}: {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{name}: {out} lies under {parent}, which is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}: {parent} is not writable")
+    return out
 
 
 def write_report(report: AuditReport, folder: str | Path) -> Path:
@@ -245,7 +304,7 @@ def write_report(report: AuditReport, folder: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(folder)
+    out = check_report_folder(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_JSON).write_text(json.dumps(report.to_dict(), indent=2, default=float) + "\n")
     if report.trigger is not None:
@@ -278,5 +337,5 @@ def write_report(report: AuditReport, folder: str | Path) -> Path:
     return out
 
 
-__all__ = ["AuditConfig", "AuditReport", "audit_data", "audit_encoder", "audit_path", "load_for_audit",
-           "write_report"]
+__all__ = ["AuditConfig", "AuditReport", "audit_data", "audit_encoder", "audit_path", "check_report_folder",
+           "load_for_audit", "shortcut_verdict", "write_report"]

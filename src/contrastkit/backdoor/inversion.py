@@ -25,18 +25,40 @@ image against the ``K`` class embeddings, the positive at the target / true clas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from contrastkit._validation import check_non_negative_float, check_positive_float, check_positive_int
-from contrastkit.backdoor._checks import check_images, check_target, int_labels
+from contrastkit.backdoor._checks import check_fraction, check_images, check_target, int_labels
 
 Embed = Callable[[Tensor], Tensor]
 #: CLIP's zero-shot temperature (``logit_scale`` 100 of a trained CLIP); the official inversion uses 0.07.
 ZERO_SHOT_TEMPERATURE = 0.07
+
+
+@contextmanager
+def _eval_mode(embed: Embed) -> Iterator[None]:
+    """Read a module in eval mode and hand it back in the mode it came in: in train mode the patched or
+    masked images would update its BatchNorm running statistics (and dropout would add noise)."""
+    was = embed.training if isinstance(embed, nn.Module) else None
+    if isinstance(embed, nn.Module):
+        embed.eval()
+    try:
+        yield
+    finally:
+        if isinstance(embed, nn.Module) and was:
+            embed.train(True)
+
+
+def _labels_in_range(y: Tensor, k: int, name: str = "labels") -> Tensor:
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= k):
+        raise ValueError(f"{name}: expected class ids in [0, {k}) (the rows of class_emb), got "
+                         f"[{int(y.min())}, {int(y.max())}]")
+    return y
 
 
 def _class_embeddings(class_emb: object) -> Tensor:
@@ -68,7 +90,10 @@ def class_ce(z: Tensor, class_emb: Tensor, classes: Tensor, temperature: float =
 def predict(embed: Embed, class_emb: Tensor, images: Tensor, batch_size: int = 512) -> Tensor:
     """``(B,)`` predicted classes of the cosine head (argmax; ties to the lower class id)."""
     t = _class_embeddings(class_emb)
-    out = [cosine_logits(embed(images[i:i + batch_size]), t).argmax(1) for i in range(0, len(images), batch_size)]
+    x = check_images(images)
+    bs = check_positive_int(batch_size, "batch_size")
+    with _eval_mode(embed):
+        out = [cosine_logits(embed(x[i:i + bs]), t).argmax(1) for i in range(0, len(x), bs)]
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
@@ -81,7 +106,8 @@ def class_prototypes(embed: Embed, images: Tensor, labels: object, num_classes: 
     x = check_images(images)
     y = int_labels(labels, x.shape[0], "labels")
     k = int(y.max()) + 1 if num_classes is None else check_positive_int(num_classes, "num_classes")
-    z = normalize(torch.cat([embed(x[i:i + 512]).float() for i in range(0, len(x), 512)]))
+    with _eval_mode(embed):
+        z = normalize(torch.cat([embed(x[i:i + 512]).float() for i in range(0, len(x), 512)]))
     missing = [c for c in range(k) if not bool((y == c).any())]
     if missing or k < 2:
         raise ValueError(f"labels: expected every class of 0..{k - 1} (K >= 2) among the clean images, "
@@ -96,6 +122,9 @@ def patch_box(height: int, width: int, size: int, location: str = "bottom-right"
     corners = ("bottom-right", "bottom-left", "top-right", "top-left")
     if location not in corners:
         raise ValueError(f"location: expected one of {corners}, got {location!r}")
+    for value, arg in ((size, "size"), (margin, "margin")):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{arg}: expected an integer number of pixels, got {type(value).__name__}")
     if not size >= 1 or size + margin > min(height, width) or margin < 0:
         raise ValueError(f"size: expected a patch side in [1, {min(height, width) - max(margin, 0)}] with "
                          f"margin {margin} >= 0, got {size}")
@@ -106,8 +135,18 @@ def patch_box(height: int, width: int, size: int, location: str = "bottom-right"
 
 def paste_patch(images: Tensor, patch: Tensor, box: tuple[int, int]) -> Tensor:
     """``images`` with ``patch`` ``(C, s, s)`` pasted with its top-left corner at ``box`` (out of place)."""
-    r, c = box
+    x = check_images(images)
+    if not isinstance(patch, Tensor) or patch.dim() != 3 or patch.shape[0] != x.shape[1] \
+            or patch.shape[1] != patch.shape[2]:
+        got = tuple(patch.shape) if isinstance(patch, Tensor) else type(patch).__name__
+        raise ValueError(f"patch: expected a square ({x.shape[1]}, s, s) patch, got {got}")
     s = patch.shape[-1]
+    if not (isinstance(box, tuple) and len(box) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                             for v in box)):
+        raise TypeError(f"box: expected a (row, col) pair of integers, got {box!r}")
+    r, c = box
+    if not (0 <= r <= x.shape[-2] - s and 0 <= c <= x.shape[-1] - s):
+        raise ValueError(f"box: a {s} x {s} patch at {box} does not fit a {x.shape[-2]} x {x.shape[-1]} image")
     out = images.clone()
     out[..., r:r + s, c:c + s] = patch
     return out
@@ -120,23 +159,27 @@ def universal_patch(embed: Embed, class_emb: Tensor, images: Tensor, labels: obj
     of the *true* labels over clean images, the patch kept in ``[0, 1]``.
 
     InverTune loads a pre-computed UAP (``uap_gan_*.pt``); here it is optimised directly. Returns
-    ``(patch (C, size, size), box)``; errors name ``images``, ``labels``, ``size`` or ``location``.
+    ``(patch (C, size, size), box)``; errors name ``images``, ``labels`` (ids in ``[0, K)``), ``size``,
+    ``margin``, ``location``, ``steps``, ``lr`` or ``batch_size``. An ``nn.Module`` is read in eval mode.
     """
     x = check_images(images)
     y = int_labels(labels, x.shape[0], "labels")
     t = _class_embeddings(class_emb)
+    _labels_in_range(y, t.shape[0])
     box = patch_box(x.shape[-2], x.shape[-1], size, location, margin)
     steps = check_positive_int(steps, "steps")
     lr = check_positive_float(lr, "lr")
+    batch_size = check_positive_int(batch_size, "batch_size")
     g = torch.Generator().manual_seed(seed)
     patch = torch.rand(x.shape[1], size, size, generator=g).requires_grad_()
-    for _ in range(steps):
-        idx = torch.randperm(len(x), generator=g)[:batch_size]
-        loss = class_ce(embed(paste_patch(x[idx], patch, box)), t, y[idx])
-        (grad,) = torch.autograd.grad(loss, patch)
-        with torch.no_grad():
-            patch += lr * grad.sign()
-            patch.clamp_(0, 1)
+    with _eval_mode(embed):
+        for _ in range(steps):
+            idx = torch.randperm(len(x), generator=g)[:batch_size]
+            loss = class_ce(embed(paste_patch(x[idx], patch, box)), t, y[idx])
+            (grad,) = torch.autograd.grad(loss, patch)
+            with torch.no_grad():
+                patch += lr * grad.sign()
+                patch.clamp_(0, 1)
     return patch.detach(), box
 
 
@@ -166,6 +209,7 @@ def identify_target(clean_pred: object, patched_pred: object, num_classes: int, 
     c = int_labels(clean_pred, None, "clean_pred")
     p = int_labels(patched_pred, c.shape[0], "patched_pred")
     k = check_positive_int(num_classes, "num_classes")
+    top = check_positive_int(top, "top")
     if not c.numel():
         raise ValueError("clean_pred: expected at least one prediction")
     if int(max(c.max(), p.max())) >= k or int(min(c.min(), p.min())) < 0:
@@ -252,7 +296,8 @@ def invert_trigger(embed: Embed, class_emb: Tensor, images: Tensor, target: int,
     (rows of the target class should be left out by the caller).
 
     ``target_images``: clean images of the target class (their mean embedding is the ``l_emb`` anchor).
-    Errors name ``images``, ``target_images``, ``target`` or ``class_emb``.
+    Errors name ``images``, ``target_images``, ``target``, ``class_emb``, ``steps``, ``lr``, ``batch_size`` or
+    ``init_mask`` (in ``[0, 1]``). An ``nn.Module`` is read in eval mode and handed back in its own mode.
     """
     from contrastkit.functional import normalize
 
@@ -267,22 +312,25 @@ def invert_trigger(embed: Embed, class_emb: Tensor, images: Tensor, target: int,
                          f"{tuple(x.shape[1:])}, got {tuple(xt.shape)}")
     steps = check_positive_int(steps, "steps")
     lr = check_positive_float(lr, "lr")
-    with torch.no_grad():
-        anchor = normalize(normalize(embed(xt).float()).mean(0, keepdim=True))
+    batch_size = check_positive_int(batch_size, "batch_size")
+    init = check_fraction(init_mask, "init_mask", closed_low=True)
     g = torch.Generator().manual_seed(seed)
-    mask = torch.full(x.shape[1:], float(init_mask)).requires_grad_()
+    mask = torch.full(x.shape[1:], init).requires_grad_()
     pattern = torch.rand(x.shape[1:], generator=g).requires_grad_()
     opt = torch.optim.Adam([mask, pattern], lr=lr)
     terms: dict[str, float] = {}
-    for _ in range(steps):
-        idx = torch.randperm(len(x), generator=g)[:batch_size]
-        loss, terms = inversion_loss(embed, t, x[idx], tgt, anchor, mask, pattern, weights)
-        # gradients of the mask and pattern only: the model's parameters are left untouched (no .grad)
-        mask.grad, pattern.grad = torch.autograd.grad(loss, [mask, pattern])
-        opt.step()
+    with _eval_mode(embed):
         with torch.no_grad():
-            mask.clamp_(0, 1)
-            pattern.clamp_(0, 1)
+            anchor = normalize(normalize(embed(xt).float()).mean(0, keepdim=True))
+        for _ in range(steps):
+            idx = torch.randperm(len(x), generator=g)[:batch_size]
+            loss, terms = inversion_loss(embed, t, x[idx], tgt, anchor, mask, pattern, weights)
+            # gradients of the mask and pattern only: the model's parameters are left untouched (no .grad)
+            mask.grad, pattern.grad = torch.autograd.grad(loss, [mask, pattern])
+            opt.step()
+            with torch.no_grad():
+                mask.clamp_(0, 1)
+                pattern.clamp_(0, 1)
     return InvertedTrigger(mask.detach(), pattern.detach(), tgt, terms)
 
 
