@@ -255,3 +255,15 @@ def test_a_bad_metadata_data_spec_names_path(spec, tmp_path):
     folder = save_pretrained(SmallCNN(1, (4,)), tmp_path / "m", metadata={"data": spec})
     with pytest.raises(ValueError, match="^path: .*metadata.data"):
         audit_path(folder, config=AuditConfig(clean_images=60, uap_steps=1, inversion_steps=1))
+
+
+def test_an_internal_failure_exits_3_not_the_backdoor_status(untrained, tmp_path, monkeypatch):
+    import contrastkit.backdoor.audit as audit_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure inside the audit")
+
+    monkeypatch.setattr(audit_module, "audit_path", broken)
+    res = CliRunner().invoke(app, ["audit", str(untrained), "--data", "digits", "--out", str(tmp_path / "rep"), *TINY])
+    assert res.exit_code == 3, res.output
+    assert "the audit failed" in res.output and "simulated failure inside the audit" in res.output

@@ -162,7 +162,11 @@ def audit(
     seed: Annotated[int, typer.Option(help="Seed of the clean set, patch and inversions")] = 0,
 ) -> None:
     """Scan a model for a backdoor (InverTune's target identification + trigger inversion): prints the verdict
-    and its evidence, writes a report; exit status 1 when a backdoor is suspected, 0 when none is found."""
+    and its evidence, writes a report. Exit status: 0 no backdoor found, 1 backdoor suspected, 2 bad input
+    (one ``error:`` line), 3 the audit itself failed (traceback on stderr) -- never 1, so a crash is not read
+    as a finding."""
+    import traceback
+
     from contrastkit.backdoor.audit import AuditConfig, audit_path, check_report_folder, write_report
 
     try:
@@ -175,6 +179,10 @@ def audit(
     except USER_ERRORS as err:
         _fail(err)
         return
+    except Exception:  # noqa: BLE001 - any other failure must not exit 1 ("backdoor suspected")
+        traceback.print_exc()
+        typer.secho("error: the audit failed (traceback above); no verdict", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=3) from None
     typer.echo(report.verdict())
     typer.echo(f"report: {folder / 'audit.md'}")
     if report.backdoor:
