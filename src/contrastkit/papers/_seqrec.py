@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -279,7 +280,10 @@ def run_one(method: str, batch_size: int, seed: int, s: dict[str, Any], *, use_c
                      windows=s["windows"], eval_every=int(s["eval_every"]))
     out = asdict(run) | {"method": method, "batch_size": batch_size, "seed": seed}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
+    # atomic: a concurrent reader (another process running the same reproduction) never sees half a file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    os.replace(tmp, path)
     return out
 
 
