@@ -297,16 +297,22 @@ class _CausalState:
         mask = self.full_mask[:, : self.mask_len]
         kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask,
                                       position_ids=self.next_pos, use_cache=True, return_dict=True)
+        hidden, logits = self._forward(kwargs)
+        self.next_pos = self.next_pos + 1
+        return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
+
+    def _forward(self, kwargs: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
+        """One candidate forward against the cache: last hidden states and, without the fast head, the
+        logits (the fast head computes logits only for the chosen rows); the cache is updated."""
         kwargs[self.cache_kw] = self.cache
         if self.fast is not None:
             out = self.fast[0](**kwargs)
             hidden, logits = out.last_hidden_state, None
         else:
             out = self.model(**kwargs, output_hidden_states=True)
-            hidden, logits = out.hidden_states[-1], out.logits.view(B, k, -1)
+            hidden, logits = out.hidden_states[-1], out.logits
         self.cache = _out_cache(out)
-        self.next_pos = self.next_pos + 1
-        return hidden.view(B, k, -1), logits
+        return hidden, logits
 
     def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
         B, k = hidden.shape[:2]
@@ -353,15 +359,7 @@ class _SharedCausalState(_CausalState):
         kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=mask, position_ids=self.next_pos.expand(B, k),
                                       use_cache=True, return_dict=True,
                                       cache_position=torch.arange(L, L + k, device=top_ids.device))
-        kwargs[self.cache_kw] = self.cache
-        if self.fast is not None:
-            out = self.fast[0](**kwargs)
-            hidden, logits = out.last_hidden_state, None
-        else:
-            out = self.model(**kwargs, output_hidden_states=True)
-            hidden, logits = out.hidden_states[-1], out.logits
-        self.cache = _out_cache(out)
-        return hidden, logits
+        return self._forward(kwargs)
 
     def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
         B = hidden.shape[0]
