@@ -301,6 +301,13 @@ class _CausalState:
         self.next_pos = self.next_pos + 1
         return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
 
+    def _chosen_logits(self, rows: Tensor, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None) -> Tensor:
+        """Next-token logits ``(B, V)`` (float32) of each row's chosen candidate: from the candidate forward's
+        logits, or, with the fast head, the LM head applied to the chosen rows' hidden states only."""
+        if cand_logits is None:
+            return self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
+        return cand_logits[rows, selected].float()
+
     def _forward(self, kwargs: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
         """One candidate forward against the cache: last hidden states and, without the fast head, the
         logits (the fast head computes logits only for the chosen rows); the cache is updated."""
@@ -317,10 +324,7 @@ class _CausalState:
     def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
         B, k = hidden.shape[:2]
         rows = torch.arange(B, device=selected.device)
-        if cand_logits is None:
-            logits = self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
-        else:
-            logits = cand_logits[rows, selected].float()
+        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
         if keep_cache:
             # "keep the chosen row, then expand k times" as one gather per layer
             flat = rows * k + selected
@@ -364,10 +368,7 @@ class _SharedCausalState(_CausalState):
     def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
         B = hidden.shape[0]
         rows = torch.arange(B, device=selected.device)
-        if cand_logits is None:
-            logits = self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
-        else:
-            logits = cand_logits[rows, selected].float()
+        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
         if keep_cache:
             L = self.length
             for t in _kv_tensors(self.cache):
