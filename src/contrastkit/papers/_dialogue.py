@@ -77,17 +77,12 @@ def encoder_and_states(data: DataSection, n_top: int, sets: list[list[Any]]) -> 
     return encoder, [lower_states(encoder, [u.text for u in s], n_top) for s in sets]
 
 
-@torch.no_grad()
 def pooled(top: nn.Module, states: Tensor, mask: Tensor, batch_size: int = 256) -> Tensor:
     """Eval-mode pooled embeddings ``(n, d)`` of cached states (the evaluated features; the head is
-    training-only). The previous train/eval mode is restored."""
-    was = top.training
-    top.eval()
-    try:
-        return torch.cat([top(states[i:i + batch_size], mask[i:i + batch_size])
-                          for i in range(0, states.shape[0], batch_size)])
-    finally:
-        top.train(was)
+    training-only): :func:`contrastkit.papers._text.embed` in chunks of ``batch_size``."""
+    from contrastkit.papers._text import embed
+
+    return embed(top, states, mask, batch_size=batch_size)
 
 
 def label_ids(utterances: list[Any]) -> Tensor:
