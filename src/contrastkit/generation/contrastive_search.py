@@ -200,52 +200,70 @@ def contrastive_search(
 
 def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, max_new_tokens: int,
             eos: list[int], pad_token_id: int | None, logits_processor: LogitsProcessor | None) -> Tensor:
-    """The decoding loop shared by decoder-only and encoder-decoder models."""
-    ids = state.ids
-    device = ids.device
-    B = ids.shape[0]
-    ctx = _normalize(state.context_hidden.float())  # (B, T, E), normalised once
-    ctx_valid = state.context_valid  # (B, T) bool
+    """The decoding loop shared by decoder-only and encoder-decoder models.
+
+    The normalised context states, their validity mask and the output ids live in buffers allocated
+    once for the whole generation (step ``t`` reads views of their first ``T + t`` columns and writes
+    one column): no per-step concatenation of a growing tensor.
+    """
+    ids0 = state.ids
+    device = ids0.device
+    B, S = ids0.shape
+    hidden0 = state.context_hidden
+    T, E = hidden0.shape[1], hidden0.shape[2]
+    ctx_buf = torch.empty(B, T + max_new_tokens, E, dtype=torch.float32, device=device)
+    ctx_buf[:, :T] = _normalize(hidden0.float())  # normalised once
+    # Padding never enters the max (masked to the dtype minimum); generated positions are always valid.
+    invalid = torch.zeros(B, 1, T + max_new_tokens, dtype=torch.bool, device=device)
+    invalid[:, 0, :T] = ~state.context_valid
+    has_padding = bool(invalid.any())
+    ids_buf = torch.empty(B, S + max_new_tokens, dtype=ids0.dtype, device=device)
+    ids_buf[:, :S] = ids0
     logits = state.logits  # (B, V) float32
     unfinished = torch.ones(B, dtype=torch.bool, device=device)
-    eos_t = torch.tensor(eos, device=device, dtype=ids.dtype) if eos else None
+    eos_t = torch.tensor(eos, device=device, dtype=ids0.dtype) if eos else None
     if eos_t is not None and pad_token_id is None:
         raise ValueError("pad_token_id: needed when eos_token_id is set")
     rows = torch.arange(B, device=device)
+    n_ctx, n_ids = T, S
     for step in range(max_new_tokens):
-        scores = logits_processor(ids, logits) if logits_processor is not None else logits
+        scores = logits_processor(ids_buf[:, :n_ids], logits) if logits_processor is not None else logits
         probs = torch.softmax(scores, dim=-1)
         top_p, top_ids = torch.topk(probs, dim=-1, k=k)  # (B, k)
         # A processor that forbids every token leaves NaN probabilities: no token can be chosen.
-        stuck = ~(top_p[:, 0] > 0) & unfinished
-        if bool(stuck.any()):
-            row = int(stuck.nonzero()[0, 0])
-            raise ValueError(f"logits_processor: left no token allowed (every score -inf or NaN) in row {row} at "
-                             f"generation step {step}")
+        allowed = top_p[:, 0] > 0
+        if not bool(allowed.all()):
+            stuck = ~allowed & unfinished
+            if bool(stuck.any()):
+                row = int(stuck.nonzero()[0, 0])
+                raise ValueError(f"logits_processor: left no token allowed (every score -inf or NaN) in row {row} "
+                                 f"at generation step {step}")
         hidden, cand_logits = state.candidates(top_ids)  # (B, k, E), (B, k, V) | None
         hid_n = _normalize(hidden.float())
-        cos = torch.bmm(hid_n, ctx.transpose(1, 2))  # (B, k, T)
-        cos = cos.masked_fill(~ctx_valid[:, None, :], torch.finfo(cos.dtype).min)
-        penalty = cos.max(dim=-1).values
+        cos = torch.bmm(hid_n, ctx_buf[:, :n_ctx].transpose(1, 2))  # (B, k, T + step)
+        if has_padding:
+            cos.masked_fill_(invalid[:, :, :n_ctx], torch.finfo(cos.dtype).min)
+        penalty = cos.amax(dim=-1)
         score = (1.0 - penalty_alpha) * top_p - penalty_alpha * penalty
         # A logits processor may leave fewer than k tokens allowed: the top-k then holds p = 0
         # candidates, whose -alpha * penalty can beat an allowed one. Never pick them (transformers
         # 4.55 does; this is the one place where the two differ).
-        score = score.masked_fill(top_p <= 0, float("-inf"))
-        selected = score.max(dim=-1).indices  # first maximum, as transformers
+        score.masked_fill_(top_p <= 0, float("-inf"))
+        selected = score.argmax(dim=-1)  # first maximum, as transformers
         next_tokens = top_ids[rows, selected]
-        ctx = torch.cat([ctx, hid_n[rows, selected][:, None, :]], dim=1)
-        ctx_valid = torch.cat([ctx_valid, ctx_valid.new_ones(B, 1)], dim=1)
+        ctx_buf[:, n_ctx] = hid_n[rows, selected]
+        n_ctx += 1
         last = step == max_new_tokens - 1
         logits = state.select(selected, hidden, cand_logits, keep_cache=not last)
         if eos_t is not None:
             next_tokens = torch.where(unfinished, next_tokens, torch.full_like(next_tokens, pad_token_id))
-        ids = torch.cat([ids, next_tokens[:, None].to(ids.dtype)], dim=-1)
+        ids_buf[:, n_ids] = next_tokens
+        n_ids += 1
         if eos_t is not None:
             unfinished = unfinished & ~torch.isin(next_tokens, eos_t)
             if not bool(unfinished.any()):
                 break
-    return ids
+    return ids_buf if n_ids == ids_buf.shape[1] else ids_buf[:, :n_ids].contiguous()
 
 
 def _decoder_start(model: nn.Module, B: int, device: torch.device, decoder_input_ids: Tensor | None) -> Tensor:
@@ -338,8 +356,11 @@ class _SharedCausalState(_CausalState):
     Step with cache length ``L``: the ``k`` candidates of row ``b`` are ``k`` query tokens at the
     same position; the additive 4D mask ``(B, 1, k, L + k)`` opens the row's valid cache entries
     and, in the last ``k`` columns, the diagonal only (each candidate sees itself, never another
-    candidate). After the choice, each layer's keys and values at ``L + selected`` are copied to
-    ``L`` and the cache is cropped to ``L + 1``.
+    candidate). The mask is a view of one buffer allocated for the whole generation: after a step
+    only column ``L`` (now the chosen token, open to every query) and the ``k`` diagonal columns
+    after it are rewritten. After the choice, each layer's keys and values at ``L + selected`` are
+    copied to ``L`` (one index copy per tensor, indices computed once per step) and the cache is
+    cropped to ``L + 1``.
     """
 
     def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool,
@@ -347,39 +368,110 @@ class _SharedCausalState(_CausalState):
         self._expand = False
         super().__init__(model, input_ids, mask, k, use_fast_head, max_new_tokens)
         B, T = mask.shape
-        self.row_mask = mask.new_zeros(B, T + max_new_tokens)
-        self.row_mask[:, :T] = mask
+        device = mask.device
+        dtype = next(model.parameters()).dtype
+        neg = torch.finfo(dtype).min
+        total = T + max_new_tokens + k
+        self.eye_add = torch.full((k, k), neg, dtype=dtype, device=device).fill_diagonal_(0.0)
+        self.add_mask = torch.full((B, 1, k, total), neg, dtype=dtype, device=device)
+        self.add_mask[:, 0, :, :T] = torch.zeros((), dtype=dtype, device=device).masked_fill(
+            mask[:, None, :] == 0, neg)
+        self.add_mask[:, 0, :, T:T + k] = self.eye_add
+        self.positions = torch.arange(total, device=device)
+        self.rows = torch.arange(B, device=device)
         self.length = T
         self.next_pos = mask.sum(-1)[:, None]
-        self.eye = torch.eye(k, dtype=torch.bool, device=mask.device)
+        self.slab = _slab_cache(self.cache, T + max_new_tokens + k)
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         B, k = top_ids.shape
         L = self.length
-        dtype = next(self.model.parameters()).dtype
-        seen = torch.cat([self.row_mask[:, None, None, :L].bool().expand(B, 1, k, L),
-                          self.eye.expand(B, 1, k, k)], dim=-1)
-        mask = torch.zeros(seen.shape, dtype=dtype, device=top_ids.device).masked_fill_(~seen, torch.finfo(dtype).min)
-        kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=mask, position_ids=self.next_pos.expand(B, k),
-                                      use_cache=True, return_dict=True,
-                                      cache_position=torch.arange(L, L + k, device=top_ids.device))
+        kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=self.add_mask[..., : L + k],
+                                      position_ids=self.next_pos.expand(B, k), use_cache=True, return_dict=True,
+                                      cache_position=self.positions[L: L + k])
         return self._forward(kwargs)
 
     def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
-        B = hidden.shape[0]
-        rows = torch.arange(B, device=selected.device)
+        rows = self.rows
         logits = self._chosen_logits(rows, selected, hidden, cand_logits)
         if keep_cache:
             L = self.length
-            for t in _kv_tensors(self.cache):
-                t[:, :, L] = t[rows, :, L + selected]
             k = hidden.shape[1]
+            if self.slab is not None:  # every layer's keys and values in one tensor: one gather + copy
+                self.slab[:, :, :, L] = self.slab[rows, :, :, L + selected]
+            else:
+                _move_chosen(_kv_tensors(self.cache), rows, selected, L)
             if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
                 self.cache.crop(-(k - 1))
-            self.row_mask[:, L] = 1
+            self.add_mask[:, 0, :, L] = 0.0  # the chosen token, now at L: seen by every candidate
+            self.add_mask[:, 0, :, L + 1: L + 1 + k] = self.eye_add
             self.length = L + 1
             self.next_pos = self.next_pos + 1
         return logits
+
+
+def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
+    """Move a dynamic cache's keys and values into one preallocated ``(B, 2 layers, H, capacity, d)``
+    tensor and make each layer append into it in place; ``None`` (cache left as is) when the layers'
+    shapes differ or the cache has no per-layer ``keys`` / ``values``.
+
+    A dynamic cache concatenates every layer's keys and values with the new entries at each step (a
+    copy of the whole cache); here a step writes only the ``k`` new entries, the layers' tensors are
+    views of the slab, ``crop`` shortens the views, and the chosen candidate's entries of all layers
+    move in one indexing operation.
+    """
+    layers = getattr(cache, "layers", None)
+    if not layers or not all(isinstance(getattr(la, "keys", None), Tensor) and isinstance(
+            getattr(la, "values", None), Tensor) and type(la).__name__ == "DynamicLayer" for la in layers):
+        return None
+    shape = layers[0].keys.shape
+    if len(shape) != 4 or any(la.keys.shape != shape or la.values.shape != shape or la.keys.dtype != layers[0].keys.dtype
+                              for la in layers):
+        return None
+    B, H, T, d = shape
+    slab = layers[0].keys.new_empty(B, 2 * len(layers), H, capacity, d)
+    for i, layer in enumerate(layers):
+        keys, values = slab[:, 2 * i], slab[:, 2 * i + 1]
+        keys[:, :, :T] = layer.keys
+        values[:, :, :T] = layer.values
+        layer.keys, layer.values = keys[:, :, :T], values[:, :, :T]
+        layer.update = _slab_update.__get__(layer)  # this instance only
+        layer._ck_slab = (keys, values)
+    return slab
+
+
+def _slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any
+                 ) -> tuple[Tensor, Tensor]:
+    """``DynamicLayer.update`` writing into the slab (see ``_slab_cache``) instead of concatenating."""
+    keys, values = layer._ck_slab
+    n = layer.keys.shape[-2]
+    q = key_states.shape[-2]
+    keys[:, :, n:n + q] = key_states
+    values[:, :, n:n + q] = value_states
+    layer.keys, layer.values = keys[:, :, : n + q], values[:, :, : n + q]
+    return layer.keys, layer.values
+
+
+def _move_chosen(tensors: list[Tensor], rows: Tensor, selected: Tensor, L: int) -> None:
+    """Copy each row's entry ``L + selected[row]`` to ``L`` along dim 2 of every ``(B, H, L', d)`` tensor.
+
+    A contiguous tensor is viewed as ``(B H L', d)`` rows and moved with one ``index_select`` +
+    ``index_copy_`` whose flat indices are built once per shape (cheaper than advanced indexing
+    with two index tensors, repeated for every layer).
+    """
+    flat: dict[tuple[int, int], tuple[Tensor, Tensor]] = {}
+    for t in tensors:
+        if not t.is_contiguous():
+            t[:, :, L] = t[rows, :, L + selected]
+            continue
+        B, H, Lc, d = t.shape
+        key = (H, Lc)
+        if key not in flat:
+            base = torch.arange(B * H, device=t.device).view(B, H) * Lc
+            flat[key] = ((base + L).reshape(-1), (base + (L + selected)[:, None]).reshape(-1))
+        dst, src = flat[key]
+        view = t.view(-1, d)
+        view.index_copy_(0, dst, view.index_select(0, src))
 
 
 def _kv_tensors(cache: Any) -> list[Tensor]:
