@@ -30,6 +30,9 @@ def test_generate_equals_golden_and_ours(case: dict) -> None:
     assert ours(case) == reference
     if case["kind"] != "t5":
         assert ours(case, use_fast_head=False) == reference
+        for mode in ("expanded", "shared"):  # the default ("auto") is "shared" on 4.55
+            assert ours(case, candidate_scoring=mode) == reference, mode
+            assert ours(case, candidate_scoring=mode, use_fast_head=False) == reference, mode
 
 
 def test_notes_case_with_transformers_init() -> None:

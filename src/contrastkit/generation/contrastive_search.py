@@ -14,7 +14,7 @@ module reproduces transformers 4.55.4 ``generate(penalty_alpha=..., top_k=...)``
 (see ``tests/hf4``) and runs on transformers 4.x and 5.x. Per step it makes one batched forward of the
 ``B * k`` candidates, either against one shared KV cache per row with a 4D mask that lets each
 candidate see only the context and itself (``candidate_scoring="shared"``, the default on
-transformers 5) or against the cache expanded ``k`` times (``"expanded"``, as 4.55), then keeps the
+transformers >= 4.55) or against the cache expanded ``k`` times (``"expanded"``, as 4.55), then keeps the
 chosen candidate's keys and values. Compared with the 4.55 implementation it fuses "select + re-expand" into one gather,
 keeps the context hidden states L2-normalised once, scores the penalty with a ``(B, k, T)`` batched
 matmul instead of a ``k``-times repeated context, and (for decoder-only models whose logits are
@@ -134,8 +134,9 @@ def contrastive_search(
             candidates of a row as ``k`` query tokens against the row's one cache, a 4D mask letting
             each see the context and itself only; the chosen candidate's keys and values are then
             moved into place and the rest cropped: no ``k``-fold cache copy per step) or
-            ``"auto"`` (default: ``"shared"`` on transformers >= 5, where its 4D mask handling is
-            tested against the 4.55.4 golden ids; ``"expanded"`` on 4.x). The attention's float
+            ``"auto"`` (default: ``"shared"`` on transformers >= 4.55, where its 4D mask handling is
+            tested against the 4.55.4 golden ids under 4.55.4 and 5.x; ``"expanded"`` on older
+            releases). The attention's float
             rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
@@ -185,7 +186,7 @@ def contrastive_search(
     if candidate_scoring not in ("auto", "expanded", "shared"):
         raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
     if candidate_scoring == "auto":
-        candidate_scoring = "shared" if _transformers_major() >= 5 else "expanded"
+        candidate_scoring = "shared" if _transformers_version() >= (4, 55) else "expanded"
     if max_new_tokens == 0:
         return input_ids if not is_enc_dec else _decoder_start(model, B, device, decoder_input_ids)
 
@@ -484,10 +485,11 @@ def _kv_tensors(cache: Any) -> list[Tensor]:
     raise TypeError(f"model: candidate_scoring='shared' needs a dynamic cache with crop(), got {type(cache).__name__}")
 
 
-def _transformers_major() -> int:
+def _transformers_version() -> tuple[int, int]:
     import transformers
 
-    return int(transformers.__version__.split(".")[0])
+    major, minor = transformers.__version__.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
 class _EncDecState:
