@@ -49,26 +49,46 @@ def build(name: str) -> torch.nn.Module:
 
 
 class Meter:
-    """Accumulates process CPU time spent inside wrapped modules' forward."""
+    """Accumulates the time spent inside wrapped modules' forward (process CPU time unless ``clock`` is set)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Any = None) -> None:
         self.seconds = 0.0
         self.depth = 0
+        self.clock = clock or time.process_time
 
     def wrap(self, module: torch.nn.Module) -> None:
         original = module.forward
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             self.depth += 1
-            t0 = time.process_time()
+            t0 = self.clock()
             try:
                 return original(*args, **kwargs)
             finally:
                 self.depth -= 1
                 if self.depth == 0:
-                    self.seconds += time.process_time() - t0
+                    self.seconds += self.clock() - t0
 
         module.forward = timed  # type: ignore[method-assign]
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _uptime() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
 
 def main() -> None:
@@ -80,20 +100,31 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="gpt2-small-random, batch 2, 8 tokens, 1 round")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="cuda: wall time between torch.cuda.synchronize() calls instead of process CPU time")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     if args.quick:
         args.models, args.batches, args.new_tokens, args.rounds = ["gpt2-small-random"], [2], 8, 1
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False")
     torch.set_num_threads(1)
     import transformers
+
+    if args.device == "cuda":
+        def now() -> float:
+            torch.cuda.synchronize()
+            return time.perf_counter()
+    else:
+        now = time.process_time
 
     from contrastkit.generation import contrastive_search
 
     load_start = list(os.getloadavg())
     results = []
     for name in args.models:
-        model = build(name)
-        meter = Meter()
+        model = build(name).to(args.device)
+        meter = Meter(now)
         meter.wrap(model.base_model)
         meter.wrap(model.get_output_embeddings())
         vocab = model.get_output_embeddings().weight.shape[0]
@@ -103,18 +134,19 @@ def main() -> None:
             mask = torch.ones_like(ids)
             mask[1::2, : args.prompt_len // 4] = 0  # every other row left-padded
             ids[1::2, : args.prompt_len // 4] = 0
+            ids, mask = ids.to(args.device), mask.to(args.device)
             best: dict[str, float] = {}
             limit = float("inf")
             outs = {}
             for r in range(args.rounds + 1):  # round 0: warm-up
                 for mode in ("expanded", "shared"):
                     meter.seconds = 0.0
-                    t0 = time.process_time()
+                    t0 = now()
                     with torch.no_grad():
                         outs[mode] = contrastive_search(model, ids, mask, top_k=args.top_k, penalty_alpha=0.6,
                                                         max_new_tokens=args.new_tokens, eos_token_id=[],
                                                         pad_token_id=0, candidate_scoring=mode)
-                    took = time.process_time() - t0
+                    took = now() - t0
                     if r == 0:
                         continue
                     best[mode] = min(best.get(mode, float("inf")), took)
@@ -131,9 +163,11 @@ def main() -> None:
                   f"shared {best['shared']:.2f}s ({rec['shared_x_limit']:.2f}x), limit {limit:.2f}s, same {same}",
                   file=sys.stderr, flush=True)
     data = dict(meta=dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), torch=torch.__version__,
-                          transformers=transformers.__version__, threads=1, timing="process CPU time, min over rounds",
+                          transformers=transformers.__version__, threads=1, device=args.device,
+                          timing=("process CPU time" if args.device == "cpu" else "wall time, CUDA-synchronised")
+                          + ", min over rounds", commit=_commit(), uptime_end=_uptime(),
                           loadavg_start=load_start, loadavg_end=list(os.getloadavg()),
-                          machine="shared 2-core box (other engineers' jobs running)"), results=results)
+                          machine="shared 2-core box"), results=results)
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
 

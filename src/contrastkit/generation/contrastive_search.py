@@ -425,8 +425,8 @@ def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
     if not layers or not all(isinstance(getattr(la, "keys", None), Tensor) and isinstance(
             getattr(la, "values", None), Tensor) and type(la).__name__ == "DynamicLayer" for la in layers):
         return None
-    shape = layers[0].keys.shape
-    if len(shape) != 4 or any(la.keys.shape != shape or la.values.shape != shape or la.keys.dtype != layers[0].keys.dtype
+    shape, dtype = layers[0].keys.shape, layers[0].keys.dtype
+    if len(shape) != 4 or any(la.keys.shape != shape or la.values.shape != shape or la.keys.dtype != dtype
                               for la in layers):
         return None
     B, H, T, d = shape
