@@ -5,7 +5,7 @@ VENV ?= .venv
 PIP := $(VENV)/bin/pip
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-no-data test-slow lint docs data peer-parity hf4-parity bench clean
+.PHONY: demo test test-no-data test-slow lint docs data peer-parity hf4-parity bench bench-hf4 clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,19 @@ peer-parity:
 
 hf4-parity:
 	bash scripts/hf4_parity.sh
+
+# Contrastive search vs transformers 4.55.4's own implementation, both in one 4.55.4 environment
+# (.venv-hf4, never part of the project's install): contrastkit is imported from src/.
+HF4_VENV ?= .venv-hf4
+CPU_WHEELS := https://download.pytorch.org/whl/cpu
+
+$(HF4_VENV)/bin/python:
+	$(PYTHON) -m venv $(HF4_VENV)
+	$(HF4_VENV)/bin/pip install -q $(TORCH) --index-url $(CPU_WHEELS)
+	$(HF4_VENV)/bin/pip install -q $(TORCH) transformers==4.55.4 safetensors numpy pytest --extra-index-url $(CPU_WHEELS)
+
+bench-hf4: $(HF4_VENV)/bin/python
+	PYTHONPATH=src $(HF4_VENV)/bin/python benchmarks/generation_hf4.py --json benchmarks/results/generation_hf4.json
 
 bench: $(VENV)/.test-installed
 	$(VENV)/bin/python -m benchmarks.losses --json benchmarks/results/losses.json

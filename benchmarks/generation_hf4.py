@@ -82,6 +82,29 @@ def git_commit() -> str:
         return "unknown"
 
 
+TARGET = 1.05  # contrastkit's time over the limit at batch 8 (6-layer GPT-2, SmolLM2-135M shape)
+
+
+def render(report: dict[str, Any]) -> str:
+    """The markdown table of a report (``--render FILE`` prints it for the docs)."""
+    lines = ["| model | batch | new tokens | contrastkit | transformers 4.55.4 | limit | contrastkit × limit "
+             "| transformers × limit | speed-up (best) | speed-up (median) | same ids | ≤ 1.05× limit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        target = "-"
+        if r["batch"] == 8 and r["model"] in ("gpt2-small-random", "smollm2-135m-shape"):
+            target = "met" if r["contrastkit_x_limit"] <= TARGET else "missed"
+        hf = r.get("transformers_s")
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {r['new_tokens']} | {r['contrastkit_s']:.3f} s | "
+            + (f"{hf:.3f} s" if hf is not None else "-") + f" | {r['limit_s']:.3f} s | "
+            f"{r['contrastkit_x_limit']:.3f}× | "
+            + (f"{r['transformers_x_limit']:.2f}× | **{r['speedup']:.2f}×** | {r['speedup_median']:.2f}× | "
+               f"{r['same_ids']} |" if hf is not None else "- | - | - | - |")
+            + f" {target} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="+", default=["gpt2-tiny", "gpt2-small-random", "smollm2-135m-shape"])
@@ -96,7 +119,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--allow-other-transformers", action="store_true",
                     help="run under a transformers without contrastive search in core (contrastkit side only)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--render", default=None, metavar="FILE", help="print FILE's markdown table and exit")
     args = ap.parse_args(argv)
+    if args.render:
+        report = json.loads(Path(args.render).read_text())
+        print(render(report))
+        return report
     if args.quick:
         args.models, args.batches, args.new_tokens, args.rounds = ["gpt2-tiny"], [2], 8, 1
     import transformers
@@ -183,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   results=rows)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    print(render(report))
     return report
 
 

@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv-hf4/bin/python ]; then
   python3 -m venv .venv-hf4
-  # torch pinned in the same command, otherwise pip resolves the multi-GB CUDA build
-  .venv-hf4/bin/pip install torch==2.13.0 transformers==4.55.4 pytest
+  # torch pinned in the same command and taken from the CPU wheel index: otherwise pip resolves the
+  # multi-GB CUDA build
+  .venv-hf4/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+  .venv-hf4/bin/pip install torch==2.13.0 transformers==4.55.4 safetensors numpy pytest \
+    --extra-index-url https://download.pytorch.org/whl/cpu
 fi
 .venv-hf4/bin/python -c "import transformers; assert transformers.__version__ == '4.55.4', transformers.__version__"
 if [ "${1:-}" = "--regen" ]; then
