@@ -226,6 +226,8 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
     if eos_t is not None and pad_token_id is None:
         raise ValueError("pad_token_id: needed when eos_token_id is set")
     rows = torch.arange(B, device=device)
+    row_base = rows * k  # flat (B k) index of each row's first candidate
+    neg = torch.finfo(torch.float32).min
     n_ctx, n_ids = T, S
     for step in range(max_new_tokens):
         scores = logits_processor(ids_buf[:, :n_ids], logits) if logits_processor is not None else logits
@@ -243,7 +245,7 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         hid_n = _normalize(hidden.float())
         cos = torch.bmm(hid_n, ctx_buf[:, :n_ctx].transpose(1, 2))  # (B, k, T + step)
         if has_padding:
-            cos.masked_fill_(invalid[:, :, :n_ctx], torch.finfo(cos.dtype).min)
+            cos.masked_fill_(invalid[:, :, :n_ctx], neg)
         penalty = cos.amax(dim=-1)
         score = (1.0 - penalty_alpha) * top_p - penalty_alpha * penalty
         # A logits processor may leave fewer than k tokens allowed: the top-k then holds p = 0
@@ -251,8 +253,9 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         # 4.55 does; this is the one place where the two differ).
         score.masked_fill_(top_p <= 0, float("-inf"))
         selected = score.argmax(dim=-1)  # first maximum, as transformers
-        next_tokens = top_ids[rows, selected]
-        ctx_buf[:, n_ctx] = hid_n[rows, selected]
+        flat = row_base + selected
+        next_tokens = top_ids.view(-1).index_select(0, flat)
+        ctx_buf[:, n_ctx] = hid_n.view(B * k, -1).index_select(0, flat)
         n_ctx += 1
         last = step == max_new_tokens - 1
         logits = state.select(selected, hidden, cand_logits, keep_cache=not last)
@@ -302,6 +305,8 @@ class _CausalState:
         self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
         if getattr(self, "_expand", True):
             _repeat_cache(self.cache, k)
+        if not getattr(self, "_expand", True):
+            return
         # The (B k, T + steps) candidate mask, allocated once: step t uses its first T + t columns
         # (a view) instead of concatenating a new (B k, T + t) mask every step.
         prompt_len = mask.shape[1]
@@ -400,10 +405,13 @@ class _SharedCausalState(_CausalState):
             k = hidden.shape[1]
             if self.slab is not None:  # every layer's keys and values in one tensor: one gather + copy
                 self.slab[:, :, :, L] = self.slab[rows, :, :, L + selected]
+                for layer in self.cache.layers:  # crop: the layers' views end at L + 1
+                    keys, values = layer._ck_slab
+                    layer.keys, layer.values = keys[:, :, : L + 1], values[:, :, : L + 1]
             else:
                 _move_chosen(_kv_tensors(self.cache), rows, selected, L)
-            if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
-                self.cache.crop(-(k - 1))
+                if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
+                    self.cache.crop(-(k - 1))
             self.add_mask[:, 0, :, L] = 0.0  # the chosen token, now at L: seen by every candidate
             self.add_mask[:, 0, :, L + 1: L + 1 + k] = self.eye_add
             self.length = L + 1
