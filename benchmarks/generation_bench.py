@@ -1,5 +1,8 @@
 """Contrastive search throughput: contrastkit (main venv, transformers 5.x) vs transformers 4.55.4 core.
 
+Cross-version: the speed-up mixes the implementation with the two transformers releases' per-call
+overhead. ``benchmarks/generation_hf4.py`` is the same-version comparison (both under 4.55.4).
+
 Run from the repository root with the main environment::
 
     .venv/bin/python benchmarks/generation_bench.py --json benchmarks/results/generation.json

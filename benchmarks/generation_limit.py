@@ -15,7 +15,8 @@ total time over that. Both modes must return identical ids (checked). Models: ``
 (GPT-2, 6 layers, d 384, V 8000) and ``smollm2-135m-shape`` (Llama with SmolLM2-135M's shape:
 30 layers, d 576, 9 heads / 3 KV heads, V 49152; random weights: speed does not depend on them).
 transformers 4.55.4 is not run here (its ``generate`` contrastive mode was removed from transformers
-5's core); see ``benchmarks/generation_bench.py`` for that comparison.
+5's core); ``benchmarks/generation_hf4.py`` runs both implementations under 4.55.4, with the same
+limit column. ``--device cuda``: wall time between ``torch.cuda.synchronize()`` calls.
 """
 
 from __future__ import annotations
