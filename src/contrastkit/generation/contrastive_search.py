@@ -136,7 +136,8 @@ def contrastive_search(
             moved into place and the rest cropped: no ``k``-fold cache copy per step) or
             ``"auto"`` (default: ``"shared"`` on transformers >= 4.55, where its 4D mask handling is
             tested against the 4.55.4 golden ids under 4.55.4 and 5.x; ``"expanded"`` on older
-            releases). The attention's float
+            releases and for sliding-window, chunked-attention and ALiBi models, for which ``"shared"`` raises
+            ``ValueError``). The attention's float
             rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
@@ -185,8 +186,12 @@ def contrastive_search(
         )
     if candidate_scoring not in ("auto", "expanded", "shared"):
         raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
+    unsupported = None if is_enc_dec else _shared_unsupported(config)
     if candidate_scoring == "auto":
-        candidate_scoring = "shared" if _transformers_version() >= (4, 55) else "expanded"
+        candidate_scoring = "shared" if _transformers_version() >= (4, 55) and unsupported is None else "expanded"
+    elif candidate_scoring == "shared" and unsupported is not None:
+        raise ValueError(f"candidate_scoring: 'shared' is not supported for this model ({unsupported}); "
+                         "use 'expanded' or 'auto'")
     if max_new_tokens == 0:
         return input_ids if not is_enc_dec else _decoder_start(model, B, device, decoder_input_ids)
 
@@ -491,6 +496,26 @@ def _kv_tensors(cache: Any) -> list[Tensor]:
     if hasattr(cache, "key_cache") and hasattr(cache, "crop"):  # transformers < 4.54
         return [*cache.key_cache, *cache.value_cache]
     raise TypeError(f"model: candidate_scoring='shared' needs a dynamic cache with crop(), got {type(cache).__name__}")
+
+
+def _shared_unsupported(config: Any) -> str | None:
+    """Why ``candidate_scoring="shared"`` cannot score this decoder-only model, or ``None``.
+
+    The shared mode passes its own full-context 4D mask and reuses one cache of every position, so
+    it is wrong for sliding-window / chunked attention (the model's window is not applied to the
+    4D mask, and a sliding cache drops entries the mask still addresses) and fails for models that
+    build ALiBi biases from a 2D mask.
+    """
+    layer_types = getattr(config, "layer_types", None) or ()
+    if any(t != "full_attention" for t in layer_types):
+        return "it has sliding-window or chunked attention layers"
+    if getattr(config, "sliding_window", None) is not None and getattr(config, "use_sliding_window", True) is not False:
+        return "it has sliding-window attention"
+    if getattr(config, "attention_chunk_size", None) is not None:
+        return "it has chunked attention"
+    if getattr(config, "model_type", None) in ("bloom", "mpt") or bool(getattr(config, "alibi", False)):
+        return "it builds ALiBi biases from a 2D attention mask"
+    return None
 
 
 def _transformers_version() -> tuple[int, int]:

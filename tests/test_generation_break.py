@@ -1,0 +1,68 @@
+"""Adversarial cases for contrastive search: model families the shared-cache scoring cannot serve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from contrastkit.generation import contrastive_search
+from contrastkit.generation._testing import seeded_init_
+
+_BASE = dict(vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, max_position_embeddings=256)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _model(kind: str) -> torch.nn.Module:
+    import transformers as tf
+
+    if kind == "mistral-sliding4":
+        return seeded_init_(tf.MistralForCausalLM(tf.MistralConfig(sliding_window=4, **_BASE)), 1, 0.3)
+    if kind == "gemma2-hybrid":
+        return seeded_init_(tf.Gemma2ForCausalLM(tf.Gemma2Config(head_dim=8, sliding_window=4, **_BASE)), 1, 0.3)
+    if kind == "bloom-alibi":
+        cfg = tf.BloomConfig(vocab_size=96, hidden_size=32, n_layer=2, n_head=4)
+        return seeded_init_(tf.BloomForCausalLM(cfg), 1, 0.3)
+    raise AssertionError(kind)
+
+
+def _naive(model, ids: torch.Tensor, k: int, alpha: float, steps: int) -> list[list[int]]:
+    """No cache, one full forward per candidate (batch 1, no padding): the model applies its own window."""
+    for _ in range(steps):
+        out = model(ids, output_hidden_states=True, use_cache=False)
+        pk, vk = torch.softmax(out.logits[:, -1].float(), -1).topk(k)
+        ctx = out.hidden_states[-1][0].float()
+        ctx = ctx / ctx.norm(dim=-1, keepdim=True)
+        scores = []
+        for j in range(k):
+            cand = torch.cat([ids, vk[:, j:j + 1]], dim=1)
+            hv = model(cand, output_hidden_states=True, use_cache=False).hidden_states[-1][0, -1].float()
+            scores.append((1 - alpha) * float(pk[0, j]) - alpha * float((ctx @ (hv / hv.norm())).max()))
+        best = max(range(k), key=lambda j: (scores[j], -j))
+        ids = torch.cat([ids, vk[:, best:best + 1]], dim=1)
+    return ids.tolist()
+
+
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+def test_auto_scoring_serves_sliding_window_and_alibi_models(kind: str) -> None:
+    """'auto' used the shared 4D-mask scoring for every decoder-only model: with sliding-window attention it
+    returned wrong ids (transformers 4.55: the window is not applied to the 4D mask) or crashed (5.x: the
+    sliding cache is shorter than the mask); Bloom's ALiBi (built from a 2D mask) crashed on 5.x."""
+    model = _model(kind)
+    ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
+    with torch.no_grad():
+        ref = _naive(model, ids, 4, 0.6, 10)
+    got = contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=10, eos_token_id=[])
+    assert got.tolist() == ref
+
+
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+def test_explicit_shared_scoring_rejects_unsupported_models(kind: str) -> None:
+    model = _model(kind)
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
+        contrastive_search(model, torch.tensor([[3, 4, 5]]), top_k=2, max_new_tokens=3, eos_token_id=[],
+                           candidate_scoring="shared")
