@@ -69,7 +69,9 @@ def _accepts(fn: Callable[..., Any], name: str) -> bool:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    # A named parameter only: some forwards take ``**deprecated_arguments`` and raise on any unknown
+    # keyword (Bloom in transformers 4.x), so ``**kwargs`` is no promise that ``name`` is understood.
+    return name in params
 
 
 def _fast_head(model: nn.Module, hidden_last: Tensor, logits_last: Tensor) -> tuple[nn.Module, Callable] | None:
