@@ -66,3 +66,52 @@ def test_explicit_shared_scoring_rejects_unsupported_models(kind: str) -> None:
     with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
         contrastive_search(model, torch.tensor([[3, 4, 5]]), top_k=2, max_new_tokens=3, eos_token_id=[],
                            candidate_scoring="shared")
+
+
+def _gpt2():
+    from contrastkit.generation._testing import tiny_gpt2
+
+    return tiny_gpt2(0, std=0.2)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(input_ids=torch.tensor([[3, 400, 5]])), "input_ids: expected ids in"),
+    (dict(input_ids=torch.tensor([[3, -1, 5]])), "input_ids: expected ids in"),
+    (dict(attention_mask=torch.tensor([[1, 2, 1]])), "attention_mask: expected only 0"),
+    (dict(attention_mask=torch.tensor([[0.5, 1.0, 1.0]])), "attention_mask: expected only 0"),
+    (dict(max_new_tokens=200), "max_new_tokens: prompt length 3"),
+    (dict(decoder_input_ids=torch.tensor([[3]])), "decoder_input_ids: only for encoder-decoder"),
+    (dict(logits_processor=lambda ids, s: s[:, :5]), "logits_processor: expected it to return"),
+])
+def test_bad_input_is_one_clear_value_error(kwargs: dict, match: str) -> None:
+    """Out-of-vocabulary ids and too many new tokens for GPT-2's position table raised an IndexError from
+    inside the model; a non-0/1 mask (0.5 silently truncated to 0), decoder ids on a decoder-only model
+    and a logits processor returning the wrong shape were silently accepted."""
+    kw = dict(input_ids=torch.tensor([[3, 4, 5]]), max_new_tokens=3) | kwargs
+    with pytest.raises(ValueError, match=match):
+        contrastive_search(_gpt2(), **kw)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(logits_processor=3), "logits_processor: expected a callable"),
+    (dict(eos_token_id="a"), "eos_token_id: expected an int"),
+])
+def test_bad_input_types_name_the_argument(kwargs: dict, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        contrastive_search(_gpt2(), torch.tensor([[3, 4, 5]]), max_new_tokens=3, **kwargs)
+
+
+def test_encoder_decoder_prompt_batch_mismatch_is_a_value_error() -> None:
+    from contrastkit.generation._testing import tiny_t5
+
+    with pytest.raises(ValueError, match="decoder_input_ids: expected batch size 1"):
+        contrastive_search(tiny_t5(0), torch.tensor([[3, 4, 5]]), max_new_tokens=3,
+                           decoder_input_ids=torch.zeros(2, 1, dtype=torch.long))
+
+
+def test_eos_ids_as_numpy_integers_still_accepted() -> None:
+    np = pytest.importorskip("numpy")
+    a = contrastive_search(_gpt2(), torch.tensor([[3, 4, 5]]), max_new_tokens=6, eos_token_id=[np.int64(97)],
+                           pad_token_id=0)
+    b = contrastive_search(_gpt2(), torch.tensor([[3, 4, 5]]), max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
+    assert a.tolist() == b.tolist()

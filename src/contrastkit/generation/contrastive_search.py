@@ -28,6 +28,7 @@ transformers can select it when its degeneration penalty is low enough.
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,9 +60,11 @@ def _eos_list(eos: int | Sequence[int] | Tensor | None) -> list[int]:
         return []
     if isinstance(eos, Tensor):
         return [int(v) for v in eos.flatten().tolist()]
-    if isinstance(eos, int):
-        return [eos]
-    return [int(v) for v in eos]
+    items = [eos] if isinstance(eos, numbers.Integral) else eos
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+        raise TypeError(f"eos_token_id: expected an int, a sequence of ints or a tensor, got {eos!r}")
+    return [int(v) for v in items]
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -162,6 +165,13 @@ def contrastive_search(
     vocab = getattr(head, "weight", None).shape[0] if getattr(head, "weight", None) is not None else None
     if vocab is not None and top_k > vocab:
         raise ValueError(f"top_k: expected at most the vocabulary size {vocab}, got {top_k}")
+    n_embed = _input_vocab(model)
+    if n_embed is not None and encoder_outputs is None and bool(((input_ids < 0) | (input_ids >= n_embed)).any()):
+        raise ValueError(f"input_ids: expected ids in [0, {n_embed}) (the embedding size), got values in "
+                         f"[{int(input_ids.min())}, {int(input_ids.max())}]")
+    if logits_processor is not None and not callable(logits_processor):
+        raise TypeError(f"logits_processor: expected a callable f(ids, logits) -> logits, got "
+                        f"{type(logits_processor).__name__}")
 
     gen_cfg = getattr(model, "generation_config", None)
     eos = _eos_list(eos_token_id if eos_token_id is not None else getattr(gen_cfg, "eos_token_id", None))
@@ -179,8 +189,18 @@ def contrastive_search(
                 f"attention_mask: expected a tensor of shape {tuple(input_ids.shape)}, got "
                 f"{getattr(attention_mask, 'shape', type(attention_mask).__name__)}"
             )
+        if not bool(((attention_mask == 0) | (attention_mask == 1)).all()):
+            raise ValueError("attention_mask: expected only 0 (padding) and 1 (token) values")
         attention_mask = attention_mask.to(device=device, dtype=torch.long)
     is_enc_dec = bool(getattr(config, "is_encoder_decoder", False))
+    if not is_enc_dec and decoder_input_ids is not None:
+        raise ValueError("decoder_input_ids: only for encoder-decoder models; this model is decoder-only "
+                         "(put the whole prompt in input_ids)")
+    if not is_enc_dec:
+        n_pos = _learned_positions(model)
+        if n_pos is not None and input_ids.shape[1] + max_new_tokens > n_pos:
+            raise ValueError(f"max_new_tokens: prompt length {input_ids.shape[1]} + max_new_tokens {max_new_tokens} "
+                             f"exceeds the model's {n_pos} learned positions")
     if not is_enc_dec and bool((attention_mask[:, -1] == 0).any()):
         raise ValueError(
             "attention_mask: a row ends with padding; decoder-only contrastive search needs left-padded "
@@ -238,6 +258,9 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
     n_ctx, n_ids = T, S
     for step in range(max_new_tokens):
         scores = logits_processor(ids_buf[:, :n_ids], logits) if logits_processor is not None else logits
+        if scores is not logits and (not isinstance(scores, Tensor) or scores.shape != logits.shape):
+            raise ValueError(f"logits_processor: expected it to return a tensor of shape {tuple(logits.shape)}, got "
+                             f"{getattr(scores, 'shape', type(scores).__name__)}")
         probs = torch.softmax(scores, dim=-1)
         top_p, top_ids = torch.topk(probs, dim=-1, k=k)  # (B, k)
         # A processor that forbids every token leaves NaN probabilities: no token can be chosen.
@@ -279,7 +302,10 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
 
 def _decoder_start(model: nn.Module, B: int, device: torch.device, decoder_input_ids: Tensor | None) -> Tensor:
     if decoder_input_ids is not None:
-        return _check_ids(decoder_input_ids, "decoder_input_ids").to(device)
+        dec = _check_ids(decoder_input_ids, "decoder_input_ids")
+        if dec.shape[0] != B:
+            raise ValueError(f"decoder_input_ids: expected batch size {B} (as input_ids), got shape {tuple(dec.shape)}")
+        return dec.to(device)
     start = getattr(model.generation_config, "decoder_start_token_id", None)
     if start is None:
         start = getattr(model.config, "decoder_start_token_id", None)
@@ -518,6 +544,20 @@ def _shared_unsupported(config: Any) -> str | None:
     if getattr(config, "model_type", None) in ("bloom", "mpt") or bool(getattr(config, "alibi", False)):
         return "it builds ALiBi biases from a 2D attention mask"
     return None
+
+
+def _input_vocab(model: nn.Module) -> int | None:
+    """Rows of the (decoder) input embedding table: ids outside ``[0, n)`` would fail inside the model."""
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    n = getattr(emb, "num_embeddings", None)
+    return int(n) if isinstance(n, int) else None
+
+
+def _learned_positions(model: nn.Module) -> int | None:
+    """Size of a GPT-2-style learned position table (``wpe``), else ``None`` (rotary/ALiBi models extrapolate)."""
+    wpe = getattr(getattr(model, "base_model", None), "wpe", None)
+    n = getattr(wpe, "num_embeddings", None)
+    return int(n) if isinstance(n, int) else None
 
 
 def _transformers_version() -> tuple[int, int]:
