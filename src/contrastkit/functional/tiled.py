@@ -397,7 +397,12 @@ class TiledLogSumExp(torch.autograd.Function):
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         flat = None
         if cache_bytes > 0:
-            numel = _cache_numel(row_blocks, col_blocks, shared, cache_bytes // x.element_size())
+            # The budget covers the kernel's own tile-sized scratch too (buf, buf2 here and their
+            # two counterparts in backward, all live while the kept tiles are), so that the extra
+            # memory of the cached path, not only its kept tiles, stays within the stated budget.
+            scratch = 4 * buf.numel()
+            numel = _cache_numel(row_blocks, col_blocks, shared,
+                                 max(cache_bytes // x.element_size() - scratch, 0))
             if numel > 0:
                 flat = (torch.empty(numel, dtype=dtype, device=device) if store is None
                         else store.acquire(numel, dtype, device, ctx))
@@ -600,8 +605,9 @@ AUTO_TILE_SIZE = 1024
 AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
 AUTO_MIN_ENTRIES = 4096 * 4096
 
-# Default tile cache budget (MiB): B = 8192 CLIP (8192² float32 logits) fits exactly; larger calls
-# keep what fits and recompute the rest. See TiledLogSumExp and docs/benchmarks.md ("Tile cache").
+# Default tile cache budget (MiB), scratch included (4 tiles of 1024² float32 = 16 MiB): B = 8192
+# CLIP keeps 60 of its 64 tiles; larger calls keep what fits and recompute the rest. See
+# TiledLogSumExp and docs/benchmarks.md ("Tile cache").
 DEFAULT_TILE_CACHE_MB = 256.0
 
 

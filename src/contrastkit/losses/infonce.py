@@ -119,7 +119,8 @@ class InfoNCE(ContrastiveLoss):
         tile_cache_mb: tiled execution only: budget in MiB (default
             :data:`~contrastkit.functional.tiled.DEFAULT_TILE_CACHE_MB`) of exponentiated logit
             tiles kept from forward for backward, which then skips their similarity GEMM and
-            ``exp``; tiles beyond the budget are recomputed. Adds at most this much memory between
+            ``exp``; tiles beyond the budget are recomputed. The budget also counts the kernel's
+            four tile-sized scratch buffers. Adds at most this much memory between
             forward and backward (none under ``torch.no_grad()``); ``0`` recomputes every tile.
             The module keeps that storage (at most the budget, as much as its largest call used)
             between calls, so the same pages serve every step.
