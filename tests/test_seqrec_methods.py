@@ -114,7 +114,7 @@ def test_regularizer_matches_loop_over_three_pairs():
 
 
 def test_mclrec_two_stage_update():
-    m = MCLRec(encoder(), aug_weight=0.4, cl_weight=0.1, seed=0)
+    m = MCLRec(encoder(), beta=0.4, lmd=0.1, seed=0)
     m.train()
     enc_opt, aug_opt = m.configure_optimizers()
     m.optimizers = lambda: (enc_opt, aug_opt)  # run the step outside a Trainer
@@ -149,6 +149,38 @@ def test_mclrec_two_stage_update():
     # the full training_step runs both stages on the rows of its step tick (the bound windows)
     m.bind_windows(b, batch_size=4, seed=1)
     assert torch.isfinite(m.training_step(torch.tensor(0), 0))
+
+
+def test_mclrec_recipe_weights_reach_module():
+    """The recipe's lmd / beta are MCLRec's lambda / beta (official MovieLens 0 / 0.01); CL4SRec keeps cl_weight."""
+    import contrastkit.papers._seqrec as R
+
+    s = R.seqrec_settings(R.load_recipe("mclrec"))
+    assert s["hyper"]["mclrec"]["lmd"] == 0.0 and s["hyper"]["mclrec"]["beta"] == 0.01
+    assert "cl_weight" not in s["hyper"]["mclrec"] and s["hyper"]["cl4srec"]["cl_weight"] == 0.1
+    hp = s["hyper"]["mclrec"]
+    m = MCLRec(encoder(), seed=0, **hp)
+    assert (m.lmd, m.beta) == (0.0, 0.01)
+    assert CL4SRec(encoder(), **s["hyper"]["cl4srec"]).cl_weight == 0.1
+    b = batch()
+    views = m.draw_views(b[0])
+
+    def stage1_grad(module):
+        module.zero_grad()
+        out = module.encoder_step_loss(b, views)
+        out["loss"].backward()
+        return out, grads(module.encoder)
+
+    # lmd = 0: L_cl1 contributes nothing (the loss and gradient equal those of the run without the term)
+    out0, g0 = stage1_grad(m)
+    assert torch.allclose(out0["loss"], out0["rec"] + 0.01 * (out0["cl2"] + 0.1 * out0["reg"]))
+    on = MCLRec(encoder(), seed=0, **(hp | {"lmd": 0.5}))
+    on.load_state_dict(m.state_dict())
+    out1, g1 = stage1_grad(on)
+    assert torch.allclose(out1["loss"] - out0["loss"], 0.5 * out1["cl1"])
+    assert any(not torch.allclose(g0[n], g1[n]) for n in g0)
+    with pytest.raises(TypeError, match="lmd"):
+        MCLRec(encoder(), cl_weight=0.1)
 
 
 def test_mclrec_terms_match_formula():

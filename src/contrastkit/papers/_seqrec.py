@@ -88,10 +88,18 @@ def _schema() -> type:
         mask: Prob
         reorder: Prob
 
-    class MCLRec(CL4SRec):
-        aug_weight: FiniteFloat
+    class MCLRec(Section):
+        # MCLRec's own weights under the official code's names (lambda on L_cl1, beta on L_cl2 + R), so that
+        # CL4SRec's cl_weight is never MCLRec's lambda
+        lmd: FiniteFloat
+        beta: FiniteFloat
         reg_factor: FiniteFloat
         aug_lr: PositiveFloat
+        temperature: PositiveFloat
+        similarity: str
+        crop: Prob
+        mask: Prob
+        reorder: Prob
 
     class SRACL(Section):
         alpha: FiniteFloat

@@ -13,9 +13,9 @@ SPEC = PaperSpec(
     reproduction="contrastkit.papers.mclrec.reproduce:reproduce",
     recipe="mclrec/recipe.yaml",
     claim="MCLRec > CL4SRec > SASRec on ml-100k test NDCG@10, MCLRec's gain larger at batch 64 than at 256",
-    outcome=('**fail**: MCLRec 0.0117 ± 0.0014 vs CL4SRec 0.0323 test NDCG@10 at batch 256 (p = 0.998, MDE '
-             '0.0056) and 0.0233 vs 0.0432 at batch 64 (p = 0.997); gain not larger at 64 (+0.0007, p = 0.41); '
-             'below popularity 0.0220 — a one-seed ablation points at the `L_cl2` term (without it 0.0347; '
-             'without `R` 0.0112)'),
+    outcome=('**fail**: official MovieLens weights (lambda 0, beta 0.01): MCLRec 0.0402 ± 0.0029 vs CL4SRec '
+             '0.0323 test NDCG@10 at batch 256 (+0.0079, p = 0.080, MDE 0.0143) and 0.0469 ± 0.0006 vs 0.0432 '
+             'at batch 64 (+0.0037, p = 0.136, MDE 0.0098); gain not larger at 64 (−0.0042, p = 0.81); '
+             'CL4SRec > SASRec fails (p = 0.94)'),
     readme="mclrec/README.md",
 )

@@ -100,19 +100,29 @@ def contrastive_regularizer(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> T
 class MCLRec(CL4SRec):
     """MCLRec on a SASRec encoder (manual optimisation: encoder step, then augmenter step).
 
+    The two loss weights carry the official code's names (``--lmd`` / ``--beta`` of ``run_seq.py``, read as
+    ``config['lmd']`` / ``config['beta']`` in ``recbole/model/sequential_recommender/mclrec.py``); their
+    defaults are the official ``recbole/properties/model/MCLRec.yaml`` ones (also ``scripts/train_ml-1m.sh``).
+
     Args:
-        cl_weight: ``lambda`` on ``L_cl1``.
-        aug_weight: ``beta`` on ``L_cl2 + reg_factor R`` in stage 1.
+        lmd: ``lambda`` on ``L_cl1`` (official default 0: no plain view-to-view term).
+        beta: ``beta`` on ``L_cl2 + reg_factor R`` in stage 1 (official default 0.01).
         reg_factor: weight of ``R`` relative to ``L_cl2`` in both stages (official: 0.1).
         aug_lr: learning rate of the augmenters (paper: ``l' = 1e-3``).
-        Other arguments as :class:`CL4SRec`.
+        Other arguments as :class:`CL4SRec`, except ``cl_weight`` (CL4SRec's ``lambda``; here ``lmd``).
+
+    Raises:
+        TypeError: ``cl_weight`` given (MCLRec's ``lambda`` is ``lmd``).
     """
 
-    def __init__(self, encoder: SASRec, *, cl_weight: float = 0.1, aug_weight: float = 0.1, reg_factor: float = 0.1,
+    def __init__(self, encoder: SASRec, *, lmd: float = 0.0, beta: float = 0.01, reg_factor: float = 0.1,
                  aug_lr: float = 1e-3, **kwargs: object) -> None:
-        super().__init__(encoder, cl_weight=cl_weight, **kwargs)  # type: ignore[arg-type]
+        if "cl_weight" in kwargs:
+            raise TypeError("cl_weight: MCLRec's weight on L_cl1 is 'lmd' (and 'beta' the one on L_cl2 + R)")
+        super().__init__(encoder, cl_weight=lmd, **kwargs)  # type: ignore[arg-type]
         self.automatic_optimization = False
-        self.aug_weight, self.reg_factor, self.aug_lr = float(aug_weight), float(reg_factor), aug_lr
+        self.lmd, self.beta = float(lmd), float(beta)
+        self.reg_factor, self.aug_lr = float(reg_factor), aug_lr
         self.augmenter1 = Augmenter(encoder.hidden_size)
         self.augmenter2 = Augmenter(encoder.hidden_size)
 
@@ -130,7 +140,7 @@ class MCLRec(CL4SRec):
         inputs, targets, _ = batch
         rec, _ = self.rec_loss(inputs, targets)
         t = self.contrast_terms(self.encoder.encode(views[0]), self.encoder.encode(views[1]))
-        loss = rec + self.cl_weight * t["cl1"] + self.aug_weight * (t["cl2"] + self.reg_factor * t["reg"])
+        loss = rec + self.lmd * t["cl1"] + self.beta * (t["cl2"] + self.reg_factor * t["reg"])
         return {"loss": loss, "rec": rec, **t}
 
     def augmenter_step_loss(self, views: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
