@@ -80,26 +80,24 @@ def _schema() -> type:
     class SASRec(Section):
         pass
 
-    class CL4SRec(Section):
-        cl_weight: FiniteFloat
+    class ViewContrast(Section):
+        """The InfoNCE between two augmented views and CL4SRec's augmentation rates (both methods)."""
         temperature: PositiveFloat
         similarity: str
         crop: Prob
         mask: Prob
         reorder: Prob
 
-    class MCLRec(Section):
+    class CL4SRec(ViewContrast):
+        cl_weight: FiniteFloat
+
+    class MCLRec(ViewContrast):
         # MCLRec's own weights under the official code's names (lambda on L_cl1, beta on L_cl2 + R), so that
         # CL4SRec's cl_weight is never MCLRec's lambda
         lmd: FiniteFloat
         beta: FiniteFloat
         reg_factor: FiniteFloat
         aug_lr: PositiveFloat
-        temperature: PositiveFloat
-        similarity: str
-        crop: Prob
-        mask: Prob
-        reorder: Prob
 
     class SRACL(Section):
         alpha: FiniteFloat
