@@ -51,13 +51,15 @@ CASES = {
 def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Shapes of the tiles backward took from the cache."""
     shapes: list[tuple[int, int]] = []
-    original = tiled_module._cached_backward_tile
+    original = tiled_module._take_kept
 
-    def wrapped(e, *args):  # type: ignore[no-untyped-def]
-        shapes.append(tuple(e.shape))
-        return original(e, *args)
+    def wrapped(cache, key):  # type: ignore[no-untyped-def]
+        kept = original(cache, key)
+        if kept is not None:
+            shapes.append(tuple(kept[0].shape))
+        return kept
 
-    monkeypatch.setattr(tiled_module, "_cached_backward_tile", wrapped)
+    monkeypatch.setattr(tiled_module, "_take_kept", wrapped)
     return shapes
 
 
@@ -111,14 +113,14 @@ def test_wide_range_fallback_tiles_are_recomputed(served: list[tuple[int, int]])
 
 def test_budget_is_kept(served: list[tuple[int, int]]) -> None:
     # Two views of 19: 38 rows, tiles of 8 -> 5 x 5 blocks, 15 in the upper triangle. A budget of
-    # three full float64 tiles plus the kernel's four tile-sized scratch buffers (counted in the
+    # three full float64 tiles plus the kernel's tile-sized scratch buffers (counted in the
     # budget) keeps exactly three; the rest is recomputed with the same result.
-    scratch = 4 * TILE * TILE * 8
+    scratch = tiled_module.SCRATCH_TILES * TILE * TILE * 8
     budget = (3 * TILE * TILE * 8 + scratch) / 2**20
     got = _run("ntxent", torch.float64, TILE, budget)
     kept = sum(r * c * 8 for r, c in served)
     assert len(served) == 3 and kept + scratch <= budget * 2**20
-    served.clear()  # the scratch alone uses up a budget of four tiles: nothing is kept
+    served.clear()  # the scratch alone uses up a budget of its own size: nothing is kept
     _run("ntxent", torch.float64, TILE, scratch / 2**20)
     assert not served
     _close(got, _run("ntxent", torch.float64, None, 0), 1e-12)
@@ -162,7 +164,8 @@ def test_module_reuses_its_storage_and_never_shares_it() -> None:
     inputs = _inputs(torch.float64)
     first = loss(inputs["a"], inputs["b"])
     held = loss._tile_cache._storage
-    assert held is not None and loss._tile_cache.nbytes == N * N * 8  # the whole 19 x 19 matrix fits
+    # The whole 19 x 19 matrix fits, next to the kernel's scratch tiles.
+    assert held is not None and loss._tile_cache.nbytes == (N * N + tiled_module.SCRATCH_TILES * TILE * TILE) * 8
     # A second forward before the first backward must not reuse the lent storage.
     second = loss(inputs["a"] * 2, inputs["b"])
     assert loss._tile_cache._storage is held
