@@ -290,7 +290,20 @@ def info_nce_paired_symmetric_rows(
     return _PairedSymmetricRows.apply(logits, positives_in_denominator, row_scale, col_scale, owned)
 
 
+# One shift for the whole matrix when every row and column maximum is within this many nats of
+# the global maximum: each row and column sum of exp(l - c) is then >= e^-40, and the entries that
+# underflow (l < c - 40 - 87 in float32) weigh below e^-87 of their row's or column's maximum.
+_SHARED_SHIFT_WINDOW = {torch.float32: 40.0, torch.float64: 600.0}
+_LOG2E = 1.4426950408889634
+
+
 class _PairedSymmetricRows(torch.autograd.Function):
+    """Both directions of CLIP from one matrix. Fast path: ``E = exp(l - c)`` with one shift ``c``
+    (the global maximum) gives both the row and the column sums, backward forms the gradient
+    ``E * (g_i / r_i + h_j / k_j)`` in that one buffer (``exp`` computed as ``exp2`` of
+    ``(l - c) log2(e)``, several times cheaper on CPU); where some row or column maximum lies
+    more than the window below ``c`` it falls back to one max-shifted softmax per direction."""
+
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx,
@@ -302,18 +315,28 @@ class _PairedSymmetricRows(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor]:
         n = logits.shape[0]
         diag = logits.diagonal()[:n].clone()
-        row_prob = logits if owned else logits.clone()
+        work = logits if owned else logits.clone()
         if not positives_in_denominator:
-            row_prob.diagonal().fill_(float("-inf"))
-        col_prob = row_prob[:, :n].clone()
-        row_lse = _softmax_in_place(row_prob, dim=1)
-        col_lse = _softmax_in_place(col_prob, dim=0)
+            work.diagonal().fill_(float("-inf"))
         all_rows = torch.ones(n, dtype=torch.bool, device=logits.device)
+        shift = _shared_shift(work, n)
+        if shift is not None:
+            e = work.sub_(shift).mul_(_LOG2E).exp2_()
+            row_sum = e.sum(dim=1)
+            col_sum = torch.mv(e[:, :n].T, torch.ones(n, dtype=e.dtype, device=e.device))
+            row_lse, col_lse = row_sum.log().add_(shift), col_sum.log().add_(shift)
+            ctx.shared = True
+            ctx.save_for_backward(e, row_sum, col_sum, row_scale, col_scale)
+        else:
+            col_prob = work[:, :n].clone()
+            row_lse = _softmax_in_place(work, dim=1)
+            col_lse = _softmax_in_place(col_prob, dim=0)
+            ctx.shared = False
+            ctx.save_for_backward(work, col_prob, row_scale, col_scale)
         _check_denominator(row_lse, all_rows)
         _check_denominator(col_lse, all_rows)
         row_pos = diag if row_scale is None else diag * row_scale
         col_pos = diag if col_scale is None else diag * col_scale
-        ctx.save_for_backward(row_prob, col_prob, row_scale, col_scale)
         return row_lse - row_pos, col_lse - col_pos
 
     @staticmethod
@@ -321,14 +344,45 @@ class _PairedSymmetricRows(torch.autograd.Function):
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx, grad_row: Tensor, grad_col: Tensor
     ) -> tuple[Tensor | None, ...]:
-        row_prob, col_prob, row_scale, col_scale = ctx.saved_tensors
-        n = col_prob.shape[0]
-        grad = _scaled_buffer(row_prob, grad_row)
-        grad[:, :n].addcmul_(col_prob, grad_col.unsqueeze(0))
+        if ctx.shared:  # type: ignore[attr-defined]
+            e, row_sum, col_sum, row_scale, col_scale = ctx.saved_tensors  # type: ignore[attr-defined]
+            n = col_sum.shape[0]
+            alpha = grad_row / row_sum
+            beta = torch.zeros(e.shape[1], dtype=e.dtype, device=e.device)
+            beta[:n] = grad_col / col_sum
+            grad = e if _backward_may_consume() else e.clone()
+            # grad *= alpha_i + beta_j, through a row block of about 1 MiB: a fresh (N, N + M)
+            # factor matrix would cost its page faults on CPU.
+            rows = max(1, (1 << 18) // max(e.shape[1], 1))
+            both = torch.empty(min(rows, e.shape[0]), e.shape[1], dtype=e.dtype, device=e.device)
+            for start in range(0, e.shape[0], rows):
+                stop = min(start + rows, e.shape[0])
+                block = torch.add(alpha[start:stop].unsqueeze(1), beta.unsqueeze(0), out=both[: stop - start])
+                grad[start:stop].mul_(block)
+        else:
+            row_prob, col_prob, row_scale, col_scale = ctx.saved_tensors  # type: ignore[attr-defined]
+            n = col_prob.shape[0]
+            grad = _scaled_buffer(row_prob, grad_row)
+            grad[:, :n].addcmul_(col_prob, grad_col.unsqueeze(0))
         row_pos = grad_row if row_scale is None else grad_row * row_scale
         col_pos = grad_col if col_scale is None else grad_col * col_scale
         grad.diagonal()[:n].sub_(row_pos + col_pos)
         return grad, None, None, None, None
+
+
+def _shared_shift(x: Tensor, n: int) -> float | None:
+    """The global maximum of ``x`` when every row maximum and every maximum of the first ``n``
+    columns lies within the dtype's window below it (and is finite), else ``None``."""
+    window = _SHARED_SHIFT_WINDOW.get(x.dtype)
+    if window is None or x.numel() == 0:
+        return None
+    row_max = x.amax(dim=1)
+    col_max = x[:, :n].amax(dim=0)
+    lo = torch.minimum(row_max.min(), col_max.min())
+    hi = row_max.max()
+    if not bool(torch.isfinite(lo) & torch.isfinite(hi)) or float(hi - lo) > window:
+        return None
+    return float(hi)
 
 
 def _softmax_in_place(x: Tensor, dim: int) -> Tensor:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from contrastkit.functional._autograd import first_order_only
+
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -57,7 +59,8 @@ def normalize(x: Tensor, dim: int = -1, eps: float = 1e-12) -> Tensor:
 
 
 class _ScaledUnitRows(torch.autograd.Function):
-    """``y = s x / max(|x|, eps)`` per row from precomputed row norms ``n``, one pass each way.
+    """``y = s x / max(|x|, eps)`` per row from precomputed row norms ``n``, one pass each way
+    (first order only: the norms are computed without a graph).
 
     Backward: with ``u = x / n`` and ``r = s / max(n, eps)``, ``dx = r (g - u (u . g))`` (no
     projection where ``n < eps``, as the clamp is then constant) and ``ds = sum_i u_i . g_i``."""
@@ -74,6 +77,7 @@ class _ScaledUnitRows(torch.autograd.Function):
         return y
 
     @staticmethod
+    @first_order_only
     def backward(ctx, g: Tensor) -> tuple[Tensor, None, Tensor | None, None]:  # type: ignore[override]
         y, r, norm, scale = ctx.saved_tensors
         s = scale.to(y.dtype)

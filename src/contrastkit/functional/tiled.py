@@ -726,11 +726,14 @@ def auto_tile_size(direction: Direction) -> int | None:
     return AUTO_TILE_SIZE if entries >= threshold else None
 
 
-def _prepared(
+def prepared_inputs(
     direction: Direction, similarity: Similarity, tau: Tensor | float, power: float, symmetric: bool = False
 ) -> tuple[Tensor, Tensor | None]:
     """``(prepare(anchors) / tau^power, prepare(candidates))`` in the compute dtype; the candidates
-    are ``None`` for the ``symmetric`` shared kernel (which scores the anchors against themselves)."""
+    are ``None`` for the ``symmetric`` shared kernel (which scores the anchors against themselves).
+
+    Raises:
+        ValueError: a similarity other than cosine / dot."""
     if not isinstance(similarity, (Cosine, Dot)):
         raise ValueError(
             f"similarity: tiled execution supports 'cosine' and 'dot', got {similarity.name!r}"
@@ -794,7 +797,7 @@ def tiled_direction_rows(
     layout = build_layout(positives, not positives_in_denominator)
     # The shared kernel needs a symmetric tile rule: duplicates are, free denominator weights need not be.
     symmetric = direction.shared and positives.soft is None and positives.denominator is None
-    x, candidates = _prepared(direction, similarity, tau, 0.5 if symmetric else 1.0, symmetric)
+    x, candidates = prepared_inputs(direction, similarity, tau, 0.5 if symmetric else 1.0, symmetric)
     if symmetric:
         lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), tile_cache, x, None)
         num, total = hard_numerator(positives, x, x)
@@ -842,7 +845,7 @@ def tiled_symmetric_rows(
                                  tile_cache=tile_cache)
             for d in (forward, backward)
         ]
-    x, candidates = _prepared(forward, similarity, tau, 1.0)
+    x, candidates = prepared_inputs(forward, similarity, tau, 1.0)
     assert candidates is not None
     layout = build_layout(forward.positives, not positives_in_denominator)
     lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
@@ -872,6 +875,7 @@ __all__ = [
     "finish_rows",
     "hard_numerator",
     "positive_pairs",
+    "prepared_inputs",
     "tiled_direction_rows",
     "tiled_symmetric_rows",
 ]

@@ -49,6 +49,7 @@ from contrastkit.functional.tiled import (
     auto_tile_size,
     finish_rows,
     hard_numerator,
+    prepared_inputs,
     tiled_direction_rows,
     tiled_symmetric_rows,
 )
@@ -356,15 +357,18 @@ class InfoNCE(ContrastiveLoss):
     # ------------------------------------------------------------------ pieces
     def logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
         """``(A, C)`` logits ``s_ij / tau`` in the compute dtype (float32 for half inputs)."""
-        dtype = compute_dtype(direction.anchors, direction.candidates)
         sim = self._similarity
+        if isinstance(sim, (Cosine, Dot)):
+            # Bilinear: (a / tau) . c == (a . c) / tau, and scaling the (A, d) rows costs O(A d)
+            # where dividing the (A, C) logits costs O(A C) forward and again backward (cosine:
+            # normalised and scaled in one pass, upcast first as below).
+            x, candidates = prepared_inputs(direction, sim, tau, 1.0)
+            assert candidates is not None
+            return sim.pairwise(x, candidates)
+        dtype = compute_dtype(direction.anchors, direction.candidates)
         # Upcast before the product: half-precision scores would be rounded before the division.
         anchors = sim.prepare(direction.anchors).to(dtype)
         candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
-        if isinstance(sim, (Cosine, Dot)):
-            # Bilinear: (a / tau) . c == (a . c) / tau, and scaling the (A, d) rows costs O(A d)
-            # where dividing the (A, C) logits costs O(A C) forward and again backward.
-            return sim.pairwise(_divide(anchors, tau), candidates)
         return sim.pairwise(anchors, candidates) / tau
 
     def group_logits(self, direction: Direction, tau: Tensor | float) -> Tensor:
