@@ -584,8 +584,9 @@ class TiledLogSumExp(torch.autograd.Function):
                     h = _cached_backward_tile(kept[0], kept[1], buf2, lse_r[rows], g_r[rows], col_lse, col_g, cap)
                 if weight is not None:
                     h.addcmul_(weight, g_num[rows].unsqueeze(1))
-                if shared and bi == bj:
-                    dx[rows].addmm_(h, yj).addmm_(h.T, xi)
+                if shared and bi == bj:  # dX_I += (H + H^T) X_I: one GEMM, not two
+                    sym = torch.add(h, h.T, out=buf2[: h.shape[0], : h.shape[1]])
+                    dx[rows].addmm_(sym, xi)
                 elif shared:
                     dx[rows].addmm_(h, yj)
                     dx[cols].addmm_(h.T, xi)
