@@ -18,6 +18,10 @@ loss enters with ``-w_i / sum_j p_ij``, so ``h_i`` carries that sign)::
     G_ij = g_i * exp(l_ij - lse_i) [j in D(i)] + h_i * p_ij,    dX += G Y,   dY += G^T X
 
 so a tile costs one GEMM forward and three backward (the three-GEMM floor plus the recompute).
+Inside the kernel the logits are in base 2 (``t = l log2 e``, folded into the inputs), so every
+exponential is an ``exp2`` (several times cheaper than ``exp`` on CPU, same values); when
+Cauchy-Schwarz bounds every ``|t|`` by half the shift window (cosine with ``tau >= 0.05`` in
+float32) the shift is a fixed 0 and a tile needs no maximum, else each tile is shifted by its own.
 The *tile cache* (``tile_cache_mb``) removes the recompute where it fits: forward keeps a tile's
 ``exp(l_ij - c)`` (one shift ``c`` per tile) and backward forms ``G`` from it directly, so the
 similarity matrix is held only up to the stated budget and never built whole beyond it.
@@ -457,11 +461,12 @@ class TiledLogSumExp(torch.autograd.Function):
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         kept_numel = 0
         if cache_bytes > 0:
-            # The budget covers the kernel's tile-sized scratch too (live while the kept tiles
-            # are), so that the extra memory of the cached path, not only its kept tiles, stays
-            # within the stated budget.
+            # The budget covers what is live beside the kept tiles too: the kernel's tile-sized
+            # scratch and backward's gradient accumulators (dX, dY), so that the extra memory of
+            # the cached path, not only its kept tiles, stays within the stated budget.
+            beside = scratch + x.numel() + (0 if shared else y.numel())  # type: ignore[union-attr]
             kept_numel = _cache_numel(row_blocks, col_blocks, shared,
-                                      max(cache_bytes // x.element_size() - scratch, 0))
+                                      max(cache_bytes // x.element_size() - beside, 0))
         numel = scratch + kept_numel
         flat = (torch.empty(numel, dtype=dtype, device=device) if store is None
                 else store.acquire(numel, dtype, device, ctx))
@@ -545,7 +550,10 @@ class TiledLogSumExp(torch.autograd.Function):
         dx = torch.zeros_like(x)
         dy = None if shared else torch.zeros_like(yy)
         if fixed:
-            alpha_all, beta_all = _factor(lse_r, g_r, 0.0, cap), _factor(lse_c, g_c, 0.0, cap)
+            # beta over every candidate column (0 beyond the b->a direction's n_col).
+            alpha_all = _factor(lse_r, g_r, 0.0, cap)
+            beta_all = torch.zeros(yy.shape[0], dtype=x.dtype, device=x.device)
+            beta_all[:n_col] = _factor(lse_c, g_c, 0.0, cap)
         n_rows, n_cols = x.shape[0], yy.shape[0]
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         for bi, rows in enumerate(row_blocks):
@@ -571,13 +579,14 @@ class TiledLogSumExp(torch.autograd.Function):
                     col_lse, col_g = None, None
                 if fixed:  # c = 0 for every tile: the factors of the whole backward, sliced
                     e = s.exp2_() if kept is None else kept[0]
-                    if shared and bj > bi:
-                        beta, width = alpha_all[cols], cols.stop - cols.start
-                    elif not shared and cols.start < n_col:
-                        beta, width = beta_all[cols.start:min(cols.stop, n_col)], min(cols.stop, n_col) - cols.start
+                    col_factor = (alpha_all if shared and bj > bi else
+                                  beta_all if not shared and cols.start < n_col else None)
+                    if col_factor is None:
+                        h = e.mul_(alpha_all[rows].unsqueeze(1))
                     else:
-                        beta, width = None, 0
-                    h = _gradient_factor(e, alpha_all[rows], beta, width, buf2)
+                        both = torch.add(alpha_all[rows].unsqueeze(1), col_factor[cols].unsqueeze(0),
+                                         out=buf2[: e.shape[0], : e.shape[1]])
+                        h = e.mul_(both)
                 elif kept is None:
                     h = _backward_tile(s, buf2, lse_r[rows], g_r[rows], col_lse, col_g, window, fixed, cap)
                 else:
@@ -707,7 +716,7 @@ def _join_group(
 # from which the tiled kernel is used. Measured with benchmarks/losses.py (CPU, 1 thread, fwd+bwd;
 # docs/benchmarks.md, "Dense or tiled"): tile 1024 was never slower than 2048 and used 25-40 % less
 # memory; the shared two-view kernel (half the GEMMs) wins from a smaller matrix than CLIP's.
-AUTO_TILE_SIZE = 1024
+AUTO_TILE_SIZE = 512
 AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
 AUTO_MIN_ENTRIES = 4096 * 4096
 

@@ -121,10 +121,10 @@ class InfoNCE(ContrastiveLoss):
             :data:`~contrastkit.functional.tiled.DEFAULT_TILE_CACHE_MB`) of exponentiated logit
             tiles kept from forward for backward, which then skips their similarity GEMM and
             ``exp``; tiles beyond the budget are recomputed. The budget also counts the kernel's
-            four tile-sized scratch buffers. Adds at most this much memory between
+            two tile-sized scratch buffers. Adds at most this much memory between
             forward and backward (none under ``torch.no_grad()``); ``0`` recomputes every tile.
-            The module keeps that storage (at most the budget, as much as its largest call used)
-            between calls, so the same pages serve every step.
+            The module keeps that storage (at most the budget, as much as its largest call used;
+            with ``0`` only the scratch) between calls, so the same pages serve every step.
         gather_distributed: when ``torch.distributed`` runs with several ranks, score this rank's
             anchors against every rank's candidates (autograd all-gather) and scale the loss so
             that DDP's gradient average equals the single-process gradient on the concatenated
