@@ -64,7 +64,7 @@ def build_specs(
     batches: Iterable[int] | None = None,
     impls: Iterable[str] | None = None,
     losses: Iterable[str] | None = None,
-    tile_size: int = 1024,
+    tile_size: int = 512,
     threads: int = 1,
     device: str = "cpu",
     min_runs: int = 0,
@@ -229,7 +229,7 @@ def _peer_torch() -> str | None:
 def run(json_path: str | os.PathLike[str] | None, quick: bool = False, *,
         dims: Iterable[int] | None = None, batches: Iterable[int] | None = None,
         impls: Iterable[str] | None = None, losses: Iterable[str] | None = None,
-        tile_size: int = 1024, threads: int = 1, mem_limit_gb: float = 12.0,
+        tile_size: int = 512, threads: int = 1, mem_limit_gb: float = 12.0,
         timeout: float | None = None, merge: bool = False, verbose: bool = True,
         device: str = "cpu", min_runs: int = 0) -> list[dict[str, Any]]:
     """Run the benchmark and return its records; write ``{"meta", "results"}`` JSON to
@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=_csv_ints, default=None, help="batch sizes, e.g. 256,4096")
     parser.add_argument("--impl", type=_csv, default=None, help="implementations (benchmarks.impls.IMPLS)")
     parser.add_argument("--loss", type=_csv, default=None, help="ntxent,clip")
-    parser.add_argument("--tile-size", type=int, default=1024, help="tiled / chunked implementations")
+    parser.add_argument("--tile-size", type=int, default=512,
+                        help="tiled / chunked implementations (default: contrastkit's auto tile)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per case (default 1)")
     parser.add_argument("--mem-limit-gb", type=float, default=12.0, help="per-case memory guard")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per case")
