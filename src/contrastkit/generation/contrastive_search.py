@@ -288,7 +288,7 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         ctx_buf[:, n_ctx] = hid_n.view(B * k, -1).index_select(0, flat)
         n_ctx += 1
         last = step == max_new_tokens - 1
-        logits = state.select(selected, hidden, cand_logits, keep_cache=not last)
+        logits = state.select(selected, flat, hidden, cand_logits, keep_cache=not last)
         if eos_t is not None:
             next_tokens = torch.where(unfinished, next_tokens, torch.full_like(next_tokens, pad_token_id))
         ids_buf[:, n_ids] = next_tokens
@@ -358,12 +358,13 @@ class _CausalState:
         self.next_pos = self.next_pos + 1
         return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
 
-    def _chosen_logits(self, rows: Tensor, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None) -> Tensor:
-        """Next-token logits ``(B, V)`` (float32) of each row's chosen candidate: from the candidate forward's
-        logits, or, with the fast head, the LM head applied to the chosen rows' hidden states only."""
+    def _chosen_logits(self, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None) -> Tensor:
+        """Next-token logits ``(B, V)`` (float32) of each row's chosen candidate (``flat``: its ``(B k)`` row
+        index): from the candidate forward's logits, or, with the fast head, the LM head applied to the
+        chosen rows' hidden states only."""
         if cand_logits is None:
-            return self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
-        return cand_logits[rows, selected].float()
+            return self.fast[1](hidden.reshape(-1, hidden.shape[-1]).index_select(0, flat)).float()  # type: ignore[index]
+        return cand_logits.reshape(-1, cand_logits.shape[-1]).index_select(0, flat).float()
 
     def _forward(self, kwargs: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
         """One candidate forward against the cache: last hidden states and, without the fast head, the
@@ -378,14 +379,12 @@ class _CausalState:
         self.cache = _out_cache(out)
         return hidden, logits
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
-        B, k = hidden.shape[:2]
-        rows = torch.arange(B, device=selected.device)
-        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
+               keep_cache: bool) -> Tensor:
+        logits = self._chosen_logits(flat, hidden, cand_logits)
         if keep_cache:
             # "keep the chosen row, then expand k times" as one gather per layer
-            flat = rows * k + selected
-            _select_cache(self.cache, flat.repeat_interleave(k))
+            _select_cache(self.cache, flat.repeat_interleave(hidden.shape[1]))
         return logits
 
 
@@ -411,56 +410,77 @@ class _SharedCausalState(_CausalState):
         dtype = next(model.parameters()).dtype
         neg = torch.finfo(dtype).min
         total = T + max_new_tokens + k
-        self.eye_add = torch.full((k, k), neg, dtype=dtype, device=device).fill_diagonal_(0.0)
+        eye_add = torch.full((k, k), neg, dtype=dtype, device=device).fill_diagonal_(0.0)
+        # Columns L .. L + k after a step: the chosen token (0, open to every candidate), then the diagonal.
+        self.step_cols = torch.cat([eye_add.new_zeros(k, 1), eye_add], dim=1)
         self.add_mask = torch.full((B, 1, k, total), neg, dtype=dtype, device=device)
         self.add_mask[:, 0, :, :T] = torch.zeros((), dtype=dtype, device=device).masked_fill(
             mask[:, None, :] == 0, neg)
-        self.add_mask[:, 0, :, T:T + k] = self.eye_add
+        self.add_mask[:, 0, :, T:T + k] = eye_add
         self.positions = torch.arange(total, device=device)
         self.rows = torch.arange(B, device=device)
+        self.prompt_len = T
         self.length = T
-        self.next_pos = mask.sum(-1)[:, None]
-        self.slab = _slab_cache(self.cache, T + max_new_tokens + k)
+        # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
+        steps = torch.arange(max_new_tokens + 1, device=device)
+        self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
+        self.slab_len = [T]  # the slab layers' write position (see _slab_cache), shared by every layer
+        self.slab = _slab_cache(self.cache, T + max_new_tokens + k, self.slab_len)
+        if self.slab is not None:
+            _, n_kv, H, cap, d = self.slab.shape  # (B, 2 layers, H, capacity, head_dim)
+            self.slab_rows = self.slab.view(-1, d)
+            # (B, 2 layers H) flat index of each (row, layer tensor, head)'s entry at the cache length,
+            # advanced in place each step; ``slab_dst_flat`` is a flat view of the same storage.
+            self.slab_dst = torch.arange(B * n_kv * H, device=device).view(B, -1) * cap + T
+            self.slab_dst_flat = self.slab_dst.view(-1)
+            self.slab_moved = self.slab_rows.new_empty(B * n_kv * H, d)
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
-        B, k = top_ids.shape
+        k = top_ids.shape[1]
         L = self.length
         kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=self.add_mask[..., : L + k],
-                                      position_ids=self.next_pos.expand(B, k), use_cache=True, return_dict=True,
-                                      cache_position=self.positions[L: L + k])
+                                      position_ids=self.step_pos[L - self.prompt_len], use_cache=True,
+                                      return_dict=True, cache_position=self.positions[L: L + k])
         return self._forward(kwargs)
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
-        rows = self.rows
-        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
+               keep_cache: bool) -> Tensor:
+        logits = self._chosen_logits(flat, hidden, cand_logits)
         if keep_cache:
             L = self.length
             k = hidden.shape[1]
             if self.slab is not None:  # every layer's keys and values in one tensor: one gather + copy
-                self.slab[:, :, :, L] = self.slab[rows, :, :, L + selected]
-                for layer in self.cache.layers:  # crop: the layers' views end at L + 1
-                    keys, values = layer._ck_slab
-                    layer.keys, layer.values = keys[:, :, : L + 1], values[:, :, : L + 1]
+                # Flat row indices into the (B 2layers H capacity, d) view: cheaper than advanced
+                # indexing with two index tensors on a 5-D strided tensor.
+                src = torch.add(self.slab_dst, selected.view(-1, 1)).view(-1)
+                torch.index_select(self.slab_rows, 0, src, out=self.slab_moved)
+                self.slab_rows.index_copy_(0, self.slab_dst_flat, self.slab_moved)
+                self.slab_dst.add_(1)
+                self.slab_len[0] = L + 1  # where the next forward's k entries go in every layer
+                # Only layer 0 is cropped: ``cache.get_seq_length()`` reads it; every other layer's view
+                # (still ending at L + k) is replaced by its next update, which writes at ``slab_len``.
+                layer = self.cache.layers[0]
+                keys, values = layer._ck_slab
+                layer.keys, layer.values = keys[:, :, : L + 1], values[:, :, : L + 1]
             else:
-                _move_chosen(_kv_tensors(self.cache), rows, selected, L)
+                _move_chosen(_kv_tensors(self.cache), self.rows, selected, L)
                 if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
                     self.cache.crop(-(k - 1))
-            self.add_mask[:, 0, :, L] = 0.0  # the chosen token, now at L: seen by every candidate
-            self.add_mask[:, 0, :, L + 1: L + 1 + k] = self.eye_add
+            self.add_mask[..., L: L + 1 + k] = self.step_cols
             self.length = L + 1
-            self.next_pos = self.next_pos + 1
         return logits
 
 
-def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
+def _slab_cache(cache: Any, capacity: int, length: list[int]) -> Tensor | None:
     """Move a dynamic cache's keys and values into one preallocated ``(B, 2 layers, H, capacity, d)``
     tensor and make each layer append into it in place; ``None`` (cache left as is) when the layers'
     shapes differ or the cache has no per-layer ``keys`` / ``values``.
 
     A dynamic cache concatenates every layer's keys and values with the new entries at each step (a
     copy of the whole cache); here a step writes only the ``k`` new entries, the layers' tensors are
-    views of the slab, ``crop`` shortens the views, and the chosen candidate's entries of all layers
-    move in one indexing operation.
+    views of the slab and the chosen candidate's entries of all layers move in one indexing operation.
+    Every layer appends at ``length[0]`` (the caller's cache length, a list shared by the layers), so a
+    step shortens the cache by setting one number instead of re-slicing every layer's views.
     """
     layers = getattr(cache, "layers", None)
     if not layers or not all(isinstance(getattr(la, "keys", None), Tensor) and isinstance(
@@ -479,6 +499,7 @@ def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
         layer.keys, layer.values = keys[:, :, :T], values[:, :, :T]
         layer.update = _slab_update.__get__(layer)  # this instance only
         layer._ck_slab = (keys, values)
+        layer._ck_len = length
     return slab
 
 
@@ -486,7 +507,7 @@ def _slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: An
                  ) -> tuple[Tensor, Tensor]:
     """``DynamicLayer.update`` writing into the slab (see ``_slab_cache``) instead of concatenating."""
     keys, values = layer._ck_slab
-    n = layer.keys.shape[-2]
+    n = layer._ck_len[0]
     q = key_states.shape[-2]
     keys[:, :, n:n + q] = key_states
     values[:, :, n:n + q] = value_states
@@ -599,12 +620,10 @@ class _EncDecState:
         self.cache = _out_cache(out)
         return out.decoder_hidden_states[-1].view(B, k, -1), out.logits.view(B, k, -1)
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor, keep_cache: bool) -> Tensor:
-        B, k = hidden.shape[:2]
-        rows = torch.arange(B, device=selected.device)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor, keep_cache: bool) -> Tensor:
         if keep_cache:
-            _select_cache(self.cache, (rows * k + selected).repeat_interleave(k))
-        return cand_logits[rows, selected].float()
+            _select_cache(self.cache, flat.repeat_interleave(hidden.shape[1]))
+        return cand_logits.reshape(-1, cand_logits.shape[-1]).index_select(0, flat).float()
 
 
 def _cache_kwarg(model: nn.Module) -> str:
