@@ -430,10 +430,10 @@ class _SharedCausalState(_CausalState):
             _, n_kv, H, cap, d = self.slab.shape  # (B, 2 layers, H, capacity, head_dim)
             self.slab_rows = self.slab.view(-1, d)
             # (B, 2 layers H) flat index of each (row, layer tensor, head)'s entry at the cache length,
-            # advanced in place each step; ``slab_dst_flat`` is a flat view of the same storage.
+            # advanced in place each step.
             self.slab_dst = torch.arange(B * n_kv * H, device=device).view(B, -1) * cap + T
-            self.slab_dst_flat = self.slab_dst.view(-1)
             self.slab_moved = self.slab_rows.new_empty(B * n_kv * H, d)
+            self.slab_moved_5d = self.slab_moved.view(B, n_kv, H, d)
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         k = top_ids.shape[1]
@@ -454,7 +454,7 @@ class _SharedCausalState(_CausalState):
                 # indexing with two index tensors on a 5-D strided tensor.
                 src = torch.add(self.slab_dst, selected.view(-1, 1)).view(-1)
                 torch.index_select(self.slab_rows, 0, src, out=self.slab_moved)
-                self.slab_rows.index_copy_(0, self.slab_dst_flat, self.slab_moved)
+                self.slab.select(3, L).copy_(self.slab_moved_5d)  # a strided copy: cheaper than index_copy_
                 self.slab_dst.add_(1)
                 self.slab_len[0] = L + 1  # where the next forward's k entries go in every layer
                 # Only layer 0 is cropped: ``cache.get_seq_length()`` reads it; every other layer's view
