@@ -325,7 +325,7 @@ class _CausalState:
         self.cache_kw = _cache_kwarg(model)
         kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, position_ids=pos,
                                       use_cache=True, output_hidden_states=True, return_dict=True)
-        kwargs[self.cache_kw] = _new_cache(model, False)
+        kwargs[self.cache_kw] = self._prompt_cache(_new_cache(model, False), mask.shape[1] + max_new_tokens + k)
         if _accepts(model.forward, "logits_to_keep"):
             kwargs["logits_to_keep"] = 1
         out = model(**kwargs)
@@ -347,6 +347,10 @@ class _CausalState:
         self.full_mask[:, :prompt_len] = mask.repeat_interleave(k, dim=0)
         self.mask_len = prompt_len
         self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
+
+    def _prompt_cache(self, cache: Any, capacity: int) -> Any:
+        """The empty cache the prompt forward fills (a hook for the shared-cache state)."""
+        return cache
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         B, k = top_ids.shape
@@ -424,8 +428,10 @@ class _SharedCausalState(_CausalState):
         # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
         steps = torch.arange(max_new_tokens + 1, device=device)
         self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
-        self.slab_len = [T]  # the slab layers' write position (see _slab_cache), shared by every layer
-        self.slab = _slab_cache(self.cache, T + max_new_tokens + k, self.slab_len)
+        prompt_slab, self._prompt_slab = self._prompt_slab, None
+        self.slab = prompt_slab.finish(self.cache) if prompt_slab is not None else None
+        if self.slab is None:  # the prompt's keys and values did not go to a slab: move them into one
+            self.slab = _slab_cache(self.cache, T + max_new_tokens + k, self.slab_len)
         if self.slab is not None:
             _, n_kv, H, cap, d = self.slab.shape  # (B, 2 layers, H, capacity, head_dim)
             self.slab_rows = self.slab.view(-1, d)
@@ -434,6 +440,12 @@ class _SharedCausalState(_CausalState):
             self.slab_dst = torch.arange(B * n_kv * H, device=device).view(B, -1) * cap + T
             self.slab_moved = self.slab_rows.new_empty(B * n_kv * H, d)
             self.slab_moved_5d = self.slab_moved.view(B, n_kv, H, d)
+
+    def _prompt_cache(self, cache: Any, capacity: int) -> Any:
+        self.slab_len = [self.ids.shape[1]]  # the slab layers' write position (see _slab_cache), shared by every layer
+        n_layers = getattr(getattr(self.model, "config", None), "num_hidden_layers", None)
+        self._prompt_slab = _PromptSlab.install(cache, capacity, self.slab_len, n_layers)
+        return cache
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         k = top_ids.shape[1]
@@ -501,6 +513,82 @@ def _slab_cache(cache: Any, capacity: int, length: list[int]) -> Tensor | None:
         layer._ck_slab = (keys, values)
         layer._ck_len = length
     return slab
+
+
+class _PromptSlab:
+    """Lets the prompt forward write each layer's keys and values straight into the slab (see
+    ``_slab_cache``) instead of into a fresh concatenation that would then be copied into it.
+
+    Only for a cache whose ``DynamicLayer``s all exist before the forward (transformers 5.x). The slab is
+    allocated at the first layer's update, from its key shape; a layer whose keys or values differ in
+    shape or dtype takes the layer's own update, and ``finish`` then gives every layer its own copy
+    back and returns ``None`` (the caller falls back to ``_slab_cache``).
+    """
+
+    def __init__(self, layers: list[Any], capacity: int, length: list[int]) -> None:
+        self.layers, self.capacity, self.length = layers, capacity, length
+        self.slab: Tensor | None = None
+        self.failed = False
+        self.filled = 0
+
+    @classmethod
+    def install(cls, cache: Any, capacity: int, length: list[int], n_layers: int | None) -> _PromptSlab | None:
+        """Patch ``cache``'s layers when there is one empty ``DynamicLayer`` per model layer, else ``None``."""
+        layers = getattr(cache, "layers", None)
+        if not layers or len(layers) != n_layers or not all(
+                type(la).__name__ == "DynamicLayer" and getattr(la, "keys", None) is None for la in layers):
+            return None
+        box = cls(list(layers), capacity, length)
+        for i, layer in enumerate(layers):
+            layer._ck_prompt = (box, i)
+            layer.update = _prompt_slab_update.__get__(layer)  # this instance only
+        return box
+
+    def _fits(self, key_states: Tensor, value_states: Tensor) -> bool:
+        if self.failed or key_states.dim() != 4 or value_states.shape != key_states.shape:
+            return False
+        B, H, T, d = key_states.shape
+        if self.slab is None:
+            self.slab = key_states.new_empty(B, 2 * len(self.layers), H, self.capacity, d)
+        slab = self.slab
+        same_kind = key_states.dtype == value_states.dtype == slab.dtype and key_states.device == slab.device
+        return same_kind and (slab.shape[0], slab.shape[2], slab.shape[4]) == (B, H, d) and self.capacity >= T
+
+    def finish(self, cache: Any) -> Tensor | None:
+        """After the prompt forward: the slab, every layer appending into it; or ``None``, layers restored."""
+        layers = list(getattr(cache, "layers", None) or ())
+        ok = not self.failed and self.filled == len(self.layers) == len(layers) and all(
+            a is b for a, b in zip(layers, self.layers, strict=True))
+        for layer in self.layers:
+            layer.__dict__.pop("update", None)
+            layer.__dict__.pop("_ck_prompt", None)
+            if ok:
+                layer.update = _slab_update.__get__(layer)
+                layer._ck_len = self.length
+            elif "_ck_slab" in layer.__dict__:  # give the layer its own tensors again
+                del layer._ck_slab
+                layer.keys, layer.values = layer.keys.clone(), layer.values.clone()
+        return self.slab if ok else None
+
+
+def _prompt_slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any
+                        ) -> tuple[Tensor, Tensor]:
+    """The prompt forward's ``DynamicLayer.update`` (see ``_PromptSlab``)."""
+    box, i = layer._ck_prompt
+    base = type(layer).update
+    if "_ck_slab" in layer.__dict__ or not box._fits(key_states, value_states):  # a second call, or no fit
+        box.failed = True
+        return base(layer, key_states, value_states, *args, **kwargs)
+    # The layer's own bookkeeping (dtype, device, initialised flag) from an empty update: no copy.
+    base(layer, key_states[:, :, :0], value_states[:, :, :0], *args, **kwargs)
+    T = key_states.shape[2]
+    keys, values = box.slab[:, 2 * i], box.slab[:, 2 * i + 1]  # type: ignore[index]
+    keys[:, :, :T] = key_states
+    values[:, :, :T] = value_states
+    layer.keys, layer.values = keys[:, :, :T], values[:, :, :T]
+    layer._ck_slab = (keys, values)
+    box.filled += 1
+    return layer.keys, layer.values
 
 
 def _slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any
