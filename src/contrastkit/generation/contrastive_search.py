@@ -399,10 +399,11 @@ class _SharedCausalState(_CausalState):
     same position; the additive 4D mask ``(B, 1, k, L + k)`` opens the row's valid cache entries
     and, in the last ``k`` columns, the diagonal only (each candidate sees itself, never another
     candidate). The mask is a view of one buffer allocated for the whole generation: after a step
-    only column ``L`` (now the chosen token, open to every query) and the ``k`` diagonal columns
-    after it are rewritten. After the choice, each layer's keys and values at ``L + selected`` are
-    copied to ``L`` (one index copy per tensor, indices computed once per step) and the cache is
-    cropped to ``L + 1``.
+    only columns ``L`` (now the chosen token, open to every query) to ``L + k`` (the next diagonal)
+    are rewritten, in one copy. Every layer's keys and values live in one slab (``_slab_cache``; on
+    transformers 5.x the prompt forward already writes into it, ``_PromptSlab``): after the choice,
+    the entries at ``L + selected`` of all layers are copied to ``L`` with one gather and one strided
+    copy (flat indices advanced in place) and the cache length becomes ``L + 1``.
     """
 
     def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool,
