@@ -168,3 +168,78 @@ def test_shared_cache_scoring_equals_expanded(kind: str, fast_head: bool) -> Non
 def test_candidate_scoring_is_checked() -> None:
     with pytest.raises(ValueError, match="candidate_scoring"):
         contrastive_search(tiny_gpt2(0), torch.tensor([[1, 2]]), max_new_tokens=1, candidate_scoring="tree")
+
+
+def _empty_cache_two_layers() -> object:
+    from contrastkit.generation.contrastive_search import _new_cache
+
+    cache = _new_cache(tiny_gpt2(0), False)  # tiny_gpt2 has 2 layers
+    if len(getattr(cache, "layers", ())) != 2:
+        pytest.skip("this transformers creates cache layers lazily: the prompt slab is not used")
+    return cache
+
+
+def test_prompt_slab_holds_the_prompt_and_appends_at_the_shared_length() -> None:
+    from contrastkit.generation.contrastive_search import _PromptSlab
+
+    cache = _empty_cache_two_layers()
+    length = [3]
+    box = _PromptSlab.install(cache, 8, length, 2)
+    kv = [(torch.randn(2, 2, 3, 4), torch.randn(2, 2, 3, 4)) for _ in range(2)]
+    for i, (k, v) in enumerate(kv):
+        cache.update(k, v, i)
+    slab = box.finish(cache)
+    assert slab is not None and slab.shape == (2, 4, 2, 8, 4)
+    for i, layer in enumerate(cache.layers):
+        assert torch.equal(layer.keys, kv[i][0]) and torch.equal(layer.values, kv[i][1])
+        assert layer.keys.untyped_storage().data_ptr() == slab.untyped_storage().data_ptr()
+    assert cache.get_seq_length() == 3
+    new = torch.randn(2, 2, 2, 4)
+    length[0] = 2  # the caller shortened the cache: the next entries go to positions 2 and 3
+    keys, values = cache.update(new, -new, 1)
+    assert keys.shape == (2, 2, 4, 4)
+    assert torch.equal(keys[:, :, :2], kv[1][0][:, :, :2]) and torch.equal(keys[:, :, 2:], new)
+    assert torch.equal(values[:, :, 2:], -new)
+
+
+def test_prompt_slab_gives_layers_their_own_tensors_when_shapes_differ() -> None:
+    from contrastkit.generation.contrastive_search import _PromptSlab
+
+    cache = _empty_cache_two_layers()
+    box = _PromptSlab.install(cache, 8, [3], 2)
+    kv = [(torch.randn(2, 2, 3, 4), torch.randn(2, 2, 3, 4)), (torch.randn(2, 3, 3, 4), torch.randn(2, 3, 3, 4))]
+    for i, (k, v) in enumerate(kv):
+        cache.update(k, v, i)
+    assert box.finish(cache) is None
+    for i, layer in enumerate(cache.layers):
+        assert "update" not in layer.__dict__ and "_ck_slab" not in layer.__dict__
+        assert torch.equal(layer.keys, kv[i][0]) and torch.equal(layer.values, kv[i][1])
+        assert layer.keys.untyped_storage().data_ptr() != box.slab.untyped_storage().data_ptr()
+    keys, _ = cache.update(torch.randn(2, 2, 1, 4), torch.randn(2, 2, 1, 4), 0)  # the layer's own update again
+    assert keys.shape == (2, 2, 4, 4) and torch.equal(keys[:, :, :3], kv[0][0])
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_shared_scoring_same_ids_with_and_without_the_prompt_slab(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prompt forward writing into the slab and the slab built after it give the same ids."""
+    import importlib
+
+    from contrastkit.generation._testing import tiny_llama
+
+    mod = importlib.import_module("contrastkit.generation.contrastive_search")
+    model = (tiny_gpt2 if kind == "gpt2" else tiny_llama)(5, std=0.25)
+    ids = torch.randint(1, 90, (3, 6), generator=torch.Generator().manual_seed(2))
+    mask = torch.ones_like(ids)
+    mask[1, :3] = 0
+
+    def run() -> list:
+        return contrastive_search(model, ids, mask, top_k=4, max_new_tokens=8, eos_token_id=[], pad_token_id=0,
+                                  candidate_scoring="shared").tolist()
+
+    with_slab = run()
+    built = []
+    real = mod._slab_cache
+    monkeypatch.setattr(mod._PromptSlab, "install", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(mod, "_slab_cache", lambda *a: built.append(1) or real(*a))
+    assert run() == with_slab
+    assert built  # the post-hoc slab really ran

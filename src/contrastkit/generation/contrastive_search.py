@@ -288,7 +288,7 @@ def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, ma
         ctx_buf[:, n_ctx] = hid_n.view(B * k, -1).index_select(0, flat)
         n_ctx += 1
         last = step == max_new_tokens - 1
-        logits = state.select(selected, hidden, cand_logits, keep_cache=not last)
+        logits = state.select(selected, flat, hidden, cand_logits, keep_cache=not last)
         if eos_t is not None:
             next_tokens = torch.where(unfinished, next_tokens, torch.full_like(next_tokens, pad_token_id))
         ids_buf[:, n_ids] = next_tokens
@@ -325,7 +325,7 @@ class _CausalState:
         self.cache_kw = _cache_kwarg(model)
         kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, position_ids=pos,
                                       use_cache=True, output_hidden_states=True, return_dict=True)
-        kwargs[self.cache_kw] = _new_cache(model, False)
+        kwargs[self.cache_kw] = self._prompt_cache(_new_cache(model, False), mask.shape[1] + max_new_tokens + k)
         if _accepts(model.forward, "logits_to_keep"):
             kwargs["logits_to_keep"] = 1
         out = model(**kwargs)
@@ -348,6 +348,10 @@ class _CausalState:
         self.mask_len = prompt_len
         self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
 
+    def _prompt_cache(self, cache: Any, capacity: int) -> Any:
+        """The empty cache the prompt forward fills (a hook for the shared-cache state)."""
+        return cache
+
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
         B, k = top_ids.shape
         self.mask_len += 1
@@ -358,12 +362,13 @@ class _CausalState:
         self.next_pos = self.next_pos + 1
         return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
 
-    def _chosen_logits(self, rows: Tensor, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None) -> Tensor:
-        """Next-token logits ``(B, V)`` (float32) of each row's chosen candidate: from the candidate forward's
-        logits, or, with the fast head, the LM head applied to the chosen rows' hidden states only."""
+    def _chosen_logits(self, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None) -> Tensor:
+        """Next-token logits ``(B, V)`` (float32) of each row's chosen candidate (``flat``: its ``(B k)`` row
+        index): from the candidate forward's logits, or, with the fast head, the LM head applied to the
+        chosen rows' hidden states only."""
         if cand_logits is None:
-            return self.fast[1](hidden[rows, selected]).float()  # type: ignore[index]
-        return cand_logits[rows, selected].float()
+            return self.fast[1](hidden.reshape(-1, hidden.shape[-1]).index_select(0, flat)).float()  # type: ignore[index]
+        return cand_logits.reshape(-1, cand_logits.shape[-1]).index_select(0, flat).float()
 
     def _forward(self, kwargs: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
         """One candidate forward against the cache: last hidden states and, without the fast head, the
@@ -378,14 +383,12 @@ class _CausalState:
         self.cache = _out_cache(out)
         return hidden, logits
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
-        B, k = hidden.shape[:2]
-        rows = torch.arange(B, device=selected.device)
-        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
+               keep_cache: bool) -> Tensor:
+        logits = self._chosen_logits(flat, hidden, cand_logits)
         if keep_cache:
             # "keep the chosen row, then expand k times" as one gather per layer
-            flat = rows * k + selected
-            _select_cache(self.cache, flat.repeat_interleave(k))
+            _select_cache(self.cache, flat.repeat_interleave(hidden.shape[1]))
         return logits
 
 
@@ -396,10 +399,11 @@ class _SharedCausalState(_CausalState):
     same position; the additive 4D mask ``(B, 1, k, L + k)`` opens the row's valid cache entries
     and, in the last ``k`` columns, the diagonal only (each candidate sees itself, never another
     candidate). The mask is a view of one buffer allocated for the whole generation: after a step
-    only column ``L`` (now the chosen token, open to every query) and the ``k`` diagonal columns
-    after it are rewritten. After the choice, each layer's keys and values at ``L + selected`` are
-    copied to ``L`` (one index copy per tensor, indices computed once per step) and the cache is
-    cropped to ``L + 1``.
+    only columns ``L`` (now the chosen token, open to every query) to ``L + k`` (the next diagonal)
+    are rewritten, in one copy. Every layer's keys and values live in one slab (``_slab_cache``; on
+    transformers 5.x the prompt forward already writes into it, ``_PromptSlab``): after the choice,
+    the entries at ``L + selected`` of all layers are copied to ``L`` with one gather and one strided
+    copy (flat indices advanced in place) and the cache length becomes ``L + 1``.
     """
 
     def __init__(self, model: nn.Module, input_ids: Tensor, mask: Tensor, k: int, use_fast_head: bool,
@@ -411,56 +415,85 @@ class _SharedCausalState(_CausalState):
         dtype = next(model.parameters()).dtype
         neg = torch.finfo(dtype).min
         total = T + max_new_tokens + k
-        self.eye_add = torch.full((k, k), neg, dtype=dtype, device=device).fill_diagonal_(0.0)
+        eye_add = torch.full((k, k), neg, dtype=dtype, device=device).fill_diagonal_(0.0)
+        # Columns L .. L + k after a step: the chosen token (0, open to every candidate), then the diagonal.
+        self.step_cols = torch.cat([eye_add.new_zeros(k, 1), eye_add], dim=1)
         self.add_mask = torch.full((B, 1, k, total), neg, dtype=dtype, device=device)
         self.add_mask[:, 0, :, :T] = torch.zeros((), dtype=dtype, device=device).masked_fill(
             mask[:, None, :] == 0, neg)
-        self.add_mask[:, 0, :, T:T + k] = self.eye_add
+        self.add_mask[:, 0, :, T:T + k] = eye_add
         self.positions = torch.arange(total, device=device)
         self.rows = torch.arange(B, device=device)
+        self.prompt_len = T
         self.length = T
-        self.next_pos = mask.sum(-1)[:, None]
-        self.slab = _slab_cache(self.cache, T + max_new_tokens + k)
+        # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
+        steps = torch.arange(max_new_tokens + 1, device=device)
+        self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
+        prompt_slab, self._prompt_slab = self._prompt_slab, None
+        self.slab = prompt_slab.finish(self.cache) if prompt_slab is not None else None
+        if self.slab is None:  # the prompt's keys and values did not go to a slab: move them into one
+            self.slab = _slab_cache(self.cache, T + max_new_tokens + k, self.slab_len)
+        if self.slab is not None:
+            _, n_kv, H, cap, d = self.slab.shape  # (B, 2 layers, H, capacity, head_dim)
+            self.slab_rows = self.slab.view(-1, d)
+            # (B, 2 layers H) flat index of each (row, layer tensor, head)'s entry at the cache length,
+            # advanced in place each step.
+            self.slab_dst = torch.arange(B * n_kv * H, device=device).view(B, -1) * cap + T
+            self.slab_moved = self.slab_rows.new_empty(B * n_kv * H, d)
+            self.slab_moved_5d = self.slab_moved.view(B, n_kv, H, d)
+
+    def _prompt_cache(self, cache: Any, capacity: int) -> Any:
+        self.slab_len = [self.ids.shape[1]]  # the slab layers' write position (see _slab_cache), shared by every layer
+        n_layers = getattr(getattr(self.model, "config", None), "num_hidden_layers", None)
+        self._prompt_slab = _PromptSlab.install(cache, capacity, self.slab_len, n_layers)
+        return cache
 
     def candidates(self, top_ids: Tensor) -> tuple[Tensor, Tensor | None]:
-        B, k = top_ids.shape
+        k = top_ids.shape[1]
         L = self.length
         kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=self.add_mask[..., : L + k],
-                                      position_ids=self.next_pos.expand(B, k), use_cache=True, return_dict=True,
-                                      cache_position=self.positions[L: L + k])
+                                      position_ids=self.step_pos[L - self.prompt_len], use_cache=True,
+                                      return_dict=True, cache_position=self.positions[L: L + k])
         return self._forward(kwargs)
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor | None, keep_cache: bool) -> Tensor:
-        rows = self.rows
-        logits = self._chosen_logits(rows, selected, hidden, cand_logits)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
+               keep_cache: bool) -> Tensor:
+        logits = self._chosen_logits(flat, hidden, cand_logits)
         if keep_cache:
             L = self.length
             k = hidden.shape[1]
             if self.slab is not None:  # every layer's keys and values in one tensor: one gather + copy
-                self.slab[:, :, :, L] = self.slab[rows, :, :, L + selected]
-                for layer in self.cache.layers:  # crop: the layers' views end at L + 1
-                    keys, values = layer._ck_slab
-                    layer.keys, layer.values = keys[:, :, : L + 1], values[:, :, : L + 1]
+                # Flat row indices into the (B 2layers H capacity, d) view: cheaper than advanced
+                # indexing with two index tensors on a 5-D strided tensor.
+                src = torch.add(self.slab_dst, selected.view(-1, 1)).view(-1)
+                torch.index_select(self.slab_rows, 0, src, out=self.slab_moved)
+                self.slab.select(3, L).copy_(self.slab_moved_5d)  # a strided copy: cheaper than index_copy_
+                self.slab_dst.add_(1)
+                self.slab_len[0] = L + 1  # where the next forward's k entries go in every layer
+                # Only layer 0 is cropped: ``cache.get_seq_length()`` reads it; every other layer's view
+                # (still ending at L + k) is replaced by its next update, which writes at ``slab_len``.
+                layer = self.cache.layers[0]
+                keys, values = layer._ck_slab
+                layer.keys, layer.values = keys[:, :, : L + 1], values[:, :, : L + 1]
             else:
-                _move_chosen(_kv_tensors(self.cache), rows, selected, L)
+                _move_chosen(_kv_tensors(self.cache), self.rows, selected, L)
                 if k > 1:  # a negative argument removes that many entries in transformers 4.x and 5.x
                     self.cache.crop(-(k - 1))
-            self.add_mask[:, 0, :, L] = 0.0  # the chosen token, now at L: seen by every candidate
-            self.add_mask[:, 0, :, L + 1: L + 1 + k] = self.eye_add
+            self.add_mask[..., L: L + 1 + k] = self.step_cols
             self.length = L + 1
-            self.next_pos = self.next_pos + 1
         return logits
 
 
-def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
+def _slab_cache(cache: Any, capacity: int, length: list[int]) -> Tensor | None:
     """Move a dynamic cache's keys and values into one preallocated ``(B, 2 layers, H, capacity, d)``
     tensor and make each layer append into it in place; ``None`` (cache left as is) when the layers'
     shapes differ or the cache has no per-layer ``keys`` / ``values``.
 
     A dynamic cache concatenates every layer's keys and values with the new entries at each step (a
     copy of the whole cache); here a step writes only the ``k`` new entries, the layers' tensors are
-    views of the slab, ``crop`` shortens the views, and the chosen candidate's entries of all layers
-    move in one indexing operation.
+    views of the slab and the chosen candidate's entries of all layers move in one indexing operation.
+    Every layer appends at ``length[0]`` (the caller's cache length, a list shared by the layers), so a
+    step shortens the cache by setting one number instead of re-slicing every layer's views.
     """
     layers = getattr(cache, "layers", None)
     if not layers or not all(isinstance(getattr(la, "keys", None), Tensor) and isinstance(
@@ -479,14 +512,91 @@ def _slab_cache(cache: Any, capacity: int) -> Tensor | None:
         layer.keys, layer.values = keys[:, :, :T], values[:, :, :T]
         layer.update = _slab_update.__get__(layer)  # this instance only
         layer._ck_slab = (keys, values)
+        layer._ck_len = length
     return slab
+
+
+class _PromptSlab:
+    """Lets the prompt forward write each layer's keys and values straight into the slab (see
+    ``_slab_cache``) instead of into a fresh concatenation that would then be copied into it.
+
+    Only for a cache whose ``DynamicLayer``s all exist before the forward (transformers 5.x). The slab is
+    allocated at the first layer's update, from its key shape; a layer whose keys or values differ in
+    shape or dtype takes the layer's own update, and ``finish`` then gives every layer its own copy
+    back and returns ``None`` (the caller falls back to ``_slab_cache``).
+    """
+
+    def __init__(self, layers: list[Any], capacity: int, length: list[int]) -> None:
+        self.layers, self.capacity, self.length = layers, capacity, length
+        self.slab: Tensor | None = None
+        self.failed = False
+        self.filled = 0
+
+    @classmethod
+    def install(cls, cache: Any, capacity: int, length: list[int], n_layers: int | None) -> _PromptSlab | None:
+        """Patch ``cache``'s layers when there is one empty ``DynamicLayer`` per model layer, else ``None``."""
+        layers = getattr(cache, "layers", None)
+        if not layers or len(layers) != n_layers or not all(
+                type(la).__name__ == "DynamicLayer" and getattr(la, "keys", None) is None for la in layers):
+            return None
+        box = cls(list(layers), capacity, length)
+        for i, layer in enumerate(layers):
+            layer._ck_prompt = (box, i)
+            layer.update = _prompt_slab_update.__get__(layer)  # this instance only
+        return box
+
+    def _fits(self, key_states: Tensor, value_states: Tensor) -> bool:
+        if self.failed or key_states.dim() != 4 or value_states.shape != key_states.shape:
+            return False
+        B, H, T, d = key_states.shape
+        if self.slab is None:
+            self.slab = key_states.new_empty(B, 2 * len(self.layers), H, self.capacity, d)
+        slab = self.slab
+        same_kind = key_states.dtype == value_states.dtype == slab.dtype and key_states.device == slab.device
+        return same_kind and (slab.shape[0], slab.shape[2], slab.shape[4]) == (B, H, d) and self.capacity >= T
+
+    def finish(self, cache: Any) -> Tensor | None:
+        """After the prompt forward: the slab, every layer appending into it; or ``None``, layers restored."""
+        layers = list(getattr(cache, "layers", None) or ())
+        ok = not self.failed and self.filled == len(self.layers) == len(layers) and all(
+            a is b for a, b in zip(layers, self.layers, strict=True))
+        for layer in self.layers:
+            layer.__dict__.pop("update", None)
+            layer.__dict__.pop("_ck_prompt", None)
+            if ok:
+                layer.update = _slab_update.__get__(layer)
+                layer._ck_len = self.length
+            elif "_ck_slab" in layer.__dict__:  # give the layer its own tensors again
+                del layer._ck_slab
+                layer.keys, layer.values = layer.keys.clone(), layer.values.clone()
+        return self.slab if ok else None
+
+
+def _prompt_slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any
+                        ) -> tuple[Tensor, Tensor]:
+    """The prompt forward's ``DynamicLayer.update`` (see ``_PromptSlab``)."""
+    box, i = layer._ck_prompt
+    base = type(layer).update
+    if "_ck_slab" in layer.__dict__ or not box._fits(key_states, value_states):  # a second call, or no fit
+        box.failed = True
+        return base(layer, key_states, value_states, *args, **kwargs)
+    # The layer's own bookkeeping (dtype, device, initialised flag) from an empty update: no copy.
+    base(layer, key_states[:, :, :0], value_states[:, :, :0], *args, **kwargs)
+    T = key_states.shape[2]
+    keys, values = box.slab[:, 2 * i], box.slab[:, 2 * i + 1]  # type: ignore[index]
+    keys[:, :, :T] = key_states
+    values[:, :, :T] = value_states
+    layer.keys, layer.values = keys[:, :, :T], values[:, :, :T]
+    layer._ck_slab = (keys, values)
+    box.filled += 1
+    return layer.keys, layer.values
 
 
 def _slab_update(layer: Any, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any
                  ) -> tuple[Tensor, Tensor]:
     """``DynamicLayer.update`` writing into the slab (see ``_slab_cache``) instead of concatenating."""
     keys, values = layer._ck_slab
-    n = layer.keys.shape[-2]
+    n = layer._ck_len[0]
     q = key_states.shape[-2]
     keys[:, :, n:n + q] = key_states
     values[:, :, n:n + q] = value_states
@@ -599,12 +709,10 @@ class _EncDecState:
         self.cache = _out_cache(out)
         return out.decoder_hidden_states[-1].view(B, k, -1), out.logits.view(B, k, -1)
 
-    def select(self, selected: Tensor, hidden: Tensor, cand_logits: Tensor, keep_cache: bool) -> Tensor:
-        B, k = hidden.shape[:2]
-        rows = torch.arange(B, device=selected.device)
+    def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor, keep_cache: bool) -> Tensor:
         if keep_cache:
-            _select_cache(self.cache, (rows * k + selected).repeat_interleave(k))
-        return cand_logits[rows, selected].float()
+            _select_cache(self.cache, flat.repeat_interleave(hidden.shape[1]))
+        return cand_logits.reshape(-1, cand_logits.shape[-1]).index_select(0, flat).float()
 
 
 def _cache_kwarg(model: nn.Module) -> str:
