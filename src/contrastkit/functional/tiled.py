@@ -714,15 +714,17 @@ def _join_group(
 
 # ``tile_size="auto"``: the tile edge, and the size of the logit matrix (anchors x shared candidates)
 # from which the tiled kernel is used. Measured with benchmarks/losses.py (CPU, 1 thread, fwd+bwd;
-# docs/benchmarks.md, "Dense or tiled"): tile 1024 was never slower than 2048 and used 25-40 % less
-# memory; the shared two-view kernel (half the GEMMs) wins from a smaller matrix than CLIP's.
+# docs/benchmarks.md): tile 512 was faster than 1024 in every d = 128 case at B = 4096 and 8192 (a
+# 1 MiB tile stays in L2 for the elementwise passes after its GEMM); the shared two-view kernel
+# (half the GEMMs) wins from a smaller matrix than CLIP's.
 AUTO_TILE_SIZE = 512
 AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
 AUTO_MIN_ENTRIES = 4096 * 4096
 
-# Default tile cache budget (MiB), scratch included (4 tiles of 1024² float32 = 16 MiB): B = 8192
-# CLIP keeps 60 of its 64 tiles; larger calls keep what fits and recompute the rest. See
-# TiledLogSumExp and docs/benchmarks.md ("Tile cache").
+# Default tile cache budget (MiB), counting what is live beside the kept tiles (2 scratch tiles,
+# backward's (B, d) gradient accumulators): B = 8192, d = 128 CLIP keeps 246 of its 256 tiles of
+# 512²; larger calls keep what fits and recompute the rest. See TiledLogSumExp and docs/scale.md
+# ("Tile cache").
 DEFAULT_TILE_CACHE_MB = 256.0
 
 

@@ -18,7 +18,7 @@ once per step (sentence-transformers #4027 all-reduced per chunk).
 
 Example (manual optimisation, e.g. inside a Lightning ``training_step``)::
 
-    loss_fn = InfoNCE(0.05, mode="symmetric", tile_size=1024)
+    loss_fn = InfoNCE(0.05, mode="symmetric", tile_size=512)
     cache = GradCache([image_encoder, text_encoder], loss_fn, chunk_size=64)
     optimizer.zero_grad()
     loss = cache(images, tokens)       # gradients are now in the encoders' .grad
