@@ -181,3 +181,40 @@ def test_dense_clip_retained_graph_gives_the_same_gradient_twice() -> None:
     first = torch.autograd.grad(value, [a], retain_graph=True)[0]
     second = torch.autograd.grad(value, [a])[0]
     assert torch.equal(first, second)
+
+
+@pytest.mark.parametrize("n_rows,n_cols,k", [(6, 6, 0), (6, 9, 0), (6, 6, 2), (6, 6, 3), (7, 7, 5)])
+def test_aligned_dots_match_a_gather(n_rows: int, n_cols: int, k: int) -> None:
+    """The slice-based positive dots equal ``<x_i, y_{(i + k) mod C}>`` by gather, values and gradients."""
+    from contrastkit.functional.tiled import _aligned_dots
+
+    gen = torch.Generator().manual_seed(n_rows * 10 + k)
+    x = torch.randn(n_rows, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(n_cols, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    rows = torch.arange(n_rows)
+    cols = (rows + k) % n_cols
+    got = _aligned_dots(rows, cols, n_rows, x, y)
+    assert got is not None
+    want = (x * y[cols]).sum(1)
+    torch.testing.assert_close(got, want)
+    g = torch.randn(n_rows, generator=gen, dtype=torch.float64)
+    gx, gy = torch.autograd.grad(got, (x, y), g)
+    wx, wy = torch.autograd.grad(want, (x, y), g)
+    torch.testing.assert_close(gx, wx)
+    torch.testing.assert_close(gy, wy)
+
+
+def test_aligned_dots_two_views_against_themselves() -> None:
+    """Shared two-view pairs (``y is x``, ``k = n / 2``) reuse half the dots: same values, same gradient."""
+    from contrastkit.functional.tiled import _aligned_dots
+
+    x = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    rows = torch.arange(8)
+    cols = (rows + 4) % 8
+    got = _aligned_dots(rows, cols, 8, x, x)
+    want = (x * x[cols]).sum(1)
+    torch.testing.assert_close(got, want)
+    g = torch.arange(8, dtype=torch.float64)
+    torch.testing.assert_close(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(want, x, g)[0])
+    # any other pattern is left to the general path
+    assert _aligned_dots(rows, torch.tensor([1, 0, 3, 2, 5, 4, 7, 6]), 8, x, x) is None

@@ -81,9 +81,12 @@ class _ScaledUnitRows(torch.autograd.Function):
     def backward(ctx, g: Tensor) -> tuple[Tensor, None, Tensor | None, None]:  # type: ignore[override]
         y, r, norm, scale = ctx.saved_tensors
         s = scale.to(y.dtype)
-        dot = torch.linalg.vecdot(y, g)  # = s (u . g)
+        # One (n, d) allocation, the returned gradient: it first holds y * g for the row dots
+        # (temporaries of the size of the embeddings cost page faults, not only arithmetic).
+        dx = torch.mul(y, g)
+        dot = dx.sum(1)  # = s (u . g)
         coef = torch.where(norm >= ctx.eps, r * dot / (s * s), 0.0)
-        dx = torch.addcmul(g * r.unsqueeze(1), y, coef.neg_().unsqueeze(1))
+        torch.mul(g, r.unsqueeze(1), out=dx).addcmul_(y, coef.neg_().unsqueeze(1))
         ds = (dot.sum() / s).to(scale.dtype) if ctx.scale_is_tensor and ctx.needs_input_grad[2] else None
         return dx, None, ds, None
 

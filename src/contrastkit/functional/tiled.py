@@ -515,7 +515,9 @@ class TiledLogSumExp(torch.autograd.Function):
         lse_c = (m_c + torch.log2(s_c)).mul_(LN2)
         ctx.layout, ctx.tile, ctx.n_col, ctx.shared = layout, tile, n_col, shared
         ctx.cache, ctx.store, ctx.fixed, ctx.scratch = cache, store, fixed, (buf, buf2)
-        ctx.save_for_backward(x, y, lse_r, lse_c)
+        # The base-2 inputs, not x: backward then allocates no (B, d) copy of its own (the scale is
+        # undone on the gradient that multiplies x, in place).
+        ctx.save_for_backward(xb, None if shared else yb, lse_r, lse_c)
         ctx.mark_non_differentiable(tot)
         return lse_r, lse_c, num.mul_(LN2), tot
 
@@ -528,48 +530,47 @@ class TiledLogSumExp(torch.autograd.Function):
         g_num: Tensor,
         _g_tot: Tensor,
     ) -> tuple[None, None, None, None, None, Tensor | None, Tensor | None]:
-        x, y, lse_r, lse_c = ctx.saved_tensors  # type: ignore[attr-defined]
+        xb, y, lse_r, lse_c = ctx.saved_tensors  # type: ignore[attr-defined]
         cache: dict[tuple[int, int], tuple[Tensor, float]] = ctx.cache  # type: ignore[attr-defined]
         layout: TileLayout = ctx.layout  # type: ignore[attr-defined]
         tile: int = ctx.tile  # type: ignore[attr-defined]
         n_col: int = ctx.n_col  # type: ignore[attr-defined]
         shared: bool = ctx.shared  # type: ignore[attr-defined]
         fixed: bool = ctx.fixed  # type: ignore[attr-defined]
-        yy = x if shared else y
+        yb = xb if shared else y
         if ctx.scratch is not None:  # type: ignore[attr-defined]
             buf, buf2 = ctx.scratch  # type: ignore[attr-defined]
         else:  # a second backward (retain_graph): the forward's scratch went back to its store
-            buf = torch.empty(min(tile, x.shape[0]), min(tile, yy.shape[0]), dtype=x.dtype, device=x.device)
+            buf = torch.empty(min(tile, xb.shape[0]), min(tile, yb.shape[0]), dtype=xb.dtype, device=xb.device)
             buf2 = torch.empty_like(buf)
-        xb, yb = _base2_inputs(x, y)
-        window = _shift_window(x.dtype)
+        window = _shift_window(xb.dtype)
         cap = window + math.log2(max(tile, 1)) + 1.0
         lse_r, lse_c = lse_r * LOG2E, lse_c * LOG2E  # base 2, as the tiles
         soft = layout.soft is not None
         g_r, g_c = g_r.contiguous(), g_c.contiguous()
-        dx = torch.zeros_like(x)
-        dy = None if shared else torch.zeros_like(yy)
+        dx = torch.zeros_like(xb)
+        dy = None if shared else torch.zeros_like(yb)
         if fixed:
             # beta over every candidate column (0 beyond the b->a direction's n_col).
             alpha_all = _factor(lse_r, g_r, 0.0, cap)
-            beta_all = torch.zeros(yy.shape[0], dtype=x.dtype, device=x.device)
+            beta_all = torch.zeros(yb.shape[0], dtype=xb.dtype, device=xb.device)
             beta_all[:n_col] = _factor(lse_c, g_c, 0.0, cap)
-        n_rows, n_cols = x.shape[0], yy.shape[0]
+        n_rows, n_cols = xb.shape[0], yb.shape[0]
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
         for bi, rows in enumerate(row_blocks):
-            xi, xbi = x[rows], xb[rows]
+            xbi = xb[rows]
             for bj, cols in enumerate(col_blocks):
                 if shared and bj < bi:
                     continue
-                yj = yy[cols]
+                ybj = yb[cols]
                 kept = _take_kept(cache, (bi, bj))
                 if kept is None:
                     s = buf[: rows.stop - rows.start, : cols.stop - cols.start]
-                    torch.mm(xbi, yb[cols].T, out=s)
+                    torch.mm(xbi, ybj.T, out=s)
                     layout.exclude_(s, rows, cols)
                 weight = None
                 if soft:
-                    weight, _ = layout.soft.tile(rows, cols, x.dtype)  # type: ignore[union-attr]
+                    weight, _ = layout.soft.tile(rows, cols, xb.dtype)  # type: ignore[union-attr]
                 if shared and bj > bi:
                     col_lse, col_g = lse_r[cols], g_r[cols]
                 elif not shared and cols.start < n_col:
@@ -593,16 +594,22 @@ class TiledLogSumExp(torch.autograd.Function):
                     h = _cached_backward_tile(kept[0], kept[1], buf2, lse_r[rows], g_r[rows], col_lse, col_g, cap)
                 if weight is not None:
                     h.addcmul_(weight, g_num[rows].unsqueeze(1))
+                # Products with the base-2 inputs: the gradient that multiplies x (all of dX when
+                # shared, dY otherwise) is rescaled once below.
                 if shared and bi == bj:  # dX_I += (H + H^T) X_I: one GEMM, not two
                     sym = torch.add(h, h.T, out=buf2[: h.shape[0], : h.shape[1]])
-                    dx[rows].addmm_(sym, xi)
+                    dx[rows].addmm_(sym, xbi)
                 elif shared:
-                    dx[rows].addmm_(h, yj)
-                    dx[cols].addmm_(h.T, xi)
+                    dx[rows].addmm_(h, ybj)
+                    dx[cols].addmm_(h.T, xbi)
                 else:
-                    dx[rows].addmm_(h, yj)
-                    dy[cols].addmm_(h.T, xi)  # type: ignore[index]
+                    dx[rows].addmm_(h, ybj)
+                    dy[cols].addmm_(h.T, xbi)  # type: ignore[index]
                 del kept, h
+        if shared:
+            dx.mul_(1.0 / math.sqrt(LOG2E))
+        else:
+            dy.mul_(LN2)  # type: ignore[union-attr]
         ctx.cache, ctx.scratch = {}, None  # type: ignore[attr-defined]
         if ctx.store is not None:  # type: ignore[attr-defined]
             ctx.store.release(ctx)  # type: ignore[attr-defined]
@@ -610,9 +617,16 @@ class TiledLogSumExp(torch.autograd.Function):
 
 
 # ---------------------------------------------------------------------------------------- loss
-def _aligned_partner(rows: Tensor, cols: Tensor, n_rows: int, y: Tensor) -> Tensor | None:
-    """``y[cols]`` without a gather when anchor ``i``'s only positive is candidate ``i + k (mod C)``
-    (``rows`` is ``0..n_rows-1``): a slice or a roll, whose backward is a copy, not a scatter."""
+def _row_dots(x: Tensor, y: Tensor) -> Tensor:
+    """``<x_i, y_i>`` per row."""
+    return (x * y).sum(1)
+
+
+def _aligned_dots(rows: Tensor, cols: Tensor, n_rows: int, x: Tensor, y: Tensor) -> Tensor | None:
+    """``<x_i, y_{(i + k) mod C}>`` when anchor ``i``'s only positive is candidate ``i + k (mod C)``
+    (``rows`` is ``0..n_rows-1``), from two slices instead of a gather or a roll (no ``(A, d)``
+    copy either way); ``None`` for any other pattern. Two views scored against themselves
+    (``y is x``, ``k = n / 2``) need half the dots: ``l_{i, i+k} = l_{i+k, i}``."""
     if rows.shape[0] != n_rows or n_rows == 0:
         return None
     index = torch.arange(n_rows, device=rows.device)
@@ -623,10 +637,22 @@ def _aligned_partner(rows: Tensor, cols: Tensor, n_rows: int, y: Tensor) -> Tens
     if not torch.equal(cols, (index + k) % n_cols):
         return None
     if k == 0 and n_rows <= n_cols:
-        return y[:n_rows]
-    if n_rows == n_cols:
-        return y.roll(-k, 0)
-    return None
+        return _row_dots(x, y[:n_rows])
+    if n_rows != n_cols:
+        return None
+    if y is x and 2 * k == n_rows:
+        half = _row_dots(x[:k], x[k:])
+        return torch.cat([half, half])
+    return torch.cat([_row_dots(x[: n_rows - k], y[k:]), _row_dots(x[n_rows - k:], y[:k])])
+
+
+def diagonal_positives(positives: Positives, n_rows: int) -> bool:
+    """Whether anchor ``i``'s only positive is candidate ``i`` for every ``i < n_rows`` (CLIP's pairs)."""
+    pairs = positive_pairs(positives, n_rows)
+    if pairs is None or pairs[0].shape[0] != n_rows or n_rows == 0:
+        return False
+    index = torch.arange(n_rows, device=pairs[0].device)
+    return bool(torch.equal(pairs[0], index) and torch.equal(pairs[1], index))
 
 
 def hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -635,9 +661,9 @@ def hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, 
     pairs = positive_pairs(positives, SPARSE_PAIRS_PER_ROW * n_rows)
     if pairs is not None:
         rows, cols = pairs
-        partner = _aligned_partner(rows, cols, n_rows, y)
-        if partner is not None:  # one positive per anchor (CLIP's diagonal, two views' other view)
-            return (x * partner).sum(1), torch.ones(n_rows, dtype=x.dtype, device=x.device)
+        dots = _aligned_dots(rows, cols, n_rows, x, y)
+        if dots is not None:  # one positive per anchor (CLIP's diagonal, two views' other view)
+            return dots, torch.ones(n_rows, dtype=x.dtype, device=x.device)
         dots = (x[rows] * y[cols]).sum(1)
         num = torch.zeros(n_rows, dtype=x.dtype, device=x.device).index_add(0, rows, dots)
         total = torch.bincount(rows, minlength=n_rows).to(x.dtype)
@@ -863,9 +889,14 @@ def tiled_symmetric_rows(
     lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
                                                 tile_cache, x, candidates)
     num_ab, tot_ab = hard_numerator(forward.positives, x, candidates)
+    if diagonal_positives(forward.positives, n) and diagonal_positives(backward.positives, n):
+        # Paired rows both ways: l^{ba}_{ii} = l^{ab}_{ii}, one numerator (and one gradient) for both.
+        num_ba, tot_ba = num_ab[:n], tot_ab[:n]
+    else:
+        num_ba, tot_ba = hard_numerator(backward.positives,
+                                        candidates if n == candidates.shape[0] else candidates[:n], x)
     lse_ab, num_ab, tot_ab = _join_group(lse_ab, num_ab, tot_ab, forward, x, similarity,
                                          not positives_in_denominator)
-    num_ba, tot_ba = hard_numerator(backward.positives, candidates if n == candidates.shape[0] else candidates[:n], x)
     return [
         finish_rows(lse_ab, num_ab, tot_ab, tau, positive_scale),
         finish_rows(lse_ba, num_ba, tot_ba, tau, positive_scale),
