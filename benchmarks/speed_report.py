@@ -36,13 +36,19 @@ def own_floor(idx: dict, loss: str, dim: int, batch: int) -> dict[str, Any] | No
     return idx.get(("floor_sym" if loss in TWO_VIEW else "floor", loss, dim, batch))
 
 
-def cache_fits(loss: str, batch: int, budget_mb: float, tile: int = 1024) -> bool:
-    """Whether every computed tile fits the cache budget (float32), which also counts the kernel's
-    four tile-sized scratch buffers (``TiledLogSumExp``)."""
+def cache_fits(loss: str, batch: int, dim: int, budget_mb: float, tile: int) -> bool:
+    """Whether every computed tile fits the cache budget (float32). The budget also counts what is
+    live beside the kept tiles (``TiledLogSumExp``): two tile-sized scratch buffers and backward's
+    ``(rows, d)`` gradient accumulators (one for two views, two for CLIP)."""
     rows = 2 * batch if loss in TWO_VIEW else batch
     blocks = -(-rows // tile)
     tiles = blocks * (blocks + 1) // 2 if loss in TWO_VIEW else blocks * blocks
-    return (tiles + 4) * tile * tile * 4 <= budget_mb * 2**20
+    beside = 2 * tile * tile + (1 if loss in TWO_VIEW else 2) * rows * dim
+    return (tiles * tile * tile + beside) * 4 <= budget_mb * 2**20
+
+
+def _tile(data: dict[str, Any]) -> int:
+    return int(data.get("meta", {}).get("tile_size") or 512)
 
 
 def tables(data: dict[str, Any], budget_mb: float) -> str:
@@ -71,7 +77,7 @@ def tables(data: dict[str, Any], budget_mb: float) -> str:
                     continue
                 ratio = f" ({rec['time_s'] / ref['time_s']:.2f}×)" if ref else ""
                 row.append(f"{rec['time_s']:.3f} s{ratio} · {rec['peak_mb']:.0f} MB")
-            row.append("yes" if cache_fits(loss, batch, budget_mb) else "no (partial)")
+            row.append("yes" if cache_fits(loss, batch, dim, budget_mb, _tile(data)) else "no (partial)")
             out.append("| " + " | ".join(row) + " |")
         out.append("")
     return "\n".join(out)
@@ -87,7 +93,7 @@ def targets(data: dict[str, Any], budget_mb: float) -> list[tuple[str, str, str,
             continue
         ratio = rec["time_s"] / ref["time_s"]
         case = f"{loss} d={dim} B={batch:,}"
-        if impl == "contrastkit_tiled" and cache_fits(loss, batch, budget_mb):
+        if impl == "contrastkit_tiled" and cache_fits(loss, batch, dim, budget_mb, _tile(data)):
             rows.append(("cached tiled ≤ 1.15× its floor", case, f"{ratio:.2f}×", ratio <= 1.15))
         if impl == "contrastkit_recompute":
             limit = 1.3 if loss in TWO_VIEW else 1.4

@@ -218,3 +218,38 @@ def test_aligned_dots_two_views_against_themselves() -> None:
     torch.testing.assert_close(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(want, x, g)[0])
     # any other pattern is left to the general path
     assert _aligned_dots(rows, torch.tensor([1, 0, 3, 2, 5, 4, 7, 6]), 8, x, x) is None
+
+
+@pytest.mark.parametrize("k", [0, 3, 8, 13])
+@pytest.mark.parametrize("dcl", [False, True])
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_in_kernel_aligned_positives_match_dense(k: int, dcl: bool, cache_mb: float) -> None:
+    """Anchor ``i``'s only positive is candidate ``(i + k) mod C``: the kernel reads the positive
+    logits off its tiles' diagonals (wrapping at ``C``, across tile edges) and adds their gradient
+    there. Against a dense float64 loss over the full logit matrix, values and gradients."""
+    from contrastkit.functional.positives import Positives
+    from contrastkit.functional.problem import Direction
+    from contrastkit.functional.similarity import Cosine
+    from contrastkit.functional.tiled import aligned_offset, tiled_direction_rows
+
+    n, tau = 21, 0.3
+    g = torch.Generator().manual_seed(k + 7 * dcl)
+    a = torch.randn(n, D, generator=g, dtype=torch.float64, requires_grad=True)
+    c = torch.randn(n, D, generator=g, dtype=torch.float64, requires_grad=True)
+    ids = torch.arange(n)
+    positives = Positives(anchor_ids=ids, candidate_ids=(ids - k) % n)  # j = (i + k) mod n
+    assert aligned_offset(positives, n) == k
+    direction = Direction(anchors=a, candidates=c, positives=positives, sample=ids, shared=False)
+    rows, _ = tiled_direction_rows(direction, tau, similarity=Cosine(), tile_size=TILE,
+                                   positives_in_denominator=not dcl, tile_cache_mb=cache_mb)
+    logits = F.normalize(a, dim=1) @ F.normalize(c, dim=1).T / tau
+    pos = (ids + k) % n
+    keep = torch.ones(n, n, dtype=torch.bool)
+    if dcl:
+        keep[ids, pos] = False
+    want = torch.logsumexp(logits.masked_fill(~keep, float("-inf")), 1) - logits[ids, pos]
+    torch.testing.assert_close(rows, want, rtol=1e-12, atol=1e-12)
+    w = torch.rand(n, generator=g, dtype=torch.float64)
+    for got_g, want_g in zip(torch.autograd.grad((rows * w).sum(), (a, c)),
+                             torch.autograd.grad((want * w).sum(), (a, c)), strict=True):
+        torch.testing.assert_close(got_g, want_g, rtol=1e-10, atol=1e-12)

@@ -40,9 +40,13 @@ the exclusions: the row statistic becomes ``log sum_j q_ij exp(l_ij)`` and the s
 gives its gradient ``exp(l_ij + log q_ij - lse_i)``. Per-anchor candidate groups ``(A, K, d)`` are
 scored outside the tiles (``O(A K)`` logits) and joined with ``logaddexp``.
 
-Hard positives (ids) never enter the tiles: the numerator ``sum_{j in P(i)} l_ij`` is computed
-outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of candidates
-(``x_i · sum_{j: id_j = id_i} y_j``), so autograd differentiates it in ``O(B·d)``. Soft weights
+Hard positives (ids) in general never enter the tiles: the numerator ``sum_{j in P(i)} l_ij`` is
+computed outside the autograd function from sparse ``(i, j)`` pairs or per-id sums of candidates
+(``x_i · sum_{j: id_j = id_i} y_j``), so autograd differentiates it in ``O(B·d)``. One pattern is
+read off the tiles instead (:attr:`TileLayout.aligned`, not in the shared kernel): anchor ``i``'s
+only positive is candidate ``(i + k) mod C`` (CLIP's pairs, ``k = 0``), so ``l_{i, i+k}`` lies on
+one or two diagonals of a tile; forward copies it before the exclusions and backward adds
+``d L / d num_i`` to ``H`` there, which costs no ``(B, d)`` pass and no gradient buffers. Soft weights
 (a dense tensor or a callable) are evaluated per tile inside the function.
 """
 
@@ -81,6 +85,9 @@ class TileLayout:
             positives), or ``None`` when ``dense_ids`` compares ids per tile.
         soft: positives whose ``tile`` gives soft weights (the soft path), or ``None``.
         weighted: positives whose ``denominator_tile`` gives denominator weights, or ``None``.
+        aligned: ``k`` when anchor ``i``'s only positive is candidate ``(i + k) mod C`` (hard
+            positives): the kernel then reads the positive logits off the tiles' diagonals and adds
+            their gradient there (no ``O(B d)`` numerator pass, no gradient buffers of its own).
     """
 
     row_ids: Tensor
@@ -91,6 +98,7 @@ class TileLayout:
     dense_ids: bool
     soft: Positives | None
     weighted: Positives | None = None
+    aligned: int | None = None
 
     def exclude_(self, s: Tensor, rows: slice, cols: slice) -> Tensor:
         """Set excluded logits of base-2 tile ``s`` (anchors ``rows`` x candidates ``cols``) to ``-inf``
@@ -167,6 +175,20 @@ SCRATCH_TILES = 2
 
 def _blocks(n: int, tile: int) -> list[slice]:
     return [slice(i, min(i + tile, n)) for i in range(0, n, tile)]
+
+
+def _positive_segments(rows: slice, cols: slice, k: int, n_cols: int) -> list[tuple[int, int, int, int]]:
+    """Where the aligned positives ``(i, (i + k) mod C)`` of tile ``rows x cols`` lie: ``(offset, lo,
+    hi, start)`` per run, the anchors ``lo..hi-1`` being entries ``start..`` of the tile's diagonal
+    ``offset`` (at most two runs: before and after the wrap at ``C``)."""
+    out = []
+    for shift, first, last in ((k, rows.start, n_cols - k), (k - n_cols, n_cols - k, rows.stop)):
+        lo = max(rows.start, cols.start - shift, first)
+        hi = min(rows.stop, cols.stop - shift, last)
+        if hi > lo:
+            offset = shift + rows.start - cols.start
+            out.append((offset, lo, hi, lo - rows.start - max(0, -offset)))
+    return out
 
 
 def _shift_window(dtype: torch.dtype) -> float:
@@ -444,6 +466,8 @@ class TiledLogSumExp(torch.autograd.Function):
         y: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         shared = y is None
+        if shared and layout.aligned is not None:
+            raise ValueError("layout.aligned: the shared (symmetric) kernel takes its positives outside the tiles")
         n_rows, n_cols = x.shape[0], (x if shared else y).shape[0]  # type: ignore[union-attr]
         dtype, device = x.dtype, x.device
         xb, yb = _base2_inputs(x, y)
@@ -454,8 +478,10 @@ class TiledLogSumExp(torch.autograd.Function):
         m_c = torch.full((n_col,), 0.0 if fixed else NEG_INF, dtype=dtype, device=device)
         s_c = torch.zeros(n_col, dtype=dtype, device=device)
         soft = layout.soft is not None
-        num = torch.zeros(n_rows if soft else 0, dtype=dtype, device=device)
-        tot = torch.zeros(n_rows if soft else 0, dtype=dtype, device=device)
+        aligned = layout.aligned
+        num = torch.zeros(n_rows if soft or aligned is not None else 0, dtype=dtype, device=device)
+        tot = (torch.ones(n_rows, dtype=dtype, device=device) if aligned is not None
+               else torch.zeros(n_rows if soft else 0, dtype=dtype, device=device))
         shape = (min(tile, n_rows), min(tile, n_cols))
         scratch = SCRATCH_TILES * shape[0] * shape[1]
         row_blocks, col_blocks = _blocks(n_rows, tile), _blocks(n_cols, tile)
@@ -487,6 +513,9 @@ class TiledLogSumExp(torch.autograd.Function):
                     slot = flat[offset: offset + size].view(tshape)
                 s = buf[: tshape[0], : tshape[1]] if slot is None else slot
                 torch.mm(xi, yb[cols].T, out=s)
+                if aligned is not None:  # the positive logits, before any exclusion
+                    for diag, lo, hi, start in _positive_segments(rows, cols, aligned, n_cols):
+                        num[lo:hi] = s.diagonal(diag)[start: start + hi - lo]
                 if soft:
                     weight, _ = layout.soft.tile(rows, cols, dtype)  # type: ignore[union-attr]
                     num[rows] += (weight * s).sum(1)
@@ -547,6 +576,7 @@ class TiledLogSumExp(torch.autograd.Function):
         cap = window + math.log2(max(tile, 1)) + 1.0
         lse_r, lse_c = lse_r * LOG2E, lse_c * LOG2E  # base 2, as the tiles
         soft = layout.soft is not None
+        aligned = layout.aligned
         g_r, g_c = g_r.contiguous(), g_c.contiguous()
         dx = torch.zeros_like(xb)
         dy = None if shared else torch.zeros_like(yb)
@@ -594,6 +624,9 @@ class TiledLogSumExp(torch.autograd.Function):
                     h = _cached_backward_tile(kept[0], kept[1], buf2, lse_r[rows], g_r[rows], col_lse, col_g, cap)
                 if weight is not None:
                     h.addcmul_(weight, g_num[rows].unsqueeze(1))
+                if aligned is not None:  # d num_i / d l_{i, i+k} = 1
+                    for diag, lo, hi, start in _positive_segments(rows, cols, aligned, n_cols):
+                        h.diagonal(diag)[start: start + hi - lo].add_(g_num[lo:hi])
                 # Products with the base-2 inputs: the gradient that multiplies x (all of dX when
                 # shared, dY otherwise) is rescaled once below.
                 if shared and bi == bj:  # dX_I += (H + H^T) X_I: one GEMM, not two
@@ -622,37 +655,46 @@ def _row_dots(x: Tensor, y: Tensor) -> Tensor:
     return (x * y).sum(1)
 
 
-def _aligned_dots(rows: Tensor, cols: Tensor, n_rows: int, x: Tensor, y: Tensor) -> Tensor | None:
-    """``<x_i, y_{(i + k) mod C}>`` when anchor ``i``'s only positive is candidate ``i + k (mod C)``
-    (``rows`` is ``0..n_rows-1``), from two slices instead of a gather or a roll (no ``(A, d)``
-    copy either way); ``None`` for any other pattern. Two views scored against themselves
-    (``y is x``, ``k = n / 2``) need half the dots: ``l_{i, i+k} = l_{i+k, i}``."""
+def _aligned_pairs_offset(rows: Tensor, cols: Tensor, n_rows: int, n_cols: int) -> int | None:
+    """``k`` when the pairs ``(rows, cols)`` are exactly ``(i, (i + k) mod C)`` for ``i < n_rows``
+    (one positive per anchor; ``n_rows = C`` unless ``k = 0``), else ``None``."""
     if rows.shape[0] != n_rows or n_rows == 0:
         return None
     index = torch.arange(n_rows, device=rows.device)
     if not torch.equal(rows, index):
         return None
     k = int(cols[0])
-    n_cols = y.shape[0]
     if not torch.equal(cols, (index + k) % n_cols):
         return None
     if k == 0 and n_rows <= n_cols:
-        return _row_dots(x, y[:n_rows])
-    if n_rows != n_cols:
+        return 0
+    return k if n_rows == n_cols else None
+
+
+def aligned_offset(positives: Positives, n_cols: int) -> int | None:
+    """``k`` when anchor ``i``'s only positive is candidate ``(i + k) mod C`` (CLIP's pairs: ``k = 0``;
+    two views stacked: ``k = B``), hard positives only; else ``None``."""
+    if positives.soft is not None:
         return None
+    n_rows = positives.num_anchors
+    pairs = positive_pairs(positives, n_rows)
+    return None if pairs is None else _aligned_pairs_offset(pairs[0], pairs[1], n_rows, n_cols)
+
+
+def _aligned_dots(rows: Tensor, cols: Tensor, n_rows: int, x: Tensor, y: Tensor) -> Tensor | None:
+    """``<x_i, y_{(i + k) mod C}>`` when anchor ``i``'s only positive is candidate ``i + k (mod C)``
+    (``rows`` is ``0..n_rows-1``), from two slices instead of a gather or a roll (no ``(A, d)``
+    copy either way); ``None`` for any other pattern. Two views scored against themselves
+    (``y is x``, ``k = n / 2``) need half the dots: ``l_{i, i+k} = l_{i+k, i}``."""
+    k = _aligned_pairs_offset(rows, cols, n_rows, y.shape[0])
+    if k is None:
+        return None
+    if k == 0:
+        return _row_dots(x, y[:n_rows])
     if y is x and 2 * k == n_rows:
         half = _row_dots(x[:k], x[k:])
         return torch.cat([half, half])
     return torch.cat([_row_dots(x[: n_rows - k], y[k:]), _row_dots(x[n_rows - k:], y[:k])])
-
-
-def diagonal_positives(positives: Positives, n_rows: int) -> bool:
-    """Whether anchor ``i``'s only positive is candidate ``i`` for every ``i < n_rows`` (CLIP's pairs)."""
-    pairs = positive_pairs(positives, n_rows)
-    if pairs is None or pairs[0].shape[0] != n_rows or n_rows == 0:
-        return False
-    index = torch.arange(n_rows, device=pairs[0].device)
-    return bool(torch.equal(pairs[0], index) and torch.equal(pairs[1], index))
 
 
 def hard_numerator(positives: Positives, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -841,9 +883,10 @@ def tiled_direction_rows(
         num, total = hard_numerator(positives, x, x)
     else:
         assert candidates is not None
+        layout.aligned = aligned_offset(positives, candidates.shape[0])
         lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x, candidates),
                                                   tile_cache, x, candidates)
-        if positives.soft is None:
+        if positives.soft is None and layout.aligned is None:
             num, total = hard_numerator(positives, x, candidates)
         lse, num, total = _join_group(lse, num, total, direction, x, similarity, not positives_in_denominator)
     return finish_rows(lse, num, total, tau, positive_scale)
@@ -886,10 +929,12 @@ def tiled_symmetric_rows(
     x, candidates = prepared_inputs(forward, similarity, tau, 1.0)
     assert candidates is not None
     layout = build_layout(forward.positives, not positives_in_denominator)
-    lse_ab, lse_ba, _, _ = TiledLogSumExp.apply(layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates),
-                                                tile_cache, x, candidates)
-    num_ab, tot_ab = hard_numerator(forward.positives, x, candidates)
-    if diagonal_positives(forward.positives, n) and diagonal_positives(backward.positives, n):
+    layout.aligned = aligned_offset(forward.positives, candidates.shape[0])
+    lse_ab, lse_ba, num_ab, tot_ab = TiledLogSumExp.apply(
+        layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates), tile_cache, x, candidates)
+    if layout.aligned is None:
+        num_ab, tot_ab = hard_numerator(forward.positives, x, candidates)
+    if layout.aligned == 0 and aligned_offset(backward.positives, x.shape[0]) == 0:
         # Paired rows both ways: l^{ba}_{ii} = l^{ab}_{ii}, one numerator (and one gradient) for both.
         num_ba, tot_ba = num_ab[:n], tot_ab[:n]
     else:
@@ -912,6 +957,7 @@ __all__ = [
     "TileCache",
     "TileLayout",
     "TiledLogSumExp",
+    "aligned_offset",
     "auto_tile_size",
     "build_layout",
     "check_tile_size",
