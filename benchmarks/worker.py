@@ -80,6 +80,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     else:  # only a lower bound when the process had been larger before
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - max(maxrss_before, rss_before)
     times, walls = [], []
+    faults_before: int | None = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     if spec.get("min_runs", 0) > 0:  # steady state: the first run was the warm-up
         for _ in range(spec["min_runs"]):
             t0, w0 = time.process_time(), time.perf_counter()
@@ -88,15 +89,21 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             walls.append(time.perf_counter() - w0)
     elif first >= spec["min_time"]:
         times, walls = [first], [first_wall]
+        faults_before = None  # the warm-up is the timed run: its faults are not counted
     else:
         while len(times) < spec["max_repeats"] and (len(times) < 3 or sum(times) < spec["min_time"]):
             t0, w0 = time.process_time(), time.perf_counter()
             step()
             times.append(time.process_time() - t0)
             walls.append(time.perf_counter() - w0)
+    # Minor page faults per timed run: fresh memory the allocator had to take from the kernel (each
+    # fault costs microseconds of system time, counted in the CPU time).
+    faults = None if faults_before is None else (
+        (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / len(times))
     record.update(
         status="ok",
         value=value,
+        minor_faults_per_run=faults,
         time_s=min(times),
         time_median_s=statistics.median(times),
         wall_s=min(walls),
