@@ -24,6 +24,10 @@ def _model(kind: str) -> torch.nn.Module:
         return seeded_init_(tf.MistralForCausalLM(tf.MistralConfig(sliding_window=4, **_BASE)), 1, 0.3)
     if kind == "gemma2-hybrid":
         return seeded_init_(tf.Gemma2ForCausalLM(tf.Gemma2Config(head_dim=8, sliding_window=4, **_BASE)), 1, 0.3)
+    if kind == "gpt_neo-local4":
+        cfg = tf.GPTNeoConfig(vocab_size=96, hidden_size=32, num_layers=2, num_heads=4, window_size=4,
+                              attention_types=[[["global", "local"], 1]], max_position_embeddings=128)
+        return seeded_init_(tf.GPTNeoForCausalLM(cfg), 1, 0.3)
     if kind == "bloom-alibi":
         cfg = tf.BloomConfig(vocab_size=96, hidden_size=32, n_layer=2, n_head=4)
         return seeded_init_(tf.BloomForCausalLM(cfg), 1, 0.3)
@@ -47,11 +51,12 @@ def _naive(model, ids: torch.Tensor, k: int, alpha: float, steps: int) -> list[l
     return ids.tolist()
 
 
-@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi", "gpt_neo-local4"])
 def test_auto_scoring_serves_sliding_window_and_alibi_models(kind: str) -> None:
     """'auto' used the shared 4D-mask scoring for every decoder-only model: with sliding-window attention it
     returned wrong ids (transformers 4.55: the window is not applied to the 4D mask) or crashed (5.x: the
-    sliding cache is shorter than the mask); Bloom's ALiBi (built from a 2D mask) crashed on 5.x."""
+    sliding cache is shorter than the mask); Bloom's ALiBi (built from a 2D mask) crashed on 5.x. GPT-Neo's
+    local layers (``attention_layers``, no ``sliding_window`` field) were not recognised: wrong ids."""
     model = _model(kind)
     ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
     with torch.no_grad():
@@ -60,7 +65,7 @@ def test_auto_scoring_serves_sliding_window_and_alibi_models(kind: str) -> None:
     assert got.tolist() == ref
 
 
-@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi", "gpt_neo-local4"])
 def test_explicit_shared_scoring_rejects_unsupported_models(kind: str) -> None:
     model = _model(kind)
     with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
@@ -115,3 +120,65 @@ def test_eos_ids_as_numpy_integers_still_accepted() -> None:
                            pad_token_id=0)
     b = contrastive_search(_gpt2(), torch.tensor([[3, 4, 5]]), max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
     assert a.tolist() == b.tolist()
+
+
+def _hf_cases() -> list[dict]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "hf4"))
+    from cases import CASES
+
+    return [c for c in CASES if c["kind"] == "hf"]
+
+
+@pytest.mark.parametrize("case", _hf_cases(), ids=lambda c: c["name"])
+def test_other_architectures_shared_equals_expanded_or_is_refused(case: dict) -> None:
+    """Qwen2, Phi3, GPT-NeoX, Gemma, StableLM, Falcon, GPT-J, OPT, XGLM, GPT-Neo: the shared scoring gives
+    the expanded scoring's ids (left-padded batch), or is refused with one ValueError naming the argument."""
+    from cases import ours, shared_supported
+
+    expanded = ours(case, candidate_scoring="expanded")
+    if shared_supported(case):
+        assert ours(case, candidate_scoring="shared") == expanded
+        assert ours(case, candidate_scoring="shared", use_fast_head=False) == expanded
+    else:
+        with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
+            ours(case, candidate_scoring="shared")
+    assert ours(case) == expanded  # "auto"
+
+
+@pytest.mark.parametrize("name", ["BartForCausalLM", "TrOCRForCausalLM"])
+def test_models_without_position_ids_refuse_shared_and_run_expanded(name: str) -> None:
+    """These forwards take no ``position_ids`` (positions follow the cache length, so the k candidates of
+    the shared mode would sit at k positions): 'shared' is refused. 'expanded' raised a TypeError (4.x:
+    unexpected position_ids) or an IndexError (5.x: a cache sized by the encoder's layer count)."""
+    import transformers as tf
+
+    if name == "BartForCausalLM":
+        cfg = tf.BartConfig(vocab_size=96, d_model=32, decoder_layers=2, encoder_layers=1, decoder_attention_heads=4,
+                            encoder_attention_heads=4, decoder_ffn_dim=64, encoder_ffn_dim=64, is_decoder=True,
+                            is_encoder_decoder=False, forced_eos_token_id=None)
+        model = seeded_init_(tf.BartForCausalLM(cfg), 0, 0.3)
+    else:
+        cfg = tf.TrOCRConfig(vocab_size=96, d_model=32, decoder_layers=2, decoder_attention_heads=4,
+                             decoder_ffn_dim=64)
+        model = seeded_init_(tf.TrOCRForCausalLM(cfg), 0, 0.3)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported.*position_ids"):
+        contrastive_search(model, ids, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
+    with torch.no_grad():
+        ref = _naive(model, ids, 3, 0.6, 6)
+    assert contrastive_search(model, ids, top_k=3, max_new_tokens=6, eos_token_id=[]).tolist() == ref
+
+
+def test_model_without_key_value_cache_is_one_clear_error() -> None:
+    """Mamba (a recurrent state, no keys and values): an AttributeError from inside transformers' cache."""
+    import transformers as tf
+
+    model = seeded_init_(tf.MambaForCausalLM(tf.MambaConfig(vocab_size=96, hidden_size=16, num_hidden_layers=1,
+                                                            state_size=4)), 0, 0.3)
+    for mode in ("auto", "expanded"):
+        with pytest.raises(ValueError, match="^model: MambaForCausalLM"):
+            contrastive_search(model, torch.tensor([[5, 6, 7]]), max_new_tokens=2, eos_token_id=[],
+                               candidate_scoring=mode)

@@ -208,7 +208,8 @@ def contrastive_search(
         )
     if candidate_scoring not in ("auto", "expanded", "shared"):
         raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
-    unsupported = None if is_enc_dec else _shared_unsupported(config)
+    unsupported = None if is_enc_dec else (_shared_unsupported(config) or _binary_4d_mask(model)
+                                            or _no_position_ids(model))
     if candidate_scoring == "auto":
         candidate_scoring = "shared" if _transformers_version() >= (4, 55) and unsupported is None else "expanded"
     elif candidate_scoring == "shared" and unsupported is not None:
@@ -323,8 +324,13 @@ class _CausalState:
         pos = mask.cumsum(-1) - 1
         pos = pos.masked_fill(mask == 0, 1)
         self.cache_kw = _cache_kwarg(model)
-        kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, position_ids=pos,
-                                      use_cache=True, output_hidden_states=True, return_dict=True)
+        kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, use_cache=True,
+                                      output_hidden_states=True, return_dict=True)
+        # A forward without a ``position_ids`` parameter (BartForCausalLM, TrOCR) numbers positions from the
+        # cache length itself, as under ``generate``; passing them would raise (4.x) or be ignored (5.x).
+        self.pass_positions = _accepts(model.forward, "position_ids")
+        if self.pass_positions:
+            kwargs["position_ids"] = pos
         kwargs[self.cache_kw] = self._prompt_cache(_new_cache(model, False), mask.shape[1] + max_new_tokens + k)
         if _accepts(model.forward, "logits_to_keep"):
             kwargs["logits_to_keep"] = 1
@@ -335,6 +341,7 @@ class _CausalState:
         self.cache = _out_cache(out)
         if self.cache is None:
             raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
+        _check_kv_cache(model, self.cache)
         self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
         if getattr(self, "_expand", True):
             _repeat_cache(self.cache, k)
@@ -346,7 +353,9 @@ class _CausalState:
         self.full_mask = mask.new_ones(mask.shape[0] * k, prompt_len + max_new_tokens)
         self.full_mask[:, :prompt_len] = mask.repeat_interleave(k, dim=0)
         self.mask_len = prompt_len
-        self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
+        # Position id of the next token, a fresh tensor per step: some forwards add an offset to
+        # ``position_ids`` in place (XGLM in transformers 4.x), which would shift a reused tensor.
+        self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]
 
     def _prompt_cache(self, cache: Any, capacity: int) -> Any:
         """The empty cache the prompt forward fills (a hook for the shared-cache state)."""
@@ -356,8 +365,10 @@ class _CausalState:
         B, k = top_ids.shape
         self.mask_len += 1
         mask = self.full_mask[:, : self.mask_len]
-        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask,
-                                      position_ids=self.next_pos, use_cache=True, return_dict=True)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask, use_cache=True,
+                                      return_dict=True)
+        if self.pass_positions:
+            kwargs["position_ids"] = self.next_pos.clone()
         hidden, logits = self._forward(kwargs)
         self.next_pos = self.next_pos + 1
         return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
@@ -651,9 +662,44 @@ def _shared_unsupported(config: Any) -> str | None:
         return "it has sliding-window attention"
     if getattr(config, "attention_chunk_size", None) is not None:
         return "it has chunked attention"
+    # GPT-Neo's local layers slice their window from a causal buffer by key and query length, which puts the
+    # k candidates of one position at k different positions: each would lose a different part of its window.
+    if any(t == "local" for t in getattr(config, "attention_layers", None) or ()):
+        return "it has local (windowed) attention layers"
     if getattr(config, "model_type", None) in ("bloom", "mpt") or bool(getattr(config, "alibi", False)):
         return "it builds ALiBi biases from a 2D attention mask"
     return None
+
+
+_BINARY_4D_MASK = "_prepare_4d_causal_attention_mask"
+
+
+def _binary_4d_mask(model: nn.Module) -> str | None:
+    """Why this model would misread the shared mode's additive 4D mask, or ``None``.
+
+    transformers 4.x's ``_prepare_4d_causal_attention_mask`` (still called by XGLM, TrOCR, MVP and MPT in 4.55)
+    reads a 4D mask as 0/1 and inverts it, so an additive mask (0 keeps, dtype minimum masks) would mask
+    every key. Found from the names the forwards of the model's module classes call (no source read).
+    """
+    seen: set[type] = set()
+    for module in model.modules():
+        cls = type(module)
+        if cls in seen:
+            continue
+        seen.add(cls)
+        code = getattr(inspect.unwrap(cls.forward), "__code__", None)
+        if code is not None and _BINARY_4D_MASK in code.co_names:
+            return f"{cls.__name__} reads a 4D attention mask as 0/1 ({_BINARY_4D_MASK})"
+    return None
+
+
+def _no_position_ids(model: nn.Module) -> str | None:
+    """Why the shared mode cannot place this model's candidates, or ``None``: a forward without a named
+    ``position_ids`` parameter numbers the ``k`` query tokens ``L .. L + k - 1`` from the cache length, so the
+    candidates of one position would be scored at ``k`` different positions."""
+    if _accepts(model.forward, "position_ids"):
+        return None
+    return f"{type(model).__name__}.forward takes no position_ids, so the k candidates cannot share one position"
 
 
 def _input_vocab(model: nn.Module) -> int | None:
@@ -735,15 +781,32 @@ def _new_cache(model: nn.Module, encoder_decoder: bool) -> Any:
 
     def dynamic() -> Any:
         try:
-            return DynamicCache(config=model.config)
+            cache = DynamicCache(config=model.config)
         except (TypeError, AttributeError, ValueError):
             return DynamicCache()
+        # A decoder-only use of an encoder-decoder config (BartForCausalLM) sizes the cache from the encoder's
+        # layer count: its decoder would index past the preallocated layers. A lazily grown cache fits any model.
+        n_dec = getattr(model.config, "decoder_layers", None)
+        layers = getattr(cache, "layers", None)
+        if not encoder_decoder and isinstance(n_dec, int) and layers and len(layers) != n_dec:
+            return DynamicCache()
+        return cache
 
     if not encoder_decoder:
         return dynamic()
     from transformers import EncoderDecoderCache
 
     return EncoderDecoderCache(dynamic(), dynamic())
+
+
+def _check_kv_cache(model: nn.Module, cache: Any) -> None:
+    """One clear error for a cache that holds no attention keys and values in some layer (Mamba, hybrid
+    recurrent models): neither scoring mode can copy or select such a state per candidate."""
+    for layer in getattr(cache, "layers", None) or ():
+        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+        if not (isinstance(keys, Tensor) and isinstance(values, Tensor)):
+            raise ValueError(f"model: {type(model).__name__} keeps a {type(layer).__name__} state, not attention keys "
+                             "and values; contrastive search needs a key/value cache in every layer")
 
 
 def _repeat_cache(cache: Any, k: int) -> None:
