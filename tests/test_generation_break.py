@@ -182,3 +182,20 @@ def test_model_without_key_value_cache_is_one_clear_error() -> None:
         with pytest.raises(ValueError, match="^model: MambaForCausalLM"):
             contrastive_search(model, torch.tensor([[5, 6, 7]]), max_new_tokens=2, eos_token_id=[],
                                candidate_scoring=mode)
+
+
+def test_first_step_check_refuses_a_model_the_static_checks_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that does not apply the shared 4D mask as given (here GPT-Neo's local layers with the config
+    checks switched off, standing in for an architecture no check knows) is caught on the first step:
+    explicit 'shared' raises one ValueError, 'auto' falls back to the expanded scoring and its correct ids."""
+    import sys
+
+    cs = sys.modules["contrastkit.generation.contrastive_search"]
+    monkeypatch.setattr(cs, "_shared_unsupported", lambda config: None)
+    model = _model("gpt_neo-local4")
+    ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*differs from a plain forward"):
+        contrastive_search(model, ids, top_k=4, max_new_tokens=4, eos_token_id=[], candidate_scoring="shared")
+    with torch.no_grad():
+        ref = _naive(model, ids, 4, 0.6, 8)
+    assert contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=8, eos_token_id=[]).tolist() == ref

@@ -77,6 +77,16 @@ CASES: list[dict[str, Any]] = [
                     attention_types=[[["global", "local"], 1]], window_size=4, max_position_embeddings=128,
                     bos_token_id=None, eos_token_id=None),
          prompts=[[5, 17, 42, 8, 9, 60, 61], [30, 31]], top_k=4, alpha=0.6, max_new_tokens=12, shared="never"),
+    # 4.55's CTRL flattens the mask to 2D, BertLMHeadModel rejects a 4D one: caught by the first-step check
+    # of the shared scoring (refused there, "auto" falls back to expanded); 5.x serves both. (No left padding
+    # for CTRL: 4.55 generate numbers its positions from 0 regardless of padding, contrastkit from the mask.)
+    dict(name="ctrl_batch2", kind="hf", arch=("CTRLLMHeadModel", "CTRLConfig"), seed=11, std=0.3,
+         model=dict(vocab_size=96, n_embd=32, n_layer=2, n_head=4, dff=64, n_positions=64),
+         prompts=[[5, 17, 42, 8, 9], [30, 31, 32, 33, 34]], top_k=4, alpha=0.6, max_new_tokens=10, shared=">=5"),
+    dict(name="bert_lm_batch2", kind="hf", arch=("BertLMHeadModel", "BertConfig"), seed=12, std=0.3,
+         model=dict(vocab_size=96, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                    is_decoder=True, max_position_embeddings=64),
+         prompts=[[5, 17, 42, 8, 9], [30, 31]], top_k=4, alpha=0.6, max_new_tokens=10, shared=">=5"),
     dict(name="t5_batch2", kind="t5", seed=0, std=0.3, model={},
          prompts=[[5, 6, 7, 8, 1], [9, 10, 11, 1]], top_k=4, alpha=0.6, max_new_tokens=12),
     dict(name="t5_k3_eos", kind="t5", seed=1, std=0.3, model=dict(eos_token_id=37),

@@ -141,8 +141,11 @@ def contrastive_search(
             moved into place and the rest cropped: no ``k``-fold cache copy per step) or
             ``"auto"`` (default: ``"shared"`` on transformers >= 4.55, where its 4D mask handling is
             tested against the 4.55.4 golden ids under 4.55.4 and 5.x; ``"expanded"`` on older
-            releases and for sliding-window, chunked-attention and ALiBi models, for which ``"shared"`` raises
-            ``ValueError``). The attention's float
+            releases and for sliding-window, chunked / local attention and ALiBi models, forwards without
+            ``position_ids`` and 4.x models that read a 4D mask as 0/1, for which ``"shared"`` raises
+            ``ValueError``). The first shared step also checks one candidate's hidden state against a plain
+            forward with a 2D mask; on a mismatch or a failure ``"auto"`` reruns with ``"expanded"`` and
+            ``"shared"`` raises ``ValueError``. The attention's float
             rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
@@ -210,7 +213,8 @@ def contrastive_search(
         raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
     unsupported = None if is_enc_dec else (_shared_unsupported(config) or _binary_4d_mask(model)
                                             or _no_position_ids(model))
-    if candidate_scoring == "auto":
+    auto = candidate_scoring == "auto"
+    if auto:
         candidate_scoring = "shared" if _transformers_version() >= (4, 55) and unsupported is None else "expanded"
     elif candidate_scoring == "shared" and unsupported is not None:
         raise ValueError(f"candidate_scoring: 'shared' is not supported for this model ({unsupported}); "
@@ -222,9 +226,21 @@ def contrastive_search(
         state: _CausalState | _EncDecState = _EncDecState(model, input_ids, attention_mask, decoder_input_ids,
                                                           encoder_outputs, top_k)
     else:
-        state = (_SharedCausalState if candidate_scoring == "shared" else _CausalState)(
-            model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
+        if candidate_scoring == "shared":
+            try:
+                state = _SharedCausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
+                return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id,
+                               logits_processor)
+            except _SharedMismatchError as err:
+                if not auto:
+                    raise ValueError(f"candidate_scoring: 'shared' is not supported for this model ({err}); "
+                                     "use 'expanded' or 'auto'") from None
+        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
     return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id, logits_processor)
+
+
+class _SharedMismatchError(Exception):
+    """The shared scoring's first step disagreed with a plain forward (see ``_SharedCausalState._verify``)."""
 
 
 def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, max_new_tokens: int,
@@ -437,6 +453,7 @@ class _SharedCausalState(_CausalState):
         self.rows = torch.arange(B, device=device)
         self.prompt_len = T
         self.length = T
+        self.verified = False  # the first candidate forward is checked against a plain one
         # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
         steps = torch.arange(max_new_tokens + 1, device=device)
         self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
@@ -465,7 +482,48 @@ class _SharedCausalState(_CausalState):
         kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=self.add_mask[..., : L + k],
                                       position_ids=self.step_pos[L - self.prompt_len], use_cache=True,
                                       return_dict=True, cache_position=self.positions[L: L + k])
-        return self._forward(kwargs)
+        if self.verified:
+            return self._forward(kwargs)
+        self.verified = True
+        try:
+            reference = self._plain_last_candidate(top_ids)
+            hidden, logits = self._forward(kwargs)
+        except Exception as err:  # noqa: BLE001 - any failure here means "not supported" ("auto": expanded)
+            raise _SharedMismatchError(f"its forward failed on a 4D attention mask: {type(err).__name__}: "
+                                       f"{str(err).splitlines()[0] if str(err) else ''}") from err
+        got = hidden[:, -1].float()
+        # fp32: the 2D and 4D mask paths differ by rounding only; 16-bit activations round far more coarsely.
+        tol = 1e-3 if hidden.dtype in (torch.float32, torch.float64) else 5e-2
+        rel = float((got - reference).abs().amax()) / max(float(reference.abs().amax()), 1e-6)
+        if not rel <= tol:  # also catches NaN
+            raise _SharedMismatchError(f"its hidden state of a candidate under the 4D mask differs from a plain "
+                                       f"forward by {rel:.2g} relative: the model does not apply the mask as given")
+        return hidden, logits
+
+    def _plain_last_candidate(self, top_ids: Tensor) -> Tensor:
+        """Last hidden state ``(B, E)`` of each row's last candidate fed alone with a 2D mask, the way the
+        expanded scoring (and ``generate``) feeds it; the cache is then put back to length ``L``.
+
+        Run once, before the first shared forward: a model that ignores, inverts or reshapes a 4D mask,
+        or numbers positions from the cache length, gives that candidate another hidden state under the
+        shared mask (the last candidate is the one every such defect reaches), so the shared mode is refused
+        instead of silently choosing other tokens. The probe writes its keys and values at ``L``, which the
+        shared forward then overwrites.
+        """
+        L = self.length
+        valid = self.context_valid.long()
+        mask2d = torch.cat([valid, valid.new_ones(top_ids.shape[0], 1)], dim=1)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids[:, -1:], attention_mask=mask2d,
+                                      position_ids=self.step_pos[0][:, -1:].clone(), use_cache=True,
+                                      return_dict=True, cache_position=self.positions[L: L + 1])
+        hidden, _ = self._forward(kwargs)
+        if self.slab is not None:  # the slab layers append at ``slab_len`` (still L): only the views grew
+            for layer in self.cache.layers:
+                keys, values = layer._ck_slab
+                layer.keys, layer.values = keys[:, :, :L], values[:, :, :L]
+        else:
+            self.cache.crop(L)
+        return hidden[:, -1].float()
 
     def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
                keep_cache: bool) -> Tensor:
