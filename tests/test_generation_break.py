@@ -199,3 +199,42 @@ def test_first_step_check_refuses_a_model_the_static_checks_miss(monkeypatch: py
     with torch.no_grad():
         ref = _naive(model, ids, 4, 0.6, 8)
     assert contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=8, eos_token_id=[]).tolist() == ref
+
+
+def test_llama4_temperature_tuned_nope_layers_refuse_shared() -> None:
+    """Llama 4 without chunked attention: its NoPE layers read ``cache.get_seq_length(layer_idx)`` to scale the
+    queries, so the k candidates got k scales and layers 1..n a stale length (0.2 % off in a hidden state
+    with floor_scale=1; at long context the scale steps at multiples of floor_scale, silently). Refused."""
+    import transformers as tf
+
+    cfg = tf.Llama4TextConfig(vocab_size=96, hidden_size=32, intermediate_size=64, intermediate_size_mlp=64,
+                              num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                              num_local_experts=2, attention_chunk_size=None, floor_scale=1,
+                              attn_temperature_tuning=True, no_rope_layers=[1, 0, 0], max_position_embeddings=64,
+                              bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    model = seeded_init_(tf.Llama4ForCausalLM(cfg), 1, 0.3)
+    ids = torch.tensor([[36, 23, 43, 52, 41]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*NoPE"):
+        contrastive_search(model, ids, top_k=4, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
+    expanded = contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[], candidate_scoring="expanded")
+    assert contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[]).tolist() == expanded.tolist()
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(input_ids=torch.tensor([[3, 4, 5]], dtype=torch.uint8)), "input_ids: expected an int64 or int32"),
+    (dict(input_ids=torch.tensor([[3, 4, 5]], dtype=torch.int8)), "input_ids: expected an int64 or int32"),
+    (dict(eos_token_id=[7], pad_token_id="0"), "pad_token_id: expected an int"),
+    (dict(eos_token_id=[7], pad_token_id=0.0), "pad_token_id: expected an int"),
+])
+def test_narrow_id_dtypes_and_bad_pad_name_the_argument(kwargs: dict, match: str) -> None:
+    """uint8 / int8 ids raised a RuntimeError from the embedding; a string pad id a TypeError from full_like."""
+    kw = dict(input_ids=torch.tensor([[3, 4, 5]]), max_new_tokens=3) | kwargs
+    with pytest.raises(TypeError, match=match):
+        contrastive_search(_gpt2(), **kw)
+
+
+def test_int32_ids_and_tensor_pad_are_accepted() -> None:
+    ids = torch.tensor([[3, 4, 5]])
+    ref = contrastive_search(_gpt2(), ids, max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
+    got = contrastive_search(_gpt2(), ids.int(), max_new_tokens=6, eos_token_id=[97], pad_token_id=torch.tensor(0))
+    assert got.tolist() == ref.tolist()

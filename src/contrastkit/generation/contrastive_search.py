@@ -50,8 +50,9 @@ def _check_ids(x: object, name: str) -> Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor of token ids, got {type(x).__name__}")
     if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty (batch, length) tensor, got shape {tuple(x.shape)}")
-    if x.dtype.is_floating_point or x.dtype == torch.bool:
-        raise TypeError(f"{name}: expected an integer dtype, got {x.dtype}")
+    # Embedding lookups take int64 / int32 indices only: int8, uint8 and int16 ids failed inside the model.
+    if x.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"{name}: expected an int64 or int32 tensor of token ids, got {x.dtype}")
     return x
 
 
@@ -182,6 +183,10 @@ def contrastive_search(
         pad_token_id = getattr(gen_cfg, "pad_token_id", None)
         if pad_token_id is None and eos:
             pad_token_id = eos[0]
+    if isinstance(pad_token_id, Tensor) and pad_token_id.numel() == 1 and not pad_token_id.dtype.is_floating_point:
+        pad_token_id = int(pad_token_id)
+    if pad_token_id is not None and (isinstance(pad_token_id, bool) or not isinstance(pad_token_id, numbers.Integral)):
+        raise TypeError(f"pad_token_id: expected an int, got {pad_token_id!r}")
     device = input_ids.device
     B = input_ids.shape[0]
     if attention_mask is None:
@@ -724,6 +729,11 @@ def _shared_unsupported(config: Any) -> str | None:
     # k candidates of one position at k different positions: each would lose a different part of its window.
     if any(t == "local" for t in getattr(config, "attention_layers", None) or ()):
         return "it has local (windowed) attention layers"
+    # Llama 4's NoPE layers scale queries by ``cache.get_seq_length(layer_idx) + arange(q)``: the k candidates
+    # would get k scales, and layers 1..n read a length the shared cache leaves stale (L + k - 1) between steps.
+    no_rope = getattr(config, "no_rope_layers", None) or ()
+    if bool(getattr(config, "attn_temperature_tuning", False)) and any(not flag for flag in no_rope):
+        return "its NoPE layers scale queries by a position read from each layer's cache length"
     if getattr(config, "model_type", None) in ("bloom", "mpt") or bool(getattr(config, "alibi", False)):
         return "it builds ALiBi biases from a 2D attention mask"
     return None
