@@ -165,7 +165,7 @@ def test_models_without_position_ids_refuse_shared_and_run_expanded(name: str) -
                              decoder_ffn_dim=64)
         model = seeded_init_(tf.TrOCRForCausalLM(cfg), 0, 0.3)
     ids = torch.tensor([[5, 6, 7, 8]])
-    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported.*position_ids"):
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported.*(position_ids|0/1)"):
         contrastive_search(model, ids, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
     with torch.no_grad():
         ref = _naive(model, ids, 3, 0.6, 6)
@@ -214,7 +214,7 @@ def test_llama4_temperature_tuned_nope_layers_refuse_shared() -> None:
                               bos_token_id=None, eos_token_id=None, pad_token_id=None)
     model = seeded_init_(tf.Llama4ForCausalLM(cfg), 1, 0.3)
     ids = torch.tensor([[36, 23, 43, 52, 41]])
-    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*NoPE"):
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*(NoPE|chunked)"):
         contrastive_search(model, ids, top_k=4, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
     expanded = contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[], candidate_scoring="expanded")
     assert contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[]).tolist() == expanded.tolist()
@@ -238,3 +238,24 @@ def test_int32_ids_and_tensor_pad_are_accepted() -> None:
     ref = contrastive_search(_gpt2(), ids, max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
     got = contrastive_search(_gpt2(), ids.int(), max_new_tokens=6, eos_token_id=[97], pad_token_id=torch.tensor(0))
     assert got.tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize("name", ["OPT", "CodeGen"])
+def test_position_tables_other_than_wpe_bound_max_new_tokens(name: str) -> None:
+    """OPT's offset embedding (``embed_positions``, 2 reserved rows) and CodeGen's sinusoidal table raised an
+    IndexError from inside the model past their size; the exact size still generates."""
+    import transformers as tf
+
+    if name == "OPT":
+        cfg = tf.OPTConfig(vocab_size=96, hidden_size=16, ffn_dim=32, num_hidden_layers=1, num_attention_heads=2,
+                           max_position_embeddings=16, word_embed_proj_dim=16, eos_token_id=None)
+        model = seeded_init_(tf.OPTForCausalLM(cfg), 0, 0.3)
+    else:
+        cfg = tf.CodeGenConfig(vocab_size=96, n_embd=32, n_layer=1, n_head=4, rotary_dim=4, n_positions=16,
+                               bos_token_id=None, eos_token_id=None)
+        model = seeded_init_(tf.CodeGenForCausalLM(cfg), 0, 0.3)
+    ids = torch.tensor([[5, 6, 7]])
+    match = "max_new_tokens: prompt length 3 \\+ max_new_tokens 14 exceeds the model's 16"
+    with pytest.raises(ValueError, match=match):
+        contrastive_search(model, ids, top_k=2, max_new_tokens=14, eos_token_id=[])
+    assert contrastive_search(model, ids, top_k=2, max_new_tokens=13, eos_token_id=[]).shape == (1, 16)

@@ -777,11 +777,26 @@ def _input_vocab(model: nn.Module) -> int | None:
     return int(n) if isinstance(n, int) else None
 
 
+_POSITION_TABLES = ("wpe", "embed_positions", "position_embeddings")
+
+
 def _learned_positions(model: nn.Module) -> int | None:
-    """Size of a GPT-2-style learned position table (``wpe``), else ``None`` (rotary/ALiBi models extrapolate)."""
-    wpe = getattr(getattr(model, "base_model", None), "wpe", None)
-    n = getattr(wpe, "num_embeddings", None)
-    return int(n) if isinstance(n, int) else None
+    """Positions a fixed-size position table serves, else ``None`` (rotary / ALiBi / growing sinusoidal).
+
+    GPT-2 / GPT-Neo / BigCode ``wpe``; OPT / BioGPT / Bart / TrOCR ``embed_positions`` (an embedding whose
+    first ``offset`` rows are reserved); CodeGen's per-layer sinusoidal ``embed_positions`` tensor; BERT-style
+    ``position_embeddings``. Past it the model raised an IndexError from inside the embedding.
+    """
+    sizes = []
+    for module in model.modules():
+        for attr in _POSITION_TABLES:
+            # a submodule, a registered buffer (CodeGen 5.x) or a plain tensor attribute (CodeGen 4.x)
+            table = module._modules.get(attr, module._buffers.get(attr, module.__dict__.get(attr)))
+            if isinstance(table, nn.Embedding):
+                sizes.append(table.num_embeddings - int(getattr(table, "offset", 0) or 0))
+            elif isinstance(table, Tensor) and table.dim() == 2:  # CodeGen / GPT-J: (positions, rotary_dim)
+                sizes.append(table.shape[0])
+    return min(sizes) if sizes else None
 
 
 def _transformers_version() -> tuple[int, int]:
