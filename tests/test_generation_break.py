@@ -24,6 +24,10 @@ def _model(kind: str) -> torch.nn.Module:
         return seeded_init_(tf.MistralForCausalLM(tf.MistralConfig(sliding_window=4, **_BASE)), 1, 0.3)
     if kind == "gemma2-hybrid":
         return seeded_init_(tf.Gemma2ForCausalLM(tf.Gemma2Config(head_dim=8, sliding_window=4, **_BASE)), 1, 0.3)
+    if kind == "gpt_neo-local4":
+        cfg = tf.GPTNeoConfig(vocab_size=96, hidden_size=32, num_layers=2, num_heads=4, window_size=4,
+                              attention_types=[[["global", "local"], 1]], max_position_embeddings=128)
+        return seeded_init_(tf.GPTNeoForCausalLM(cfg), 1, 0.3)
     if kind == "bloom-alibi":
         cfg = tf.BloomConfig(vocab_size=96, hidden_size=32, n_layer=2, n_head=4)
         return seeded_init_(tf.BloomForCausalLM(cfg), 1, 0.3)
@@ -47,11 +51,12 @@ def _naive(model, ids: torch.Tensor, k: int, alpha: float, steps: int) -> list[l
     return ids.tolist()
 
 
-@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi", "gpt_neo-local4"])
 def test_auto_scoring_serves_sliding_window_and_alibi_models(kind: str) -> None:
     """'auto' used the shared 4D-mask scoring for every decoder-only model: with sliding-window attention it
     returned wrong ids (transformers 4.55: the window is not applied to the 4D mask) or crashed (5.x: the
-    sliding cache is shorter than the mask); Bloom's ALiBi (built from a 2D mask) crashed on 5.x."""
+    sliding cache is shorter than the mask); Bloom's ALiBi (built from a 2D mask) crashed on 5.x. GPT-Neo's
+    local layers (``attention_layers``, no ``sliding_window`` field) were not recognised: wrong ids."""
     model = _model(kind)
     ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
     with torch.no_grad():
@@ -60,7 +65,7 @@ def test_auto_scoring_serves_sliding_window_and_alibi_models(kind: str) -> None:
     assert got.tolist() == ref
 
 
-@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi"])
+@pytest.mark.parametrize("kind", ["mistral-sliding4", "gemma2-hybrid", "bloom-alibi", "gpt_neo-local4"])
 def test_explicit_shared_scoring_rejects_unsupported_models(kind: str) -> None:
     model = _model(kind)
     with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
@@ -115,3 +120,142 @@ def test_eos_ids_as_numpy_integers_still_accepted() -> None:
                            pad_token_id=0)
     b = contrastive_search(_gpt2(), torch.tensor([[3, 4, 5]]), max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
     assert a.tolist() == b.tolist()
+
+
+def _hf_cases() -> list[dict]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "hf4"))
+    from cases import CASES
+
+    return [c for c in CASES if c["kind"] == "hf"]
+
+
+@pytest.mark.parametrize("case", _hf_cases(), ids=lambda c: c["name"])
+def test_other_architectures_shared_equals_expanded_or_is_refused(case: dict) -> None:
+    """Qwen2, Phi3, GPT-NeoX, Gemma, StableLM, Falcon, GPT-J, OPT, XGLM, GPT-Neo: the shared scoring gives
+    the expanded scoring's ids (left-padded batch), or is refused with one ValueError naming the argument."""
+    from cases import ours, shared_supported
+
+    expanded = ours(case, candidate_scoring="expanded")
+    if shared_supported(case):
+        assert ours(case, candidate_scoring="shared") == expanded
+        assert ours(case, candidate_scoring="shared", use_fast_head=False) == expanded
+    else:
+        with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported"):
+            ours(case, candidate_scoring="shared")
+    assert ours(case) == expanded  # "auto"
+
+
+@pytest.mark.parametrize("name", ["BartForCausalLM", "TrOCRForCausalLM"])
+def test_models_without_position_ids_refuse_shared_and_run_expanded(name: str) -> None:
+    """These forwards take no ``position_ids`` (positions follow the cache length, so the k candidates of
+    the shared mode would sit at k positions): 'shared' is refused. 'expanded' raised a TypeError (4.x:
+    unexpected position_ids) or an IndexError (5.x: a cache sized by the encoder's layer count)."""
+    import transformers as tf
+
+    if name == "BartForCausalLM":
+        cfg = tf.BartConfig(vocab_size=96, d_model=32, decoder_layers=2, encoder_layers=1, decoder_attention_heads=4,
+                            encoder_attention_heads=4, decoder_ffn_dim=64, encoder_ffn_dim=64, is_decoder=True,
+                            is_encoder_decoder=False, forced_eos_token_id=None)
+        model = seeded_init_(tf.BartForCausalLM(cfg), 0, 0.3)
+    else:
+        cfg = tf.TrOCRConfig(vocab_size=96, d_model=32, decoder_layers=2, decoder_attention_heads=4,
+                             decoder_ffn_dim=64)
+        model = seeded_init_(tf.TrOCRForCausalLM(cfg), 0, 0.3)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported.*(position_ids|0/1)"):
+        contrastive_search(model, ids, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
+    with torch.no_grad():
+        ref = _naive(model, ids, 3, 0.6, 6)
+    assert contrastive_search(model, ids, top_k=3, max_new_tokens=6, eos_token_id=[]).tolist() == ref
+
+
+def test_model_without_key_value_cache_is_one_clear_error() -> None:
+    """Mamba (a recurrent state, no keys and values): an AttributeError from inside transformers' cache."""
+    import transformers as tf
+
+    model = seeded_init_(tf.MambaForCausalLM(tf.MambaConfig(vocab_size=96, hidden_size=16, num_hidden_layers=1,
+                                                            state_size=4)), 0, 0.3)
+    for mode in ("auto", "expanded"):
+        with pytest.raises(ValueError, match="^model: MambaForCausalLM"):
+            contrastive_search(model, torch.tensor([[5, 6, 7]]), max_new_tokens=2, eos_token_id=[],
+                               candidate_scoring=mode)
+
+
+def test_first_step_check_refuses_a_model_the_static_checks_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that does not apply the shared 4D mask as given (here GPT-Neo's local layers with the config
+    checks switched off, standing in for an architecture no check knows) is caught on the first step:
+    explicit 'shared' raises one ValueError, 'auto' falls back to the expanded scoring and its correct ids."""
+    import sys
+
+    cs = sys.modules["contrastkit.generation.contrastive_search"]
+    monkeypatch.setattr(cs, "_shared_unsupported", lambda config: None)
+    model = _model("gpt_neo-local4")
+    ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*differs from a plain forward"):
+        contrastive_search(model, ids, top_k=4, max_new_tokens=4, eos_token_id=[], candidate_scoring="shared")
+    with torch.no_grad():
+        ref = _naive(model, ids, 4, 0.6, 8)
+    assert contrastive_search(model, ids, top_k=4, penalty_alpha=0.6, max_new_tokens=8, eos_token_id=[]).tolist() == ref
+
+
+def test_llama4_temperature_tuned_nope_layers_refuse_shared() -> None:
+    """Llama 4 without chunked attention: its NoPE layers read ``cache.get_seq_length(layer_idx)`` to scale the
+    queries, so the k candidates got k scales and layers 1..n a stale length (0.2 % off in a hidden state
+    with floor_scale=1; at long context the scale steps at multiples of floor_scale, silently). Refused."""
+    import transformers as tf
+
+    cfg = tf.Llama4TextConfig(vocab_size=96, hidden_size=32, intermediate_size=64, intermediate_size_mlp=64,
+                              num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                              num_local_experts=2, attention_chunk_size=None, floor_scale=1,
+                              attn_temperature_tuning=True, no_rope_layers=[1, 0, 0], max_position_embeddings=64,
+                              bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    model = seeded_init_(tf.Llama4ForCausalLM(cfg), 1, 0.3)
+    ids = torch.tensor([[36, 23, 43, 52, 41]])
+    with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*(NoPE|chunked)"):
+        contrastive_search(model, ids, top_k=4, max_new_tokens=3, eos_token_id=[], candidate_scoring="shared")
+    expanded = contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[], candidate_scoring="expanded")
+    assert contrastive_search(model, ids, top_k=4, max_new_tokens=8, eos_token_id=[]).tolist() == expanded.tolist()
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(input_ids=torch.tensor([[3, 4, 5]], dtype=torch.uint8)), "input_ids: expected an int64 or int32"),
+    (dict(input_ids=torch.tensor([[3, 4, 5]], dtype=torch.int8)), "input_ids: expected an int64 or int32"),
+    (dict(eos_token_id=[7], pad_token_id="0"), "pad_token_id: expected an int"),
+    (dict(eos_token_id=[7], pad_token_id=0.0), "pad_token_id: expected an int"),
+])
+def test_narrow_id_dtypes_and_bad_pad_name_the_argument(kwargs: dict, match: str) -> None:
+    """uint8 / int8 ids raised a RuntimeError from the embedding; a string pad id a TypeError from full_like."""
+    kw = dict(input_ids=torch.tensor([[3, 4, 5]]), max_new_tokens=3) | kwargs
+    with pytest.raises(TypeError, match=match):
+        contrastive_search(_gpt2(), **kw)
+
+
+def test_int32_ids_and_tensor_pad_are_accepted() -> None:
+    ids = torch.tensor([[3, 4, 5]])
+    ref = contrastive_search(_gpt2(), ids, max_new_tokens=6, eos_token_id=[97], pad_token_id=0)
+    got = contrastive_search(_gpt2(), ids.int(), max_new_tokens=6, eos_token_id=[97], pad_token_id=torch.tensor(0))
+    assert got.tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize("name", ["OPT", "CodeGen"])
+def test_position_tables_other_than_wpe_bound_max_new_tokens(name: str) -> None:
+    """OPT's offset embedding (``embed_positions``, 2 reserved rows) and CodeGen's sinusoidal table raised an
+    IndexError from inside the model past their size; the exact size still generates."""
+    import transformers as tf
+
+    if name == "OPT":
+        cfg = tf.OPTConfig(vocab_size=96, hidden_size=16, ffn_dim=32, num_hidden_layers=1, num_attention_heads=2,
+                           max_position_embeddings=16, word_embed_proj_dim=16, eos_token_id=None)
+        model = seeded_init_(tf.OPTForCausalLM(cfg), 0, 0.3)
+    else:
+        cfg = tf.CodeGenConfig(vocab_size=96, n_embd=32, n_layer=1, n_head=4, rotary_dim=4, n_positions=16,
+                               bos_token_id=None, eos_token_id=None)
+        model = seeded_init_(tf.CodeGenForCausalLM(cfg), 0, 0.3)
+    ids = torch.tensor([[5, 6, 7]])
+    match = "max_new_tokens: prompt length 3 \\+ max_new_tokens 14 exceeds the model's 16"
+    with pytest.raises(ValueError, match=match):
+        contrastive_search(model, ids, top_k=2, max_new_tokens=14, eos_token_id=[])
+    assert contrastive_search(model, ids, top_k=2, max_new_tokens=13, eos_token_id=[]).shape == (1, 16)

@@ -27,6 +27,8 @@ def _one_thread() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_equals_transformers_455_golden(case: dict) -> None:
     """Ids recorded from transformers 4.55.4 generate(penalty_alpha, top_k) on identical weights."""
+    if case.get("hf4_only"):
+        pytest.skip("parameter names differ from 4.55: the seeded weights are not the recorded ones")
     assert ours(case) == GOLDEN[case["name"]]["expected"]
 
 

@@ -50,8 +50,9 @@ def _check_ids(x: object, name: str) -> Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor of token ids, got {type(x).__name__}")
     if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty (batch, length) tensor, got shape {tuple(x.shape)}")
-    if x.dtype.is_floating_point or x.dtype == torch.bool:
-        raise TypeError(f"{name}: expected an integer dtype, got {x.dtype}")
+    # Embedding lookups take int64 / int32 indices only: int8, uint8 and int16 ids failed inside the model.
+    if x.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"{name}: expected an int64 or int32 tensor of token ids, got {x.dtype}")
     return x
 
 
@@ -141,8 +142,11 @@ def contrastive_search(
             moved into place and the rest cropped: no ``k``-fold cache copy per step) or
             ``"auto"`` (default: ``"shared"`` on transformers >= 4.55, where its 4D mask handling is
             tested against the 4.55.4 golden ids under 4.55.4 and 5.x; ``"expanded"`` on older
-            releases and for sliding-window, chunked-attention and ALiBi models, for which ``"shared"`` raises
-            ``ValueError``). The attention's float
+            releases and for sliding-window, chunked / local attention and ALiBi models, forwards without
+            ``position_ids`` and 4.x models that read a 4D mask as 0/1, for which ``"shared"`` raises
+            ``ValueError``). The first shared step also checks one candidate's hidden state against a plain
+            forward with a 2D mask; on a mismatch or a failure ``"auto"`` reruns with ``"expanded"`` and
+            ``"shared"`` raises ``ValueError``. The attention's float
             rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
@@ -179,6 +183,10 @@ def contrastive_search(
         pad_token_id = getattr(gen_cfg, "pad_token_id", None)
         if pad_token_id is None and eos:
             pad_token_id = eos[0]
+    if isinstance(pad_token_id, Tensor) and pad_token_id.numel() == 1 and not pad_token_id.dtype.is_floating_point:
+        pad_token_id = int(pad_token_id)
+    if pad_token_id is not None and (isinstance(pad_token_id, bool) or not isinstance(pad_token_id, numbers.Integral)):
+        raise TypeError(f"pad_token_id: expected an int, got {pad_token_id!r}")
     device = input_ids.device
     B = input_ids.shape[0]
     if attention_mask is None:
@@ -208,8 +216,10 @@ def contrastive_search(
         )
     if candidate_scoring not in ("auto", "expanded", "shared"):
         raise ValueError(f"candidate_scoring: expected 'auto', 'expanded' or 'shared', got {candidate_scoring!r}")
-    unsupported = None if is_enc_dec else _shared_unsupported(config)
-    if candidate_scoring == "auto":
+    unsupported = None if is_enc_dec else (_shared_unsupported(config) or _binary_4d_mask(model)
+                                            or _no_position_ids(model))
+    auto = candidate_scoring == "auto"
+    if auto:
         candidate_scoring = "shared" if _transformers_version() >= (4, 55) and unsupported is None else "expanded"
     elif candidate_scoring == "shared" and unsupported is not None:
         raise ValueError(f"candidate_scoring: 'shared' is not supported for this model ({unsupported}); "
@@ -221,9 +231,21 @@ def contrastive_search(
         state: _CausalState | _EncDecState = _EncDecState(model, input_ids, attention_mask, decoder_input_ids,
                                                           encoder_outputs, top_k)
     else:
-        state = (_SharedCausalState if candidate_scoring == "shared" else _CausalState)(
-            model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
+        if candidate_scoring == "shared":
+            try:
+                state = _SharedCausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
+                return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id,
+                               logits_processor)
+            except _SharedMismatchError as err:
+                if not auto:
+                    raise ValueError(f"candidate_scoring: 'shared' is not supported for this model ({err}); "
+                                     "use 'expanded' or 'auto'") from None
+        state = _CausalState(model, input_ids, attention_mask, top_k, use_fast_head, max_new_tokens)
     return _decode(state, top_k, float(penalty_alpha), max_new_tokens, eos, pad_token_id, logits_processor)
+
+
+class _SharedMismatchError(Exception):
+    """The shared scoring's first step disagreed with a plain forward (see ``_SharedCausalState._verify``)."""
 
 
 def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, max_new_tokens: int,
@@ -323,8 +345,13 @@ class _CausalState:
         pos = mask.cumsum(-1) - 1
         pos = pos.masked_fill(mask == 0, 1)
         self.cache_kw = _cache_kwarg(model)
-        kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, position_ids=pos,
-                                      use_cache=True, output_hidden_states=True, return_dict=True)
+        kwargs: dict[str, Any] = dict(input_ids=input_ids, attention_mask=mask, use_cache=True,
+                                      output_hidden_states=True, return_dict=True)
+        # A forward without a ``position_ids`` parameter (BartForCausalLM, TrOCR) numbers positions from the
+        # cache length itself, as under ``generate``; passing them would raise (4.x) or be ignored (5.x).
+        self.pass_positions = _accepts(model.forward, "position_ids")
+        if self.pass_positions:
+            kwargs["position_ids"] = pos
         kwargs[self.cache_kw] = self._prompt_cache(_new_cache(model, False), mask.shape[1] + max_new_tokens + k)
         if _accepts(model.forward, "logits_to_keep"):
             kwargs["logits_to_keep"] = 1
@@ -335,6 +362,7 @@ class _CausalState:
         self.cache = _out_cache(out)
         if self.cache is None:
             raise ValueError(f"model: {type(model).__name__} returned no KV cache; contrastive search needs one")
+        _check_kv_cache(model, self.cache)
         self.fast = _fast_head(model, self.context_hidden[:, -1], self.logits) if use_fast_head else None
         if getattr(self, "_expand", True):
             _repeat_cache(self.cache, k)
@@ -346,7 +374,9 @@ class _CausalState:
         self.full_mask = mask.new_ones(mask.shape[0] * k, prompt_len + max_new_tokens)
         self.full_mask[:, :prompt_len] = mask.repeat_interleave(k, dim=0)
         self.mask_len = prompt_len
-        self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]  # position id of the next token
+        # Position id of the next token, a fresh tensor per step: some forwards add an offset to
+        # ``position_ids`` in place (XGLM in transformers 4.x), which would shift a reused tensor.
+        self.next_pos = mask.sum(-1).repeat_interleave(k)[:, None]
 
     def _prompt_cache(self, cache: Any, capacity: int) -> Any:
         """The empty cache the prompt forward fills (a hook for the shared-cache state)."""
@@ -356,8 +386,10 @@ class _CausalState:
         B, k = top_ids.shape
         self.mask_len += 1
         mask = self.full_mask[:, : self.mask_len]
-        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask,
-                                      position_ids=self.next_pos, use_cache=True, return_dict=True)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids.reshape(-1, 1), attention_mask=mask, use_cache=True,
+                                      return_dict=True)
+        if self.pass_positions:
+            kwargs["position_ids"] = self.next_pos.clone()
         hidden, logits = self._forward(kwargs)
         self.next_pos = self.next_pos + 1
         return hidden.view(B, k, -1), None if logits is None else logits.view(B, k, -1)
@@ -426,6 +458,7 @@ class _SharedCausalState(_CausalState):
         self.rows = torch.arange(B, device=device)
         self.prompt_len = T
         self.length = T
+        self.verified = False  # the first candidate forward is checked against a plain one
         # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
         steps = torch.arange(max_new_tokens + 1, device=device)
         self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
@@ -454,7 +487,48 @@ class _SharedCausalState(_CausalState):
         kwargs: dict[str, Any] = dict(input_ids=top_ids, attention_mask=self.add_mask[..., : L + k],
                                       position_ids=self.step_pos[L - self.prompt_len], use_cache=True,
                                       return_dict=True, cache_position=self.positions[L: L + k])
-        return self._forward(kwargs)
+        if self.verified:
+            return self._forward(kwargs)
+        self.verified = True
+        try:
+            reference = self._plain_last_candidate(top_ids)
+            hidden, logits = self._forward(kwargs)
+        except Exception as err:  # noqa: BLE001 - any failure here means "not supported" ("auto": expanded)
+            raise _SharedMismatchError(f"its forward failed on a 4D attention mask: {type(err).__name__}: "
+                                       f"{str(err).splitlines()[0] if str(err) else ''}") from err
+        got = hidden[:, -1].float()
+        # fp32: the 2D and 4D mask paths differ by rounding only; 16-bit activations round far more coarsely.
+        tol = 1e-3 if hidden.dtype in (torch.float32, torch.float64) else 5e-2
+        rel = float((got - reference).abs().amax()) / max(float(reference.abs().amax()), 1e-6)
+        if not rel <= tol:  # also catches NaN
+            raise _SharedMismatchError(f"its hidden state of a candidate under the 4D mask differs from a plain "
+                                       f"forward by {rel:.2g} relative: the model does not apply the mask as given")
+        return hidden, logits
+
+    def _plain_last_candidate(self, top_ids: Tensor) -> Tensor:
+        """Last hidden state ``(B, E)`` of each row's last candidate fed alone with a 2D mask, the way the
+        expanded scoring (and ``generate``) feeds it; the cache is then put back to length ``L``.
+
+        Run once, before the first shared forward: a model that ignores, inverts or reshapes a 4D mask,
+        or numbers positions from the cache length, gives that candidate another hidden state under the
+        shared mask (the last candidate is the one every such defect reaches), so the shared mode is refused
+        instead of silently choosing other tokens. The probe writes its keys and values at ``L``, which the
+        shared forward then overwrites.
+        """
+        L = self.length
+        valid = self.context_valid.long()
+        mask2d = torch.cat([valid, valid.new_ones(top_ids.shape[0], 1)], dim=1)
+        kwargs: dict[str, Any] = dict(input_ids=top_ids[:, -1:], attention_mask=mask2d,
+                                      position_ids=self.step_pos[0][:, -1:].clone(), use_cache=True,
+                                      return_dict=True, cache_position=self.positions[L: L + 1])
+        hidden, _ = self._forward(kwargs)
+        if self.slab is not None:  # the slab layers append at ``slab_len`` (still L): only the views grew
+            for layer in self.cache.layers:
+                keys, values = layer._ck_slab
+                layer.keys, layer.values = keys[:, :, :L], values[:, :, :L]
+        else:
+            self.cache.crop(L)
+        return hidden[:, -1].float()
 
     def select(self, selected: Tensor, flat: Tensor, hidden: Tensor, cand_logits: Tensor | None,
                keep_cache: bool) -> Tensor:
@@ -651,9 +725,49 @@ def _shared_unsupported(config: Any) -> str | None:
         return "it has sliding-window attention"
     if getattr(config, "attention_chunk_size", None) is not None:
         return "it has chunked attention"
+    # GPT-Neo's local layers slice their window from a causal buffer by key and query length, which puts the
+    # k candidates of one position at k different positions: each would lose a different part of its window.
+    if any(t == "local" for t in getattr(config, "attention_layers", None) or ()):
+        return "it has local (windowed) attention layers"
+    # Llama 4's NoPE layers scale queries by ``cache.get_seq_length(layer_idx) + arange(q)``: the k candidates
+    # would get k scales, and layers 1..n read a length the shared cache leaves stale (L + k - 1) between steps.
+    no_rope = getattr(config, "no_rope_layers", None) or ()
+    if bool(getattr(config, "attn_temperature_tuning", False)) and any(not flag for flag in no_rope):
+        return "its NoPE layers scale queries by a position read from each layer's cache length"
     if getattr(config, "model_type", None) in ("bloom", "mpt") or bool(getattr(config, "alibi", False)):
         return "it builds ALiBi biases from a 2D attention mask"
     return None
+
+
+_BINARY_4D_MASK = "_prepare_4d_causal_attention_mask"
+
+
+def _binary_4d_mask(model: nn.Module) -> str | None:
+    """Why this model would misread the shared mode's additive 4D mask, or ``None``.
+
+    transformers 4.x's ``_prepare_4d_causal_attention_mask`` (still called by XGLM, TrOCR, MVP and MPT in 4.55)
+    reads a 4D mask as 0/1 and inverts it, so an additive mask (0 keeps, dtype minimum masks) would mask
+    every key. Found from the names the forwards of the model's module classes call (no source read).
+    """
+    seen: set[type] = set()
+    for module in model.modules():
+        cls = type(module)
+        if cls in seen:
+            continue
+        seen.add(cls)
+        code = getattr(inspect.unwrap(cls.forward), "__code__", None)
+        if code is not None and _BINARY_4D_MASK in code.co_names:
+            return f"{cls.__name__} reads a 4D attention mask as 0/1 ({_BINARY_4D_MASK})"
+    return None
+
+
+def _no_position_ids(model: nn.Module) -> str | None:
+    """Why the shared mode cannot place this model's candidates, or ``None``: a forward without a named
+    ``position_ids`` parameter numbers the ``k`` query tokens ``L .. L + k - 1`` from the cache length, so the
+    candidates of one position would be scored at ``k`` different positions."""
+    if _accepts(model.forward, "position_ids"):
+        return None
+    return f"{type(model).__name__}.forward takes no position_ids, so the k candidates cannot share one position"
 
 
 def _input_vocab(model: nn.Module) -> int | None:
@@ -663,11 +777,26 @@ def _input_vocab(model: nn.Module) -> int | None:
     return int(n) if isinstance(n, int) else None
 
 
+_POSITION_TABLES = ("wpe", "embed_positions", "position_embeddings")
+
+
 def _learned_positions(model: nn.Module) -> int | None:
-    """Size of a GPT-2-style learned position table (``wpe``), else ``None`` (rotary/ALiBi models extrapolate)."""
-    wpe = getattr(getattr(model, "base_model", None), "wpe", None)
-    n = getattr(wpe, "num_embeddings", None)
-    return int(n) if isinstance(n, int) else None
+    """Positions a fixed-size position table serves, else ``None`` (rotary / ALiBi / growing sinusoidal).
+
+    GPT-2 / GPT-Neo / BigCode ``wpe``; OPT / BioGPT / Bart / TrOCR ``embed_positions`` (an embedding whose
+    first ``offset`` rows are reserved); CodeGen's per-layer sinusoidal ``embed_positions`` tensor; BERT-style
+    ``position_embeddings``. Past it the model raised an IndexError from inside the embedding.
+    """
+    sizes = []
+    for module in model.modules():
+        for attr in _POSITION_TABLES:
+            # a submodule, a registered buffer (CodeGen 5.x) or a plain tensor attribute (CodeGen 4.x)
+            table = module._modules.get(attr, module._buffers.get(attr, module.__dict__.get(attr)))
+            if isinstance(table, nn.Embedding):
+                sizes.append(table.num_embeddings - int(getattr(table, "offset", 0) or 0))
+            elif isinstance(table, Tensor) and table.dim() == 2:  # CodeGen / GPT-J: (positions, rotary_dim)
+                sizes.append(table.shape[0])
+    return min(sizes) if sizes else None
 
 
 def _transformers_version() -> tuple[int, int]:
@@ -735,15 +864,32 @@ def _new_cache(model: nn.Module, encoder_decoder: bool) -> Any:
 
     def dynamic() -> Any:
         try:
-            return DynamicCache(config=model.config)
+            cache = DynamicCache(config=model.config)
         except (TypeError, AttributeError, ValueError):
             return DynamicCache()
+        # A decoder-only use of an encoder-decoder config (BartForCausalLM) sizes the cache from the encoder's
+        # layer count: its decoder would index past the preallocated layers. A lazily grown cache fits any model.
+        n_dec = getattr(model.config, "decoder_layers", None)
+        layers = getattr(cache, "layers", None)
+        if not encoder_decoder and isinstance(n_dec, int) and layers and len(layers) != n_dec:
+            return DynamicCache()
+        return cache
 
     if not encoder_decoder:
         return dynamic()
     from transformers import EncoderDecoderCache
 
     return EncoderDecoderCache(dynamic(), dynamic())
+
+
+def _check_kv_cache(model: nn.Module, cache: Any) -> None:
+    """One clear error for a cache that holds no attention keys and values in some layer (Mamba, hybrid
+    recurrent models): neither scoring mode can copy or select such a state per candidate."""
+    for layer in getattr(cache, "layers", None) or ():
+        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+        if not (isinstance(keys, Tensor) and isinstance(values, Tensor)):
+            raise ValueError(f"model: {type(model).__name__} keeps a {type(layer).__name__} state, not attention keys "
+                             "and values; contrastive search needs a key/value cache in every layer")
 
 
 def _repeat_cache(cache: Any, k: int) -> None:
