@@ -259,3 +259,38 @@ def test_position_tables_other_than_wpe_bound_max_new_tokens(name: str) -> None:
     with pytest.raises(ValueError, match=match):
         contrastive_search(model, ids, top_k=2, max_new_tokens=14, eos_token_id=[])
     assert contrastive_search(model, ids, top_k=2, max_new_tokens=13, eos_token_id=[]).shape == (1, 16)
+
+
+def test_parity_tested_stock_classes_skip_the_first_step_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's extra forward runs for architectures outside PARITY_TESTED_TYPES and for user subclasses
+    (not transformers' own module), not for a stock class of a type the parity suite compares (GPT-2)."""
+    import sys
+
+    import transformers as tf
+
+    cs = sys.modules["contrastkit.generation.contrastive_search"]
+    calls: list[str] = []
+    original = cs._SharedCausalState._plain_last_candidate
+
+    def spy(self, top_ids):  # type: ignore[no-untyped-def]
+        calls.append(type(self.model).__name__ if hasattr(self, "model") else "?")
+        return original(self, top_ids)
+
+    monkeypatch.setattr(cs._SharedCausalState, "_plain_last_candidate", spy)
+    gpt2 = seeded_init_(tf.GPT2LMHeadModel(tf.GPT2Config(vocab_size=96, n_embd=32, n_layer=2, n_head=4)), 1, 0.3)
+
+    class UserGPT2(tf.GPT2LMHeadModel):  # e.g. a fine-tuning wrapper defined in the user's module
+        pass
+
+    user = seeded_init_(UserGPT2(gpt2.config), 1, 0.3)
+    cfg = tf.GPTNeoConfig(vocab_size=96, hidden_size=32, num_layers=2, num_heads=4,
+                          attention_types=[[["global"], 2]], max_position_embeddings=128)
+    neo = seeded_init_(tf.GPTNeoForCausalLM(cfg), 1, 0.3)
+    ids = torch.tensor([[36, 23, 43, 52]])
+    results = {}
+    for name, model in (("gpt2", gpt2), ("user", user), ("neo", neo)):
+        before = len(calls)
+        results[name] = contrastive_search(model, ids, top_k=4, max_new_tokens=4, eos_token_id=[],
+                                           candidate_scoring="shared").tolist()
+        assert (len(calls) > before) == (name != "gpt2"), name
+    assert results["gpt2"] == results["user"]  # same weights: the check changes nothing but its cost

@@ -458,7 +458,9 @@ class _SharedCausalState(_CausalState):
         self.rows = torch.arange(B, device=device)
         self.prompt_len = T
         self.length = T
-        self.verified = False  # the first candidate forward is checked against a plain one
+        # The first candidate forward is checked against a plain one, except for the stock
+        # architectures whose shared scoring the parity suite compares with transformers' ids.
+        self.verified = _parity_tested(model)
         # Position ids of every step's candidates, (steps, B, k): one view per step, no per-step add.
         steps = torch.arange(max_new_tokens + 1, device=device)
         self.step_pos = (mask.sum(-1)[None, :, None] + steps[:, None, None]).expand(-1, B, k).contiguous()
@@ -708,6 +710,20 @@ def _kv_tensors(cache: Any) -> list[Tensor]:
     if hasattr(cache, "key_cache") and hasattr(cache, "crop"):  # transformers < 4.54
         return [*cache.key_cache, *cache.value_cache]
     raise TypeError(f"model: candidate_scoring='shared' needs a dynamic cache with crop(), got {type(cache).__name__}")
+
+
+# ``config.model_type`` of the transformers architectures whose shared scoring ``tests/hf4`` checks
+# token for token against transformers 4.55.4's ``generate`` (and the default suite against the
+# expanded scoring): these skip the first-step check, which costs one extra forward per call.
+PARITY_TESTED_TYPES = frozenset(
+    {"gpt2", "llama", "qwen2", "phi3", "gpt_neox", "gemma", "stablelm", "falcon", "gptj", "opt"})
+
+
+def _parity_tested(model: nn.Module) -> bool:
+    """A stock transformers class (not remote or user code) of a :data:`PARITY_TESTED_TYPES` type."""
+    config = getattr(model, "config", None)
+    return (type(model).__module__.startswith("transformers.models.")
+            and getattr(config, "model_type", None) in PARITY_TESTED_TYPES)
 
 
 def _shared_unsupported(config: Any) -> str | None:
