@@ -113,6 +113,14 @@ def targets(data: dict[str, Any], budget_mb: float) -> list[tuple[str, str, str,
     return rows
 
 
+def _passes(data: dict[str, Any]) -> str:
+    counts = {int(r.get("passes", 1)) for r in data["results"] if r.get("status") == "ok"}
+    if counts == {1}:
+        return ""
+    return (f"; every case is the fastest of its {'/'.join(map(str, sorted(counts)))} passes "
+            "(the same commands run again, `--merge --keep-faster`)")
+
+
 def markdown(data: dict[str, Any], budget_mb: float) -> str:
     meta = data["meta"]
     runs = meta.get("runs", [meta])
@@ -121,7 +129,7 @@ def markdown(data: dict[str, Any], budget_mb: float) -> str:
     modified = " (modified)" if meta.get("src_modified") else ""
     lines = [f"Runs: {when}; last save {meta.get('date_last_save')} (load {last_load:.1f}); "
              f"torch {meta.get('torch')}, {meta.get('threads')} thread, commit {meta.get('commit')}{modified}, "
-             f"min of {meta.get('min_runs')} runs after a warm-up.\n",
+             f"min of {meta.get('min_runs')} runs after a warm-up{_passes(data)}.\n",
              tables(data, budget_mb), "| target | case | measured | met |", "|---|---|---|---|"]
     lines += [f"| {t} | {c} | {m} | {'yes' if ok else '**no**'} |" for t, c, m, ok in targets(data, budget_mb)]
     return "\n".join(lines) + "\n"
