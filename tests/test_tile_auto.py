@@ -72,9 +72,9 @@ def test_real_thresholds_pick_dense_below_and_tiled_above() -> None:
     loss = InfoNCE()
     d = 4
     # NT-Xent: 2N anchors against 2N shared candidates.
-    small = build_problem(torch.randn(1023, d), torch.randn(1023, d), mode="two_view")
-    large = build_problem(torch.randn(1024, d), torch.randn(1024, d), mode="two_view")
-    assert 2046**2 < tiled.AUTO_MIN_ENTRIES_SHARED <= 2048**2
+    small = build_problem(torch.randn(511, d), torch.randn(511, d), mode="two_view")
+    large = build_problem(torch.randn(512, d), torch.randn(512, d), mode="two_view")
+    assert 1022**2 < tiled.AUTO_MIN_ENTRIES_SHARED <= 1024**2
     assert loss.resolve_tile_size(small) is None
     assert loss.resolve_tile_size(large) == tiled.AUTO_TILE_SIZE
     clip = InfoNCE(mode="symmetric")

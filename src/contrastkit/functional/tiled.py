@@ -784,10 +784,12 @@ def _join_group(
 # from which the tiled kernel is used. Measured with benchmarks/losses.py (CPU, 1 thread, fwd+bwd;
 # docs/benchmarks.md): tile 512 was faster than 1024 in every d = 128 case at B = 4096 and 8192 (a
 # 1 MiB tile stays in L2 for the elementwise passes after its GEMM); the shared two-view kernel
-# (half the GEMMs) wins from a smaller matrix than CLIP's.
+# (half the GEMMs) wins from a smaller matrix than CLIP's. Crossover of the 2026-12-04 run (d = 128):
+# two views tiled faster from the smallest case, B = 512 (a 1024² shared matrix: 0.013 vs 0.016 s);
+# CLIP tied at B = 512 and 1024 (0.006-0.017 s either way) and tiled was faster from B = 2048.
 AUTO_TILE_SIZE = 512
-AUTO_MIN_ENTRIES_SHARED = 2048 * 2048
-AUTO_MIN_ENTRIES = 4096 * 4096
+AUTO_MIN_ENTRIES_SHARED = 1024 * 1024
+AUTO_MIN_ENTRIES = 2048 * 2048
 
 # Default tile cache budget (MiB), counting what is live beside the kept tiles (2 scratch tiles,
 # backward's (B, d) gradient accumulators): B = 8192, d = 128 CLIP keeps 246 of its 256 tiles of
