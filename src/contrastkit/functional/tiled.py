@@ -136,8 +136,10 @@ def _pairs_from(rows: Tensor, cols: Tensor, n_rows: int) -> tuple[Tensor, Tensor
     return rows, cols, ptr
 
 
-def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
-    """Prepare the per-tile exclusion rule of a direction (see :class:`TileLayout`)."""
+def build_layout(positives: Positives, exclude_positives: bool, read_positives: bool = False) -> TileLayout:
+    """Prepare the per-tile exclusion rule of a direction (see :class:`TileLayout`). ``read_positives``
+    (non-shared kernel only): set ``aligned`` when the hard positives are aligned, so the kernel reads
+    them off its tiles."""
     n_rows = positives.num_anchors
     weighted = positives if positives.has_denominator_weights else None
     if positives.soft is not None:
@@ -159,8 +161,9 @@ def build_layout(positives: Positives, exclude_positives: bool) -> TileLayout:
     sparse = None
     if rows_list:
         sparse = _pairs_from(torch.cat(rows_list), torch.cat(cols_list), n_rows)
+    aligned = aligned_offset(positives, positives.num_candidates) if read_positives else None
     return TileLayout(positives.anchor_ids, positives.candidate_ids, positives.anchor_self,
-                      exclude_positives, sparse, dense_ids, None, weighted)
+                      exclude_positives, sparse, dense_ids, None, weighted, aligned)
 
 
 # ---------------------------------------------------------------------------------------- kernel
@@ -439,10 +442,11 @@ class TiledLogSumExp(torch.autograd.Function):
 
     Inputs: ``x (R, d)``, ``y (C, d)`` or ``None`` (shared: ``y = x``, symmetric); ``n_col`` > 0
     asks for column statistics over the first ``n_col`` columns (CLIP's b->a direction).
-    Outputs ``(lse_rows (R,), lse_cols (n_col,), soft_num (R,), soft_total (R,))`` where
-    ``soft_num_i = sum_j p_ij l_ij`` and ``soft_total_i = sum_j p_ij`` (soft weights only, else
-    empty). Saved for backward: ``x``, ``y``, the ``O(B)`` statistics and two tile-sized scratch
-    buffers (:data:`SCRATCH_TILES`), which backward reuses.
+    Outputs ``(lse_rows (R,), lse_cols (n_col,), num (R,), total (R,))`` where ``num_i = sum_j p_ij
+    l_ij`` and ``total_i = sum_j p_ij`` for soft weights, ``num_i = l_{i, (i+k) mod C}`` and
+    ``total_i = 1`` for aligned hard positives (:attr:`TileLayout.aligned`), else empty. Saved for
+    backward: the base-2 inputs, the ``O(B)`` statistics and two tile-sized scratch buffers
+    (:data:`SCRATCH_TILES`), which backward reuses.
 
     ``cache_bytes`` > 0 is the tile cache: forward keeps the exponentiated tiles ``exp(l - c)`` of
     its fast path until their total, scratch included, reaches ``cache_bytes``, and backward uses a
@@ -876,16 +880,15 @@ def tiled_direction_rows(
     tile = check_tile_size(tile_size)
     assert isinstance(tile, int)
     positives = direction.positives
-    layout = build_layout(positives, not positives_in_denominator)
     # The shared kernel needs a symmetric tile rule: duplicates are, free denominator weights need not be.
     symmetric = direction.shared and positives.soft is None and positives.denominator is None
+    layout = build_layout(positives, not positives_in_denominator, read_positives=not symmetric)
     x, candidates = prepared_inputs(direction, similarity, tau, 0.5 if symmetric else 1.0, symmetric)
     if symmetric:
         lse, _, _, _ = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x), tile_cache, x, None)
         num, total = hard_numerator(positives, x, x)
     else:
         assert candidates is not None
-        layout.aligned = aligned_offset(positives, candidates.shape[0])
         lse, _, num, total = TiledLogSumExp.apply(layout, tile, 0, _cache_bytes(tile_cache_mb, x, candidates),
                                                   tile_cache, x, candidates)
         if positives.soft is None and layout.aligned is None:
@@ -930,8 +933,7 @@ def tiled_symmetric_rows(
         ]
     x, candidates = prepared_inputs(forward, similarity, tau, 1.0)
     assert candidates is not None
-    layout = build_layout(forward.positives, not positives_in_denominator)
-    layout.aligned = aligned_offset(forward.positives, candidates.shape[0])
+    layout = build_layout(forward.positives, not positives_in_denominator, read_positives=True)
     lse_ab, lse_ba, num_ab, tot_ab = TiledLogSumExp.apply(
         layout, tile, n, _cache_bytes(tile_cache_mb, x, candidates), tile_cache, x, candidates)
     if layout.aligned is None:
