@@ -145,8 +145,9 @@ def contrastive_search(
             releases and for sliding-window, chunked / local attention and ALiBi models, forwards without
             ``position_ids`` and 4.x models that read a 4D mask as 0/1, for which ``"shared"`` raises
             ``ValueError``). The first shared step also checks one candidate's hidden state against a plain
-            forward with a 2D mask; on a mismatch or a failure ``"auto"`` reruns with ``"expanded"`` and
-            ``"shared"`` raises ``ValueError``. The attention's float
+            forward with a 2D mask (skipped for transformers' own classes of :data:`PARITY_TESTED_TYPES`);
+            on a mismatch or a failure ``"auto"`` reruns with ``"expanded"`` and ``"shared"`` raises
+            ``ValueError``. The attention's float
             rounding differs between the two, so a near-tie could resolve differently.
 
     Returns:
@@ -245,7 +246,8 @@ def contrastive_search(
 
 
 class _SharedMismatchError(Exception):
-    """The shared scoring's first step disagreed with a plain forward (see ``_SharedCausalState._verify``)."""
+    """The shared scoring's first step disagreed with a plain forward of its last candidate
+    (``_SharedCausalState._plain_last_candidate``), or failed on the 4D mask."""
 
 
 def _decode(state: _CausalState | _EncDecState, k: int, penalty_alpha: float, max_new_tokens: int,
