@@ -3,6 +3,7 @@
 from contrastkit.functional.distributed import all_gather_with_grad, is_distributed
 from contrastkit.functional.forms import info_nce_rows, lse_rows
 from contrastkit.functional.geometry import alignment_term, uniformity_term
+from contrastkit.functional.gram import symmetric_gram
 from contrastkit.functional.grouped import grouped_infonce
 from contrastkit.functional.positives import Positives
 from contrastkit.functional.problem import Direction, Problem, build_problem
@@ -22,4 +23,5 @@ from contrastkit.functional.tiled import TiledLogSumExp, tiled_direction_rows, t
 __all__ = ["Cosine", "Direction", "Dot", "NegSqEuclidean", "Positives", "Problem", "Similarity",
            "TiledLogSumExp", "alignment_term", "all_gather_with_grad", "build_problem", "get_similarity",
            "grouped_infonce", "info_nce_rows", "is_distributed", "lse_rows", "normalize", "pairwise_cosine",
-           "sigmoid_rows", "sq_distances", "tiled_direction_rows", "tiled_symmetric_rows", "uniformity_term"]
+           "sigmoid_rows", "sq_distances", "symmetric_gram", "tiled_direction_rows", "tiled_symmetric_rows",
+           "uniformity_term"]

@@ -31,6 +31,7 @@ from contrastkit.functional.forms import (
     info_nce_paired_symmetric_rows,
     info_nce_rows,
 )
+from contrastkit.functional.gram import symmetric_gram
 from contrastkit.functional.positives import SoftWeights, positive_pairs
 from contrastkit.functional.problem import (
     DUPLICATES,
@@ -362,6 +363,11 @@ class InfoNCE(ContrastiveLoss):
             # Bilinear: (a / tau) . c == (a . c) / tau, and scaling the (A, d) rows costs O(A d)
             # where dividing the (A, C) logits costs O(A C) forward and again backward (cosine:
             # normalised and scaled in one pass, upcast first as below).
+            if direction.shared:
+                # Two views against themselves: l = U U^T with u = prepare(z) / sqrt(tau), whose
+                # backward is one symmetric product (G + G^T) U instead of two GEMMs.
+                u, _ = prepared_inputs(direction, sim, tau, 0.5, symmetric=True)
+                return symmetric_gram(u)
             x, candidates = prepared_inputs(direction, sim, tau, 1.0)
             assert candidates is not None
             return sim.pairwise(x, candidates)
@@ -453,13 +459,16 @@ class InfoNCE(ContrastiveLoss):
         n_rows = direction.anchors.shape[0]
         if positive_pairs(positives, limit=SPARSE_PAIRS_PER_ROW * n_rows) is not None:
             return None  # few pairs: the sparse pair path is as cheap
-        sim = self._similarity
-        dtype = compute_dtype(direction.anchors, direction.candidates)
-        anchors = sim.prepare(direction.anchors).to(dtype)
-        candidates = anchors if direction.shared else sim.prepare(direction.candidates).to(dtype)
-        x = _divide(anchors, tau)
-        logits = sim.pairwise(x, candidates)  # the same product as self.logits()
-        num, total = hard_numerator(positives, x, candidates)
+        # The same products as self.logits(), the numerator from the same rows.
+        if direction.shared:
+            u, _ = prepared_inputs(direction, self._similarity, tau, 0.5, symmetric=True)
+            logits = symmetric_gram(u)
+            num, total = hard_numerator(positives, u, u)
+        else:
+            x, candidates = prepared_inputs(direction, self._similarity, tau, 1.0)
+            assert candidates is not None
+            logits = self._similarity.pairwise(x, candidates)
+            num, total = hard_numerator(positives, x, candidates)
         if positives.anchor_self is None:
             self_rows = self_cols = torch.zeros(0, dtype=torch.long, device=logits.device)
         else:
