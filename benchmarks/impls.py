@@ -134,6 +134,42 @@ def make_floor_symmetric(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_siz
     return step
 
 
+def make_floor_recompute(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
+    """CLIP's lower bound without a tile cache: the four products a recomputing exact kernel
+    cannot avoid (``S = X Y^T`` forward, the same ``S`` again in backward, ``dX = H Y``,
+    ``dY = H^T X``) and its two ``exp2`` passes over the logits (forward's sums, backward's
+    gradient), nothing else: no sums, no scaling, no bookkeeping. Blocked as :func:`make_floor`
+    (row blocks of up to 64 MB, touched buffers), the most favourable GEMM shape, so a tiled
+    kernel's own tile GEMMs can only be slower.
+
+    The cached path drops one product and one ``exp2`` pass; what the recompute path costs above
+    this bound is its other elementwise work, its tile shapes and its Python overhead."""
+    if loss in TWO_VIEW:
+        raise Unsupported("the recompute bound is measured for CLIP (the non-shared kernel)")
+    with torch.no_grad():
+        x, y = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    rows, cols = x.shape[0], y.shape[0]
+    block = max(1, min(rows, (64 << 20) // (4 * cols)))
+    s = torch.zeros(block, cols, device=x.device)
+    dx = torch.empty_like(x)
+    dy = torch.empty_like(y)
+
+    def step() -> None:
+        dy.zero_()
+        with torch.no_grad():
+            for i in range(0, rows, block):
+                j = min(rows, i + block)
+                torch.mm(x[i:j], y.T, out=s[: j - i]).exp2_()
+            for i in range(0, rows, block):
+                j = min(rows, i + block)
+                h = torch.mm(x[i:j], y.T, out=s[: j - i]).exp2_()
+                torch.mm(h, y, out=dx[i:j])
+                dy.addmm_(h.T, x[i:j])
+        return None
+
+    return step
+
+
 # ------------------------------------------------------------------------------------ naive
 def make_naive(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
     """Textbook dense loss (:mod:`benchmarks.naive`)."""
@@ -295,6 +331,7 @@ IMPLS: dict[str, Impl] = {
     for impl in [
         Impl("floor", "3-GEMM floor", "main", LOSSES, make_floor, 0.0),
         Impl("floor_sym", "symmetric 2-GEMM floor", "main", TWO_VIEW, make_floor_symmetric, 0.0),
+        Impl("floor_recompute", "CLIP recompute bound", "main", ("clip",), make_floor_recompute, 0.0),
         Impl("naive", "naive dense", "main", ("ntxent", "clip"), make_naive, 24.0),
         Impl("contrastkit_dense", "contrastkit dense", "main", LOSSES, make_contrastkit_dense, 24.0),
         Impl("contrastkit_tiled", "contrastkit tiled", "main", LOSSES, make_contrastkit_tiled, 0.0),
@@ -319,6 +356,6 @@ def tile_memory_bytes(impl: Impl, loss: str, batch: int, tile_size: int) -> floa
         return 64.0 * tile_size * tile_size + 256 * 2**20  # + the default tile cache budget
     if impl.name == "contrastkit_recompute":
         return 64.0 * tile_size * tile_size
-    if impl.name == "floor":
+    if impl.name in ("floor", "floor_recompute"):
         return 2 * (64 << 20)
     return 0.0
