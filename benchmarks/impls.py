@@ -135,36 +135,39 @@ def make_floor_symmetric(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_siz
 
 
 def make_floor_recompute(loss: str, z1: Tensor, z2: Tensor, tau: float, tile_size: int) -> Step:
-    """CLIP's lower bound without a tile cache: the four products a recomputing exact kernel
-    cannot avoid (``S = X Y^T`` forward, the same ``S`` again in backward, ``dX = H Y``,
-    ``dY = H^T X``) and its two ``exp2`` passes over the logits (forward's sums, backward's
-    gradient), nothing else: no sums, no scaling, no bookkeeping. Blocked as :func:`make_floor`
-    (row blocks of up to 64 MB, touched buffers), the most favourable GEMM shape, so a tiled
-    kernel's own tile GEMMs can only be slower.
+    """CLIP's bare work without a tile cache: per ``tile x tile`` tile (the kernel's own tiles,
+    whose ``exp2`` passes stay in cache) the four products a recomputing exact kernel cannot avoid
+    (``S = X_I Y_J^T`` forward, the same ``S`` again in backward, ``dX_I += H Y_J``,
+    ``dY_J += H^T X_I``) and its two ``exp2`` passes (forward's sums, backward's gradient), nothing
+    else: no sums, no scaling, no bookkeeping, no Python beyond the loop.
 
     The cached path drops one product and one ``exp2`` pass; what the recompute path costs above
-    this bound is its other elementwise work, its tile shapes and its Python overhead."""
+    this is its other elementwise work and its per-tile overhead."""
     if loss in TWO_VIEW:
         raise Unsupported("the recompute bound is measured for CLIP (the non-shared kernel)")
     with torch.no_grad():
         x, y = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-    rows, cols = x.shape[0], y.shape[0]
-    block = max(1, min(rows, (64 << 20) // (4 * cols)))
-    s = torch.zeros(block, cols, device=x.device)
+    n = x.shape[0]
+    tile = max(1, min(tile_size, n))
+    s = torch.zeros(tile, tile, device=x.device)
     dx = torch.empty_like(x)
     dy = torch.empty_like(y)
+    blocks = [slice(i, min(i + tile, n)) for i in range(0, n, tile)]
 
     def step() -> None:
+        dx.zero_()
         dy.zero_()
         with torch.no_grad():
-            for i in range(0, rows, block):
-                j = min(rows, i + block)
-                torch.mm(x[i:j], y.T, out=s[: j - i]).exp2_()
-            for i in range(0, rows, block):
-                j = min(rows, i + block)
-                h = torch.mm(x[i:j], y.T, out=s[: j - i]).exp2_()
-                torch.mm(h, y, out=dx[i:j])
-                dy.addmm_(h.T, x[i:j])
+            for rows in blocks:
+                for cols in blocks:
+                    t = s[: rows.stop - rows.start, : cols.stop - cols.start]
+                    torch.mm(x[rows], y[cols].T, out=t).exp2_()
+            for rows in blocks:
+                for cols in blocks:
+                    t = s[: rows.stop - rows.start, : cols.stop - cols.start]
+                    torch.mm(x[rows], y[cols].T, out=t).exp2_()
+                    dx[rows].addmm_(t, y[cols])
+                    dy[cols].addmm_(t.T, x[rows])
         return None
 
     return step
@@ -354,8 +357,8 @@ def tile_memory_bytes(impl: Impl, loss: str, batch: int, tile_size: int) -> floa
         return 32.0 * min(tile_size, cols) * 2 * cols
     if impl.name == "contrastkit_tiled":
         return 64.0 * tile_size * tile_size + 256 * 2**20  # + the default tile cache budget
-    if impl.name == "contrastkit_recompute":
+    if impl.name in ("contrastkit_recompute", "floor_recompute"):
         return 64.0 * tile_size * tile_size
-    if impl.name in ("floor", "floor_recompute"):
+    if impl.name == "floor":
         return 2 * (64 << 20)
     return 0.0
