@@ -63,3 +63,16 @@ def test_report_judges_speed_targets_on_the_paired_median() -> None:
     assert row in text
     assert "**CLIP symmetric, paired**" in text
     assert "| recompute tiled ≤ 1.4× its floor | clip d=128 B=4,096 | 1.50× | **no** |" in markdown(data, 256.0)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--json", "x.json", "--impl", "floor,nope"], "--impl: unknown ['nope']"),
+    (["--json", "x.json", "--rounds", "2"], "--rounds: expected at least 3"),
+    ([], "--json: expected the path"),
+])
+def test_cli_names_the_bad_argument(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.paired import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
