@@ -191,7 +191,7 @@ def test_first_step_check_refuses_a_model_the_static_checks_miss(monkeypatch: py
     import sys
 
     cs = sys.modules["contrastkit.generation.contrastive_search"]
-    monkeypatch.setattr(cs, "_shared_unsupported", lambda config: None)
+    monkeypatch.setattr(cs, "_shared_unsupported", lambda config: None)  # contrastive_search() looks it up in cs
     model = _model("gpt_neo-local4")
     ids = torch.tensor([[36, 23, 43, 52, 41, 65, 33]])
     with pytest.raises(ValueError, match="candidate_scoring: 'shared' is not supported .*differs from a plain forward"):

@@ -173,7 +173,7 @@ def test_candidate_scoring_is_checked() -> None:
 
 
 def _empty_cache_two_layers() -> object:
-    from contrastkit.generation.contrastive_search import _new_cache
+    from contrastkit.generation.hf_cache import _new_cache
 
     cache = _new_cache(tiny_gpt2(0), False)  # tiny_gpt2 has 2 layers
     if len(getattr(cache, "layers", ())) != 2:
@@ -182,7 +182,7 @@ def _empty_cache_two_layers() -> object:
 
 
 def test_prompt_slab_holds_the_prompt_and_appends_at_the_shared_length() -> None:
-    from contrastkit.generation.contrastive_search import _PromptSlab
+    from contrastkit.generation.shared_cache import _PromptSlab
 
     cache = _empty_cache_two_layers()
     length = [3]
@@ -205,7 +205,7 @@ def test_prompt_slab_holds_the_prompt_and_appends_at_the_shared_length() -> None
 
 
 def test_prompt_slab_gives_layers_their_own_tensors_when_shapes_differ() -> None:
-    from contrastkit.generation.contrastive_search import _PromptSlab
+    from contrastkit.generation.shared_cache import _PromptSlab
 
     cache = _empty_cache_two_layers()
     box = _PromptSlab.install(cache, 8, [3], 2)
@@ -228,7 +228,7 @@ def test_shared_scoring_same_ids_with_and_without_the_prompt_slab(kind: str, mon
 
     from contrastkit.generation._testing import tiny_llama
 
-    mod = importlib.import_module("contrastkit.generation.contrastive_search")
+    mod = importlib.import_module("contrastkit.generation.shared_cache")  # where _SharedCausalState looks it up
     model = (tiny_gpt2 if kind == "gpt2" else tiny_llama)(5, std=0.25)
     ids = torch.randint(1, 90, (3, 6), generator=torch.Generator().manual_seed(2))
     mask = torch.ones_like(ids)
