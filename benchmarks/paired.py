@@ -101,6 +101,9 @@ def measure_case(loss: str, dim: int, batch: int, impls: list[str], rounds: int,
             skipped[name] = str(exc)
     for name, step in steps.items():  # warm-up
         values[name] = step()
+    losses = [v for v in values.values() if v is not None]  # the floors return None
+    if losses and max(losses) - min(losses) > 1e-4 * max(abs(v) for v in losses):
+        raise RuntimeError(f"values: the implementations disagree on {loss} d={dim} B={batch}: {values}")
     times: dict[str, list[float]] = {name: [] for name in steps}
     names = list(steps)
     for r in range(rounds):

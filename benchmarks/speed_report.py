@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.impls import TWO_VIEW
+from benchmarks.paired import quartiles, reference
 
 TITLES = {"ntxent": "two-view NT-Xent", "supcon": "two-view SupCon (10 classes)", "clip": "CLIP symmetric"}
 IMPLS = ("contrastkit_dense", "contrastkit_tiled", "contrastkit_recompute")
 LABELS = {"contrastkit_dense": "dense", "contrastkit_tiled": "tiled + cache",
           "contrastkit_recompute": "tiled, recompute"}
+FLOOR_LABELS = {"floor": "3-GEMM floor", "floor_recompute": "recompute bound"}
 
 
 PairedIndex = dict[tuple[str, int, int], dict[str, Any]]
@@ -44,8 +46,6 @@ def _paired_index(paired: dict[str, Any] | None) -> PairedIndex:
 def paired_ratio(record: dict[str, Any], impl: str, base: str) -> tuple[float, float, float] | None:
     """``(q1, median, q3)`` of ``impl``'s per-round time over ``base``'s in one paired record, or
     ``None`` where either was not measured."""
-    from benchmarks.paired import quartiles
-
     times = record.get("times_s", {})
     if impl not in times or base not in times:
         return None
@@ -67,8 +67,7 @@ def paired_tables(paired: dict[str, Any]) -> str:
         cols = (["floor"] if loss in TWO_VIEW else ["floor_recompute"]) + list(IMPLS)
         ref = "own 2-GEMM floor" if loss in TWO_VIEW else "3-GEMM floor"
         out.append(f"**{TITLES[loss]}, paired** (median [quartiles] of per-round ratios × the {ref})\n")
-        head = ["d", "B", "rounds"] + [("3-GEMM floor" if c == "floor" else "recompute bound") if c.startswith("floor")
-                                        else LABELS[c] for c in cols]
+        head = ["d", "B", "rounds"] + [FLOOR_LABELS.get(c) or LABELS[c] for c in cols]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for dim, batch in keys:
@@ -89,7 +88,7 @@ def _index(data: dict[str, Any]) -> dict[tuple[str, str, int, int], dict[str, An
 
 def own_floor(idx: dict, loss: str, dim: int, batch: int) -> dict[str, Any] | None:
     """The floor a loss is compared with: symmetric for two views, three-GEMM for CLIP."""
-    return idx.get(("floor_sym" if loss in TWO_VIEW else "floor", loss, dim, batch))
+    return idx.get((reference(loss), loss, dim, batch))
 
 
 def cache_fits(loss: str, batch: int, dim: int, budget_mb: float, tile: int) -> bool:
@@ -160,7 +159,7 @@ def targets(data: dict[str, Any], budget_mb: float,
         return (a["time_s"] / b["time_s"], f"{a['time_s'] / b['time_s']:.2f}×") if a and b else None
 
     for (impl, loss, dim, batch), rec in sorted(idx.items()):
-        ref_name = "floor_sym" if loss in TWO_VIEW else "floor"
+        ref_name = reference(loss)
         if own_floor(idx, loss, dim, batch) is None or batch < 4096:
             continue
         case = f"{loss} d={dim} B={batch:,}"

@@ -76,3 +76,15 @@ def test_cli_names_the_bad_argument(argv: list[str], message: str, capsys: pytes
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_a_case_whose_implementations_disagree_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import benchmarks.impls as impls
+
+    good = impls.IMPLS["contrastkit_dense"]
+    off = dataclasses.replace(good, make=lambda *a: (lambda step: (lambda: step() * 1.01))(good.make(*a)))
+    monkeypatch.setitem(impls.IMPLS, "contrastkit_dense", off)
+    with pytest.raises(RuntimeError, match="values: the implementations disagree on clip d=8 B=32"):
+        measure_case("clip", 8, 32, ["floor", "contrastkit_dense", "contrastkit_tiled"], rounds=3, tile_size=16)
