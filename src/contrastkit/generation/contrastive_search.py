@@ -39,8 +39,6 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.generation.decoding_state import _CausalState, _check_ids, _decoder_start, _EncDecState
-from contrastkit.generation.hf_cache import _cache_kwarg as _cache_kwarg  # re-exported: rankgen.py
-from contrastkit.generation.hf_cache import _out_cache as _out_cache  # re-exported: rankgen.py
 from contrastkit.generation.hf_cache import _transformers_version
 from contrastkit.generation.shared_cache import _SharedCausalState, _SharedMismatchError
 from contrastkit.generation.shared_support import PARITY_TESTED_TYPES as PARITY_TESTED_TYPES  # re-exported

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit._validation import check_embeddings, check_same_dim
-from contrastkit.generation.contrastive_search import _cache_kwarg, _out_cache
+from contrastkit.generation.hf_cache import _cache_kwarg, _out_cache
 from contrastkit.losses import InfoNCE
 from contrastkit.losses.base import ContrastiveLoss
 
